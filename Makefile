@@ -1,0 +1,70 @@
+# Portal: `make run` to try it, `make test` to test it. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+VENDOR := static/vendor
+
+.PHONY: run setup serve worker test test-sqlite test-postgres lint bench screenshots browser clean
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+setup: $(VENV)/.installed $(VENDOR)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Front-end libraries come from the npm registry, pinned in package-lock.json,
+# and are served by Portal itself from static/vendor/ (never from a CDN).
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/pico $(VENDOR)/chartjs
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chartjs/
+	touch $@
+
+# Debian's Chromium for the browser tests; installed when missing and we are root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Chromium from Debian for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing and we are not root: browser tests will be skipped"; fi
+
+serve: setup
+	$(FLASK) db upgrade
+	PORTAL_ENV=production $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+worker: setup
+	$(FLASK) jobs worker
+
+test: $(VENV)/.dev-installed $(VENDOR)/.installed browser
+	$(BIN)/python -m tests.run
+
+test-sqlite: $(VENV)/.dev-installed $(VENDOR)/.installed
+	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest
+
+test-postgres: $(VENV)/.dev-installed $(VENDOR)/.installed
+	PORTAL_TEST_DATABASE=postgresql $(BIN)/pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check portal tests bench migrations wsgi.py
+
+bench: $(VENV)/.dev-installed $(VENDOR)/.installed
+	$(BIN)/python -m bench.run
+
+screenshots: $(VENV)/.dev-installed $(VENDOR)/.installed browser
+	PORTAL_SCREENSHOTS=1 $(BIN)/pytest tests/e2e -q
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

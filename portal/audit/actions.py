@@ -1,0 +1,75 @@
+"""Audit action names: dotted, lower case, one constant each."""
+
+# auth
+LOGIN = "auth.login"
+LOGIN_FAILED = "auth.login_failed"
+LOGOUT = "auth.logout"
+LOCKOUT = "auth.lockout"
+PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"
+PASSWORD_RESET = "auth.password_reset"
+PASSWORD_CHANGED = "auth.password_changed"
+SESSION_REVOKED = "auth.session_revoked"
+
+# users
+USER_REGISTERED = "user.registered"
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_ROLE_CHANGED = "user.role_changed"
+USER_STATUS_CHANGED = "user.status_changed"
+USER_CONSENT_RECORDED = "user.consent_recorded"
+USER_UNLOCKED = "user.unlocked"
+USER_SESSIONS_ENDED = "user.sessions_ended"
+
+# catalogue
+SPECIALIZATION_SELECTED = "specialization.selected"
+SPECIALIZATION_CREATED = "specialization.created"
+SPECIALIZATION_UPDATED = "specialization.updated"
+SPECIALIZATION_ARCHIVED = "specialization.archived"
+REQUIREMENT_CONFIRMED = "requirement.confirmed"
+REQUIREMENT_UNCONFIRMED = "requirement.unconfirmed"
+
+# licenses
+LICENSE_ISSUED = "license.issued"
+LICENSE_UPGRADE_REQUESTED = "license.upgrade_requested"
+LICENSE_UPGRADE_APPROVED = "license.upgrade_approved"
+LICENSE_UPGRADE_REJECTED = "license.upgrade_rejected"
+LICENSE_UPGRADE_WITHDRAWN = "license.upgrade_withdrawn"
+LICENSE_SUSPENDED = "license.suspended"
+LICENSE_REVOKED = "license.revoked"
+LICENSE_REINSTATED = "license.reinstated"
+LICENSE_RENEWED = "license.renewed"
+LICENSE_EXPIRED = "license.expired"
+LICENSE_CERTIFICATE_DOWNLOADED = "license.certificate_downloaded"
+KEYS_ROTATED = "keys.rotated"
+
+# classes
+CLASS_CREATED = "class.created"
+CLASS_ARCHIVED = "class.archived"
+CLASS_CODE_ROTATED = "class.code_rotated"
+CLASS_JOINED = "class.joined"
+CLASS_LEFT = "class.left"
+CLASS_STUDENT_REMOVED = "class.student_removed"
+
+# jobs
+JOB_STARTED = "job.started"
+JOB_FINISHED = "job.finished"
+
+# audit trail itself
+AUDIT_EXPORTED = "audit.exported"
+AUDIT_VERIFIED = "audit.verified"
+AUDIT_CHECKPOINT = "audit.checkpoint"
+
+# access
+ACCESS_DENIED = "access.denied"
+
+
+def all_actions() -> list[str]:
+    return sorted(v for k, v in globals().items() if k.isupper() and isinstance(v, str))
+
+
+def grouped() -> dict[str, list[str]]:
+    """Actions grouped by their prefix, for the viewer's multi-select."""
+    groups: dict[str, list[str]] = {}
+    for action in all_actions():
+        groups.setdefault(action.split(".", 1)[0], []).append(action)
+    return groups

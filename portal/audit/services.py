@@ -1,0 +1,91 @@
+"""Recording audit events: the one function every feature calls."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from flask import has_request_context, request
+
+from portal.audit import chain
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.audit import AuditEvent, Outcome
+
+log = logging.getLogger(__name__)
+
+# Never stored, whatever a caller passes.
+_SECRET_WORDS = ("password", "token", "secret", "cookie", "csrf")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items() if not _is_secret(str(k))}
+    if isinstance(value, (list, tuple, set)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float):
+        # Floats do not survive every JSON round trip bit for bit; store text.
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def client_ip() -> str | None:
+    return request.remote_addr if has_request_context() else None
+
+
+def record(
+    actor,
+    action: str,
+    resource=None,
+    *,
+    outcome: str = Outcome.SUCCESS,
+    status: int | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add an audit event to the current transaction and return it.
+
+    ``actor`` is a User or None (anonymous or the system). ``resource`` is a model
+    instance with an ``audit_type`` (its id is used) or a ``(type, id)`` pair.
+    The event commits or rolls back with the change it describes. Keys that look
+    like secrets (password, token ...) are dropped from ``details``.
+    """
+    if outcome not in Outcome.ALL:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    resource_type = resource_id = None
+    if isinstance(resource, tuple):
+        resource_type, resource_id = resource
+    elif resource is not None:
+        if resource.id is None:
+            db.session.flush()
+        resource_type, resource_id = resource.audit_type, resource.id
+    if actor is not None and actor.id is None:
+        db.session.flush()
+    actor_id = getattr(actor, "id", None)
+    event = AuditEvent(
+        at=utcnow(),
+        actor_id=actor_id,
+        actor_label=getattr(actor, "email", None),
+        action=action,
+        resource_type=resource_type,
+        resource_id=None if resource_id is None else str(resource_id),
+        details=_clean(details),
+        outcome=outcome,
+        status=status,
+    )
+    if has_request_context():
+        event.ip = request.remote_addr
+        event.user_agent = (request.user_agent.string or "")[:512] or None
+        event.method = request.method
+        event.path = request.path[:512]
+    chain.seal(db.session, event)
+    db.session.add(event)
+    return event

@@ -1,0 +1,6 @@
+"""Accounts: registration, login, sessions, passwords."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from portal.auth import routes  # noqa: F401

@@ -1,0 +1,73 @@
+"""`flask --app wsgi ...` commands. They call the same services as the routes."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.models.user import Role
+
+users_cli = AppGroup("users", help="Manage accounts.")
+seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(Role.ALL), required=True)
+@click.option("--name", required=True)
+@click.option("--password", default=None, help="Prompted for when not given.")
+def users_create(email: str, role: str, name: str, password: str | None) -> None:
+    """Create an active account."""
+    from portal.auth import services
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        services.validate_new_password(password, email=email, name=name)
+        user = services.create_user(email, name, role, password=password)
+    except services.AuthError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@seed_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(if_empty: bool) -> None:
+    """A small academy with every feature in use; prints the demo logins."""
+    from portal import seed
+
+    if if_empty and seed.has_users():
+        click.echo("The database already has data; demo data not added.")
+        seed.print_logins(click.echo)
+        return
+    seed.demo()
+    db.session.commit()
+    click.echo("Demo academy created.")
+    seed.print_logins(click.echo)
+
+
+@audit_cli.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+              help="A checkpoint file from `audit checkpoint`: also proves nothing was cut off.")
+def audit_verify(checkpoint_file: str | None) -> None:
+    """Check the whole audit chain; exit 1 naming the first bad event."""
+    from portal.audit import chain, checkpoints
+
+    checkpoint = checkpoints.load(checkpoint_file) if checkpoint_file else None
+    result = chain.verify(db.session, checkpoint=checkpoint)
+    db.session.rollback()
+    click.echo(result.summary())
+    if checkpoint:
+        click.echo(f"checkpoint #{checkpoint['seq']} from {checkpoint['time']}: signature valid")
+    sys.exit(0 if result.ok else 1)
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, seed_cli, audit_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,102 @@
+"""Settings from the environment, with safe defaults for development.
+
+Every setting is listed in the README and in ``.env.example``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(instance_path: str) -> dict:
+    """Build the configuration mapping for an app whose instance folder is given."""
+    env = os.environ.get("PORTAL_ENV", "development")
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "portal.db")
+    )
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "PORTAL_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "PORTAL_ACADEMY_NAME": os.environ.get("PORTAL_ACADEMY_NAME", "Portal Academy"),
+        "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_CONTENT_LENGTH", 1024 * 1024),
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", env == "production"),
+        "REMEMBER_COOKIE_NAME": "portal_remember",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", env == "production"),
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int("PORTAL_REMEMBER_DAYS", 30),
+        "SESSION_IDLE_MINUTES": _int("PORTAL_SESSION_IDLE_MINUTES", 30),
+        "SESSION_ABSOLUTE_HOURS": _int("PORTAL_SESSION_ABSOLUTE_HOURS", 12),
+        "SESSION_REMEMBER_DAYS": _int("PORTAL_REMEMBER_DAYS", 30),
+        "LOCKOUT_THRESHOLD": _int("PORTAL_LOCKOUT_THRESHOLD", 10),
+        "LOCKOUT_MINUTES": _int("PORTAL_LOCKOUT_MINUTES", 15),
+        "ARGON2_TIME_COST": _int("PORTAL_ARGON2_TIME_COST", 2),
+        "ARGON2_MEMORY_COST": _int("PORTAL_ARGON2_MEMORY_COST", 19456),
+        "ARGON2_PARALLELISM": _int("PORTAL_ARGON2_PARALLELISM", 1),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": _bool("PORTAL_RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_LOGIN": os.environ.get("PORTAL_RATELIMIT_LOGIN", "20 per minute"),
+        "RATELIMIT_VERIFY": os.environ.get("PORTAL_RATELIMIT_VERIFY", "120 per minute"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Portal <no-reply@portal.localhost>"),
+        "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or os.path.join(instance_path, "outbox"),
+        "SIGNING_KEY_DIR": os.environ.get("PORTAL_KEY_DIR") or os.path.join(instance_path, "keys"),
+        "CERTIFICATE_CACHE_DIR": os.environ.get("PORTAL_CERT_CACHE")
+        or os.path.join(instance_path, "certificates"),
+        "AUDIT_CHECKPOINT_DIR": os.environ.get("PORTAL_CHECKPOINT_DIR")
+        or os.path.join(instance_path, "checkpoints"),
+        "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
+        "JOBS_INLINE": False,
+    }
+
+
+def secret_key_from_instance(instance_path: str) -> str:
+    """Read the instance's secret key, creating it once (safely across processes)."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if key:
+            return key
+        raise RuntimeError(f"{path} is empty; delete it to generate a new key") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key

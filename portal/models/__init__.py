@@ -1,0 +1,41 @@
+"""All models, imported here so that Alembic and the app see every table."""
+from portal.models.audit import AuditEvent, Outcome
+from portal.models.catalogue import (
+    Level,
+    Requirement,
+    RequirementCompletion,
+    Specialization,
+)
+from portal.models.job import Job, JobItem, JobStatus
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import (
+    License,
+    LicenseEvent,
+    LicenseStatus,
+    RequestStatus,
+    UpgradeRequest,
+)
+from portal.models.user import Role, User, UserSession, UserStatus
+
+__all__ = [
+    "AuditEvent",
+    "ClassMembership",
+    "Job",
+    "JobItem",
+    "JobStatus",
+    "Klass",
+    "Level",
+    "License",
+    "LicenseEvent",
+    "LicenseStatus",
+    "Outcome",
+    "RequestStatus",
+    "Requirement",
+    "RequirementCompletion",
+    "Role",
+    "Specialization",
+    "UpgradeRequest",
+    "User",
+    "UserSession",
+    "UserStatus",
+]

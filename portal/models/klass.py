@@ -1,0 +1,47 @@
+"""Classes run by instructors, and their students."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.catalogue import Specialization
+from portal.models.user import User
+
+
+class Klass(db.Model):
+    __tablename__ = "classes"
+    audit_type = "class"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    specialization_id: Mapped[int] = mapped_column(sa.ForeignKey("specializations.id"))
+    instructor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    join_code: Mapped[str] = mapped_column(sa.String(16), unique=True)  # canonical, no dashes
+    archived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    specialization: Mapped[Specialization] = relationship()
+    instructor: Mapped[User] = relationship()
+
+    @property
+    def audit_label(self) -> str:
+        return self.name
+
+
+class ClassMembership(db.Model):
+    __tablename__ = "class_memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("classes.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    klass: Mapped[Klass] = relationship()
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("class_id", "user_id"),)

@@ -1,0 +1,129 @@
+"""Accounts and their server-side login sessions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import utcnow
+from portal.extensions import db
+
+
+class Role:
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+    ADMIN = "admin"
+    ALL = (STUDENT, INSTRUCTOR, ADMIN)
+
+
+class UserStatus:
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    PENDING = "pending"
+    ALL = (ACTIVE, SUSPENDED, PENDING)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    audit_type = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16), default=Role.STUDENT, index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=UserStatus.ACTIVE, index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
+    guardian_consent_at: Mapped[datetime | None]
+    guardian_consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    guardian_name: Mapped[str | None] = mapped_column(sa.String(120))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", foreign_keys="UserSession.user_id", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('student', 'instructor', 'admin')", name="role"),
+        sa.CheckConstraint("status IN ('active', 'suspended', 'pending')", name="status"),
+        sa.Index("ix_users_role_status", "role", "status"),
+    )
+
+    # The id of the server-side session this object was loaded through; Flask-Login
+    # stores it (not the user id) in the cookie, so a revoked session is useless.
+    session_token = None
+    current_session_id = None
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.role == Role.INSTRUCTOR
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == Role.STUDENT
+
+    def age_on(self, day: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def audit_label(self) -> str:
+        return self.email
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One login on one device. The cookie holds a random token; we store its hash."""
+
+    __tablename__ = "user_sessions"
+    audit_type = "session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    remember: Mapped[bool] = mapped_column(default=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(64))
+
+    user: Mapped[User] = relationship(back_populates="sessions", foreign_keys=[user_id])
+
+    @property
+    def audit_label(self) -> str:
+        return f"session {self.id}"

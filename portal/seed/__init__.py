@@ -1,0 +1,44 @@
+"""Demo data: a small academy that shows every feature built so far.
+
+Each feature adds its part in its own module; ``demo()`` calls them in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models.user import User
+
+DEMO_PASSWORD = "demo-academy-2026"
+
+
+@dataclass
+class SeedContext:
+    users: dict[str, User] = field(default_factory=dict)
+    objects: dict[str, object] = field(default_factory=dict)
+
+
+def has_users() -> bool:
+    return db.session.scalar(sa.select(sa.func.count(User.id))) > 0
+
+
+def demo() -> SeedContext:
+    from portal.seed import accounts
+
+    ctx = SeedContext()
+    for step in (accounts.seed,):
+        step(ctx)
+        db.session.flush()
+    return ctx
+
+
+def print_logins(echo) -> None:
+    from portal.seed.accounts import LOGINS
+
+    echo("")
+    echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role, note in LOGINS:
+        echo(f"  {role:<10} {email:<32} {note}")
+    echo("")
