@@ -1,8 +1,6 @@
 """`flask --app wsgi ...` commands. They call the same services as the routes."""
 from __future__ import annotations
 
-import sys
-
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -12,7 +10,6 @@ from portal.models.user import Role
 
 users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
-audit_cli = AppGroup("audit", help="Check the audit trail.")
 
 
 @users_cli.command("create")
@@ -52,22 +49,11 @@ def seed_demo(if_empty: bool) -> None:
     seed.print_logins(click.echo)
 
 
-@audit_cli.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
-              help="A checkpoint file from `audit checkpoint`: also proves nothing was cut off.")
-def audit_verify(checkpoint_file: str | None) -> None:
-    """Check the whole audit chain; exit 1 naming the first bad event."""
-    from portal.audit import chain, checkpoints
-
-    checkpoint = checkpoints.load(checkpoint_file) if checkpoint_file else None
-    result = chain.verify(db.session, checkpoint=checkpoint)
-    db.session.rollback()
-    click.echo(result.summary())
-    if checkpoint:
-        click.echo(f"checkpoint #{checkpoint['seq']} from {checkpoint['time']}: signature valid")
-    sys.exit(0 if result.ok else 1)
-
-
 def register(app: Flask) -> None:
-    for group in (users_cli, seed_cli, audit_cli):
+    # Each feature keeps its commands beside its services.
+    from portal.audit.cli import audit_cli
+    from portal.auth.cli import mail_cli
+    from portal.licenses.cli import keys_cli, licenses_cli
+
+    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli):
         app.cli.add_command(group)

@@ -8,10 +8,9 @@ from portal.extensions import db
 
 
 def test_models_and_migrations_do_not_drift(app):
-    with app.app_context():
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, db.metadata)
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from migrations; run `flask db migrate`: {diff}"
 
 

@@ -24,12 +24,17 @@ def has_users() -> bool:
     return db.session.scalar(sa.select(sa.func.count(User.id))) > 0
 
 
+# In order: each step may use what the earlier ones made (ctx.users, ctx.objects).
+STEPS = ["accounts", "catalogue", "licenses", "classes", "admin", "history"]
+
+
 def demo() -> SeedContext:
-    from portal.seed import accounts
+    import importlib
 
     ctx = SeedContext()
-    for step in (accounts.seed,):
-        step(ctx)
+    for name in STEPS:
+        module = importlib.import_module(f"portal.seed.{name}")
+        module.seed(ctx)
         db.session.flush()
     return ctx
 

@@ -48,7 +48,8 @@ def test_record_captures_request_fields(app, client):
                                   environ_base={"REMOTE_ADDR": "203.0.113.9"}):
         event = record(None, actions.USER_UPDATED, ("user", 7), field="name", password="never-stored")
         db.session.commit()
-        assert (event.ip, event.user_agent, event.method, event.path) == ("203.0.113.9", "UA/1", "POST", "/x/y")
+        assert (event.ip, event.user_agent) == ("203.0.113.9", "UA/1")
+        assert (event.method, event.path) == ("POST", "/x/y")
         assert event.details == {"field": "name"}
         assert event.resource_type == "user" and event.resource_id == "7"
 
