@@ -25,7 +25,7 @@ class License(db.Model):
     audit_type = "license"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(20), unique=True)  # canonical, no dashes
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)  # e.g. PLY-7K3Q-9XZD-M2
     holder_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     specialization_id: Mapped[int] = mapped_column(sa.ForeignKey("specializations.id"))
     level: Mapped[int]

@@ -1,0 +1,140 @@
+"""The academy's Ed25519 signing keys: sign, verify, publish, rotate.
+
+Keys live in ``SIGNING_KEY_DIR`` (``instance/keys`` by default): one private key
+file per key id, and ``keyring.json`` listing every key's public half, which one
+is current, and when the others were retired. Retired keys are kept so that
+everything they signed stays verifiable. The first key is made on first use.
+"""
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import secrets
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
+
+ALGORITHM = "Ed25519"
+_cache: dict[str, tuple[float, dict, dict[str, Ed25519PrivateKey]]] = {}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _dir() -> Path:
+    path = Path(current_app.config["SIGNING_KEY_DIR"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@contextmanager
+def _locked(folder: Path):
+    """Serialise key creation between processes (gunicorn workers, CLI)."""
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _new_key(folder: Path, ring: dict) -> str:
+    key = Ed25519PrivateKey.generate()
+    kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for entry in ring["keys"]:
+        if entry["kid"] == ring.get("current"):
+            entry["retired_at"] = now
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ring["keys"].append({"kid": kid, "alg": ALGORITHM, "public_key": b64url(public),
+                         "created_at": now, "retired_at": None})
+    ring["current"] = kid
+    tmp = folder / "keyring.json.tmp"
+    tmp.write_text(json.dumps(ring, indent=2))
+    os.replace(tmp, folder / "keyring.json")
+    return kid
+
+
+def _ring() -> tuple[dict, dict[str, Ed25519PrivateKey]]:
+    folder = _dir()
+    path = folder / "keyring.json"
+    if not path.exists():
+        with _locked(folder):
+            if not path.exists():
+                _new_key(folder, {"current": None, "keys": []})
+    mtime = path.stat().st_mtime
+    cached = _cache.get(str(folder))
+    if cached and cached[0] == mtime:
+        return cached[1], cached[2]
+    ring = json.loads(path.read_text())
+    private: dict[str, Ed25519PrivateKey] = {}
+    pem_path = folder / f"{ring['current']}.pem"
+    if pem_path.exists():
+        private[ring["current"]] = serialization.load_pem_private_key(pem_path.read_bytes(), None)
+    _cache[str(folder)] = (mtime, ring, private)
+    return ring, private
+
+
+def current_key_id() -> str:
+    return _ring()[0]["current"]
+
+
+def sign(payload: bytes) -> tuple[str, str]:
+    """Sign with the current key; returns (key id, base64url signature)."""
+    ring, private = _ring()
+    kid = ring["current"]
+    return kid, b64url(private[kid].sign(payload))
+
+
+def public_key(kid: str) -> Ed25519PublicKey | None:
+    for entry in _ring()[0]["keys"]:
+        if entry["kid"] == kid:
+            return Ed25519PublicKey.from_public_bytes(unb64url(entry["public_key"]))
+    return None
+
+
+def verify(payload: bytes, signature: str, kid: str) -> bool:
+    """True when ``signature`` is a valid signature of ``payload`` by key ``kid``."""
+    key = public_key(kid)
+    if key is None or not signature:
+        return False
+    try:
+        key.verify(unb64url(signature), payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def public_keys() -> list[dict]:
+    """Every key's public half, for ``/.well-known/portal-keys.json``."""
+    ring = _ring()[0]
+    return [{**entry, "current": entry["kid"] == ring["current"]} for entry in ring["keys"]]
+
+
+def rotate() -> str:
+    """Make a new current key; the old ones stay published as retired."""
+    folder = _dir()
+    _ring()
+    with _locked(folder):
+        ring = json.loads((folder / "keyring.json").read_text())
+        kid = _new_key(folder, ring)
+    _cache.pop(str(folder), None)
+    return kid
