@@ -55,5 +55,36 @@ def register(app: Flask) -> None:
     from portal.auth.cli import mail_cli
     from portal.licenses.cli import keys_cli, licenses_cli
 
-    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli):
+    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli):
         app.cli.add_command(group)
+
+
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst: bool) -> None:
+    """Serve the job queue (needs REDIS_URL)."""
+    from flask import current_app
+
+    from portal import jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the app.")
+    click.echo("Portal job worker: waiting for jobs (Ctrl-C to stop).")
+    jobs.work_loop(burst=burst)
+
+
+@jobs_cli.command("run")
+@click.argument("job_id", type=int)
+def jobs_run(job_id: int) -> None:
+    """Run or resume one job here and now (e.g. after a worker was killed)."""
+    from portal import jobs
+
+    jobs.run(job_id)
+    job = db.session.get(jobs.Job, job_id)
+    if job is None:
+        raise click.ClickException(f"No job {job_id}.")
+    click.echo(f"job {job.id} {job.kind}: {job.status}, {job.done}/{job.total} "
+               f"({job.succeeded} done, {job.skipped} skipped, {job.failed} failed)")

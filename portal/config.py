@@ -83,6 +83,7 @@ def load(instance_path: str) -> dict:
         or os.path.join(instance_path, "checkpoints"),
         "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
         "JOBS_INLINE": False,
+        "JOBS_QUEUE": os.environ.get("PORTAL_JOBS_QUEUE", "portal"),
     }
 
 

@@ -87,7 +87,7 @@ def _record_denial(code: int, reason: str) -> None:
         db.session.rollback()
         begin_write(db.session)
         actor = current_user if current_user.is_authenticated else None
-        record(actor, actions.ACCESS_DENIED, outcome=Outcome.DENIED, status=code, reason=reason)
+        record(actor, actions.ACCESS_DENIED, outcome=Outcome.DENIED, http_status=code, reason=reason)
         db.session.commit()
     except Exception:  # the denial page must still be served
         db.session.rollback()

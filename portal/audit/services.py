@@ -48,13 +48,15 @@ def record(
     resource=None,
     *,
     outcome: str = Outcome.SUCCESS,
-    status: int | None = None,
+    http_status: int | None = None,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event to the current transaction and return it.
 
     ``actor`` is a User or None (anonymous or the system). ``resource`` is a model
     instance with an ``audit_type`` (its id is used) or a ``(type, id)`` pair.
+    ``http_status`` is the HTTP status the request is answered with, when known
+    (denials); everything else goes into ``details``, e.g. ``status="active"``.
     The event commits or rolls back with the change it describes. Keys that look
     like secrets (password, token ...) are dropped from ``details``.
     """
@@ -79,7 +81,7 @@ def record(
         resource_id=None if resource_id is None else str(resource_id),
         details=_clean(details),
         outcome=outcome,
-        status=status,
+        status=http_status,
     )
     if has_request_context():
         event.ip = request.remote_addr
