@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from portal import create_app
 from portal.extensions import db
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.license_factories"]
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -167,3 +167,20 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(db_url, tmp_path):
+    """Start a real gunicorn server on this test's database: ``live_server(workers=4)``."""
+    from tests.support.live import LiveServer
+
+    started = []
+
+    def start(workers: int = 2, **env: str) -> LiveServer:
+        server = LiveServer(db_url, tmp_path / "instance", workers=workers, env=env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
