@@ -25,6 +25,7 @@ SPECIALIZATION_SELECTED = "specialization.selected"
 SPECIALIZATION_CREATED = "specialization.created"
 SPECIALIZATION_UPDATED = "specialization.updated"
 SPECIALIZATION_ARCHIVED = "specialization.archived"
+SPECIALIZATION_DELETED = "specialization.deleted"
 REQUIREMENT_CONFIRMED = "requirement.confirmed"
 REQUIREMENT_UNCONFIRMED = "requirement.unconfirmed"
 
@@ -53,6 +54,7 @@ CLASS_STUDENT_REMOVED = "class.student_removed"
 # jobs
 JOB_STARTED = "job.started"
 JOB_FINISHED = "job.finished"
+JOB_RESUMED = "job.resumed"
 
 # audit trail itself
 AUDIT_EXPORTED = "audit.exported"
