@@ -1,11 +1,94 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+
+from portal.auth.policy import MAX_LENGTH
+
+# Generous bounds on what we even try to hash; the policy gives the friendly message.
+_PASSWORD_INPUT_MAX = 1024
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(
+        "E-mail", validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=_PASSWORD_INPUT_MAX)],
+    )
     remember = BooleanField("Keep me logged in on this device")
+
+
+def _email_field(label: str = "E-mail"):
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Enter your e-mail address."),
+            Length(max=254),
+            Email("Enter an e-mail address like name@example.org.", check_deliverability=False),
+        ],
+    )
+
+
+def _new_password_fields():
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired("Choose a password."), Length(max=_PASSWORD_INPUT_MAX)],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            InputRequired("Repeat the password."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+    )
+    return password, confirm
+
+
+class BirthDateField(DateField):
+    """A YYYY-MM-DD date with a message people understand when it is not one."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date as YYYY-MM-DD, for example 2004-05-17.") from None
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    email = _email_field()
+    password, confirm_password = _new_password_fields()
+    date_of_birth = BirthDateField(
+        "Date of birth",
+        format="%Y-%m-%d",
+        validators=[InputRequired("Enter your date of birth as YYYY-MM-DD.")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password.label.text = "Password"
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm_password = _new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired("Enter your current password."), Length(max=_PASSWORD_INPUT_MAX)],
+    )
+    password, confirm_password = _new_password_fields()
+
+
+PASSWORD_HINT = (
+    f"At least 10 and at most {MAX_LENGTH} characters. Any characters, spaces and emoji "
+    "welcome; a few words you will remember is a good choice."
+)

@@ -1,13 +1,34 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp, services, sessions
-from portal.auth.forms import LoginForm
-from portal.extensions import db
+from portal.auth.forms import (
+    PASSWORD_HINT,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from portal.extensions import db, limiter
+from portal.htmx import is_htmx, redirect, render_page
+from portal.models.user import UserSession
+from portal.permissions import not_yours
+
+RESET_SESSION_KEY = "reset_token"
+
+
+def _attempt_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+# Per client IP, POSTs only: reading the forms is never limited.
+throttled = limiter.limit(_attempt_limit, methods=["POST"])
 
 
 def safe_next(target: str | None) -> str | None:
@@ -17,35 +38,96 @@ def safe_next(target: str | None) -> str | None:
     target = target.strip()
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(ord(ch) < 32 for ch in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
     return target
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login():
+def _client() -> dict:
+    return {"ip": request.remote_addr, "user_agent": request.user_agent.string}
+
+
+def _start_cookie_session(user, remember: bool) -> None:
+    """A fresh Flask session (so a new CSRF token) that refers to the new server-side session."""
+    session.clear()
+    login_user(
+        user,
+        remember=remember,
+        duration=timedelta(days=current_app.config["SESSION_REMEMBER_DAYS"]),
+    )
+
+
+def _field_error(form, exc: services.AuthError, default: str) -> None:
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, str(exc)]
+
+
+def _form_status(form) -> int:
+    return 422 if form.is_submitted() else 200
+
+
+# -- registration and login --------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@throttled
+def register():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                date_of_birth=form.date_of_birth.data,
+                **_client(),
+            )
+        except services.AuthError as exc:
+            db.session.rollback()
+            _field_error(form, exc, "email")
+        else:
+            db.session.commit()
+            _start_cookie_session(user, remember=False)
+            flash(f"Welcome, {user.name}! Your account is ready.", "success")
+            if services.needs_guardian_consent(user):
+                flash(
+                    "As you are under 18, a parent or guardian's consent must be recorded "
+                    "by the academy before a license can be issued to you.",
+                    "info",
+                )
+            return redirect(url_for("dashboard.index"))
+    return render_page(
+        "auth/register.html", "auth/_register_form.html", status=_form_status(form),
+        form=form, password_hint=PASSWORD_HINT,
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@throttled
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
             user = services.login(
-                form.email.data,
-                form.password.data,
-                remember=form.remember.data,
-                ip=request.remote_addr,
-                user_agent=request.user_agent.string,
+                form.email.data, form.password.data, remember=form.remember.data, **_client()
             )
         except services.AuthError as exc:
-            db.session.commit()  # the failed attempt is audited
-            form.password.errors.append(str(exc))
-            return render_template("auth/login.html", form=form), 401
-        db.session.commit()
-        session.clear()  # a fresh session (and CSRF token) at login
-        login_user(user, remember=form.remember.data)
-        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-    return render_template("auth/login.html", form=form)
+            db.session.commit()  # the failed attempt is counted and audited
+            form.password.errors = [str(exc)]
+        else:
+            db.session.commit()
+            _start_cookie_session(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+    return render_page(
+        "auth/login.html", "auth/_login_form.html", status=_form_status(form), form=form
+    )
 
 
 @bp.post("/logout")
@@ -54,30 +136,152 @@ def logout():
     record = sessions.find(current_user.session_token)
     services.logout(current_user, record)
     db.session.commit()
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it marks the remember cookie for deletion
     flash("You are logged out.", "info")
     return redirect(url_for("public.landing"))
 
 
-# Placeholders until the accounts pages land.
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    return render_template("placeholder.html", title="Register"), 501
+# -- forgotten and changed passwords ---------------------------------------------------
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@throttled
 def forgot_password():
-    return render_template("placeholder.html", title="Forgot password"), 501
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        reset = services.request_password_reset(form.email.data)
+        db.session.commit()
+        services.send_reset_link(reset)
+        flash(
+            "If an account exists for that address, we have sent it a link to choose a new "
+            "password. The link works once, for one hour.",
+            "info",
+        )
+        return redirect(url_for("auth.forgot_password"))
+    return render_page(
+        "auth/forgot_password.html", "auth/_forgot_password_form.html",
+        status=_form_status(form), form=form,
+    )
+
+
+@bp.route("/reset-password", defaults={"token": None}, methods=["GET", "POST"])
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@throttled
+def reset_password(token: str | None):
+    if token is not None and request.method == "GET":
+        # Out of the address bar (history, Referer, screenshots) and into the session.
+        session[RESET_SESSION_KEY] = token
+        return redirect(url_for("auth.reset_password"))
+    token = token or session.get(RESET_SESSION_KEY)
+    if not token:
+        return _invalid_link("Open the link from your e-mail, or ask for a new one.")
+    try:
+        user, purpose = services.user_for_token(token)
+    except services.TokenError as exc:
+        session.pop(RESET_SESSION_KEY, None)
+        return _invalid_link(str(exc))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        same_user = current_user.is_authenticated and current_user.id == user.id
+        try:
+            user = services.reset_password(
+                token, form.password.data,
+                keep_session_id=current_user.current_session_id if same_user else None,
+            )
+        except services.TokenError as exc:
+            db.session.rollback()
+            session.pop(RESET_SESSION_KEY, None)
+            return _invalid_link(str(exc))
+        except services.AuthError as exc:
+            db.session.rollback()
+            _field_error(form, exc, "password")
+        else:
+            db.session.commit()
+            session.pop(RESET_SESSION_KEY, None)
+            services.send_password_changed_notice(user)
+            flash("Your password is set. Every other session of your account has ended.", "success")
+            return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
+    return render_page(
+        "auth/reset_password.html", "auth/_reset_password_form.html",
+        status=_form_status(form), form=form, account=user, purpose=purpose,
+        password_hint=PASSWORD_HINT,
+    )
+
+
+def _invalid_link(message: str):
+    return render_template("auth/reset_invalid.html", message=message), 400
 
 
 @bp.route("/change-password", methods=["GET", "POST"])
 @login_required
+@throttled
 def change_password():
-    return render_template("placeholder.html", title="Change password"), 501
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            ended = services.change_password(current_user, form.current_password.data, form.password.data)
+        except services.AuthError as exc:
+            db.session.commit()  # a wrong current password is audited
+            _field_error(form, exc, "password")
+        else:
+            db.session.commit()
+            services.send_password_changed_notice(current_user)
+            others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+            flash(f"Your password is changed.{others}", "success")
+            return redirect(url_for("auth.sessions_page"))
+    return render_page(
+        "auth/change_password.html", "auth/_change_password_form.html",
+        status=_form_status(form), form=form, password_hint=PASSWORD_HINT,
+    )
+
+
+# -- devices and sessions ----------------------------------------------------------------
+
+
+def _sessions_context() -> dict:
+    rows = [(s, sessions.describe(s.user_agent)) for s in sessions.live_sessions(current_user.id)]
+    return {"rows": rows, "current_id": current_user.current_session_id}
 
 
 @bp.get("/sessions")
 @login_required
 def sessions_page():
-    return render_template("placeholder.html", title="Sessions"), 501
+    return render_page("auth/sessions.html", "auth/_sessions.html", **_sessions_context())
+
+
+@bp.post("/sessions/<int:session_id>/revoke")
+@login_required
+def revoke_session(session_id: int):
+    target = db.session.get(UserSession, session_id)
+    if target is None or target.user_id != current_user.id:
+        not_yours()
+    is_current = target.id == current_user.current_session_id
+    if target.revoked_at is None:
+        services.revoke_session(current_user, target, actor=current_user)
+        db.session.commit()
+    if is_current:
+        session.clear()
+        logout_user()
+        flash("This device is logged out.", "info")
+        return redirect(url_for("auth.login"))
+    flash("The session has ended; that device is logged out.", "success")
+    return _after_session_change()
+
+
+@bp.post("/sessions/revoke-others")
+@login_required
+def revoke_other_sessions():
+    ended = services.revoke_other_sessions(current_user, actor=current_user)
+    db.session.commit()
+    if ended:
+        flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+    else:
+        flash("There were no other sessions.", "info")
+    return _after_session_change()
+
+
+def _after_session_change():
+    if is_htmx():
+        return render_page("auth/sessions.html", "auth/_sessions.html", **_sessions_context())
+    return redirect(url_for("auth.sessions_page"))

@@ -1,19 +1,22 @@
 """Server-side login sessions.
 
-The cookie (through Flask-Login) carries only a random token; the database keeps
-its SHA-256, so a copied cookie dies the moment its session is revoked.
+The cookie (through Flask-Login, also the remember-me cookie) carries only a random
+token; the database keeps its SHA-256, so a copied cookie dies the moment its
+session is revoked, expires or sits idle too long. Every request checks it.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.db import utcnow
+from portal.db import _write_intended, utcnow
 from portal.extensions import db, login_manager
 from portal.models.user import User, UserSession, UserStatus
 
@@ -45,7 +48,9 @@ def start_session(user: User, *, remember: bool, ip: str | None, user_agent: str
         user_agent=(user_agent or "")[:512] or None,
     )
     db.session.add(record)
+    db.session.flush()
     user.session_token = token
+    user.current_session_id = record.id
     return record
 
 
@@ -57,40 +62,75 @@ def find(token: str | None) -> UserSession | None:
     )
 
 
-def is_live(record: UserSession) -> bool:
-    cfg = current_app.config
-    now = utcnow()
+def _idle_limit() -> timedelta:
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+def is_live(record: UserSession, now: datetime | None = None) -> bool:
+    now = now or utcnow()
     if record.revoked_at is not None or record.expires_at <= now:
         return False
-    if not record.remember:
-        idle = timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
-        if record.last_seen_at + idle <= now:
-            return False
+    # "Keep me logged in" sessions have no idle limit, only their (longer) lifetime.
+    return record.remember or record.last_seen_at + _idle_limit() > now
+
+
+def live_sessions(user_id: int) -> list[UserSession]:
+    """The user's sessions that would still be accepted, most recently used first."""
+    now = utcnow()
+    stmt = (
+        sa.select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            sa.or_(UserSession.remember.is_(True), UserSession.last_seen_at > now - _idle_limit()),
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def revoke(record: UserSession, reason: str) -> bool:
+    """End one session; False when it had already ended."""
+    if record.revoked_at is not None:
+        return False
+    record.revoked_at = utcnow()
+    record.revoked_reason = reason[:64]
     return True
 
 
-def revoke(record: UserSession, reason: str) -> None:
-    if record.revoked_at is None:
-        record.revoked_at = utcnow()
-        record.revoked_reason = reason
-
-
-def revoke_all(user_id: int, reason: str, *, except_id: int | None = None) -> int:
-    """End every live session of a user (but one, if given); returns how many."""
-    stmt = (
-        sa.update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
-    )
+def revoke_all(user_id: int, reason: str, *, except_id: int | None = None) -> list[int]:
+    """End every session of a user (but one, if given); returns the ids of those ended."""
+    conditions = [UserSession.user_id == user_id, UserSession.revoked_at.is_(None)]
     if except_id is not None:
-        stmt = stmt.where(UserSession.id != except_id)
-    return db.session.execute(stmt).rowcount
+        conditions.append(UserSession.id != except_id)
+    ids = list(db.session.scalars(sa.select(UserSession.id).where(*conditions)))
+    if ids:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id.in_(ids), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason[:64]),
+            execution_options={"synchronize_session": False},
+        )
+        # Objects already loaded in this session must not keep their old state.
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, UserSession) and obj.id in ids:
+                db.session.expire(obj)
+    return ids
 
 
 def _touch(record: UserSession) -> None:
-    """Update last-seen at most once a minute, outside the request's transaction."""
+    """Update last-seen at most once a minute.
+
+    In a read request this is a small transaction of its own, so the page stays a
+    reader. In a write request on SQLite the request's transaction already holds the
+    write lock, so the change rides along with it instead of waiting for itself.
+    """
     now = utcnow()
     if now - record.last_seen_at < TOUCH_EVERY:
+        return
+    if db.engine.dialect.name == "sqlite" and _write_intended():
+        record.last_seen_at = now
         return
     with db.engine.begin() as conn:
         conn.execute(
@@ -111,3 +151,41 @@ def load_user(token: str) -> User | None:
     user.session_token = token
     user.current_session_id = record.id
     return user
+
+
+# -- describing a session in words ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Device:
+    browser: str
+    system: str
+    kind: str  # "phone or tablet", "computer", "unknown"
+
+    def __str__(self) -> str:
+        if self.browser and self.system:
+            return f"{self.browser} on {self.system}"
+        return self.browser or self.system or "Unknown device"
+
+
+@lru_cache(maxsize=512)
+def describe(user_agent: str | None) -> Device:
+    """Browser and system in words, from a User-Agent header."""
+    if not user_agent:
+        return Device("", "", "unknown")
+    from ua_parser import parse
+
+    result = parse(user_agent)
+    browser = system = ""
+    if result.user_agent and result.user_agent.family != "Other":
+        browser = " ".join(p for p in (result.user_agent.family, result.user_agent.major) if p)
+    if result.os and result.os.family != "Other":
+        system = " ".join(p for p in (result.os.family, result.os.major) if p)
+    device = result.device.family if result.device and result.device.family != "Other" else ""
+    if device and device not in {"Mac", "Generic Smartphone"} and system:
+        system = f"{system} ({device})"
+    mobile = bool(result.os and result.os.family in {"Android", "iOS", "iPadOS"})
+    kind = "phone or tablet" if mobile else ("computer" if system else "unknown")
+    if not browser and not system:
+        browser = user_agent.split("/", 1)[0][:40]
+    return Device(browser, system, kind)

@@ -1,0 +1,138 @@
+"""Outgoing mail: SMTP when ``MAIL_SERVER`` is set, otherwise ``.eml`` files in an outbox.
+
+    from portal import mail
+    mail.send("someone@example.org", "Subject", "Plain text body", html_body=None)
+
+``send`` never raises because of the mail server: a server that is down or refuses
+the message is logged (without the body, which may hold a link) and ``send``
+returns False. What the user sees must not depend on it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import threading
+import uuid
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from jinja2 import TemplateNotFound
+
+from portal.db import utcnow
+
+log = logging.getLogger("portal.mail")
+
+SMTP_TIMEOUT = 10
+
+
+def build(to: str, subject: str, text_body: str, html_body: str | None = None) -> EmailMessage:
+    cfg = current_app.config
+    message = EmailMessage()
+    message["From"] = cfg["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=_sender_domain(cfg["MAIL_SENDER"]))
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text_body)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
+    return message
+
+
+def _sender_domain(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">")
+    return address.rsplit("@", 1)[-1] or "portal.localhost"
+
+
+def send(to: str, subject: str, text_body: str, html_body: str | None = None) -> bool:
+    """Send one message; True when it was handed over (to the server or the outbox)."""
+    message = build(to, subject, text_body, html_body)
+    cfg = current_app.config
+    try:
+        if cfg.get("MAIL_SERVER"):
+            _send_smtp(message, cfg)
+        else:
+            path = _write_outbox(message, cfg["MAIL_OUTBOX"])
+            log.info("mail %r to %s written to %s", subject, _mask(to), path)
+        return True
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error(
+            "mail %r to %s could not be sent via %s:%s: %s: %s",
+            subject, _mask(to), cfg.get("MAIL_SERVER") or "outbox", cfg.get("MAIL_PORT"),
+            exc.__class__.__name__, exc,
+        )
+        return False
+
+
+def send_template(to: str, subject: str, template: str, **context) -> bool:
+    """Render ``templates/mail/<template>.txt`` (and ``.html`` when it exists) and send it."""
+    text_body = render_template(f"mail/{template}.txt", **context)
+    try:
+        html_body = render_template(f"mail/{template}.html", **context)
+    except TemplateNotFound:
+        html_body = None
+    return send(to, subject, text_body, html_body)
+
+
+def send_in_background(
+    to: str, subject: str, text_body: str, html_body: str | None = None
+) -> threading.Thread:
+    """Send from a thread, so the time the server takes does not show in the response."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    message_args = (to, subject, text_body, html_body)
+
+    def run():
+        with app.app_context():
+            send(*message_args)
+
+    thread = threading.Thread(target=run, name="portal-mail", daemon=True)
+    thread.start()
+    return thread
+
+
+def _send_smtp(message: EmailMessage, cfg) -> None:
+    host, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    if port == 465:
+        smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+    with smtp:
+        if port != 465 and cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+
+
+def _write_outbox(message: EmailMessage, folder: str) -> Path:
+    os.makedirs(folder, exist_ok=True)
+    name = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.eml"
+    path = Path(folder) / name
+    # Exclusive create with owner-only permissions: messages may hold reset links.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(bytes(message))
+    return path
+
+
+def outbox_messages(folder: str, limit: int = 10) -> list[tuple[Path, EmailMessage]]:
+    """The newest messages in the outbox, newest first."""
+    from email import policy
+    from email.parser import BytesParser
+
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    files = sorted(root.glob("*.eml"), key=lambda p: p.name, reverse=True)[:limit]
+    parser = BytesParser(policy=policy.default)
+    return [(path, parser.parsebytes(path.read_bytes())) for path in files]
+
+
+def _mask(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
