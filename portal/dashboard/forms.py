@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class ClassCreateForm(FlaskForm):
+    name = StringField("Class name", validators=[DataRequired(), Length(max=120)])
+    specialization = SelectField("Specialization", coerce=int, validators=[DataRequired()])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+
+
+class ClassJoinForm(FlaskForm):
+    join_code = StringField("Join code", validators=[DataRequired(), Length(max=40)])

@@ -1,0 +1,298 @@
+"""Class services: plain functions, the acting user explicit, no commits.
+
+Join codes look like ``PLY-4KD-9QX``: the specialization's code and six characters
+from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B), so a code can
+be read aloud or copied from a whiteboard without mistakes.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from portal.audit import actions
+from portal.audit.services import record
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.audit import AuditEvent
+from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
+from portal.models.klass import ClassMembership, Klass
+from portal.models.user import Role, User
+
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_PATTERN = re.compile(r"^[A-Z]{3}-[" + CODE_ALPHABET + r"]{3}-[" + CODE_ALPHABET + r"]{3}$")
+_CODE_ATTEMPTS = 8
+
+
+class ClassError(Exception):
+    """A refused class action; the message is safe to show to the user."""
+
+
+class NotAllowed(ClassError):
+    """The actor may not act on this student or class."""
+
+
+# -- join codes ---------------------------------------------------------------------------
+
+
+def new_join_code(spec: Specialization) -> str:
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+    return f"{spec.code.upper()}-{body[:3]}-{body[3:]}"
+
+
+def normalise_join_code(typed: str) -> str:
+    """The display form of what a student typed: case, spaces and dashes forgiven."""
+    compact = re.sub(r"[^A-Za-z0-9]", "", typed or "").upper()
+    if len(compact) != 9:
+        return compact
+    return f"{compact[:3]}-{compact[3:6]}-{compact[6:]}"
+
+
+def _assign_code(klass: Klass) -> None:
+    """Give the class a fresh unique code; retry on the rare collision."""
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_join_code(klass.specialization)
+        if db.session.scalar(sa.select(Klass.id).where(Klass.join_code == code)) is not None:
+            continue
+        klass.join_code = code
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+            return
+        except IntegrityError:  # someone took the same code in the meantime
+            continue
+    raise ClassError("Could not find a free join code. Please try again.")
+
+
+# -- classes ------------------------------------------------------------------------------
+
+
+def create_class(
+    instructor: User, name: str, spec: Specialization, description: str = "", *, actor: User
+) -> Klass:
+    """Create a class run by ``instructor``. Raises ClassError for a bad specialization."""
+    if instructor.role not in (Role.INSTRUCTOR, Role.ADMIN):
+        raise NotAllowed("Only instructors can run classes.")
+    if spec.archived_at is not None:
+        raise ClassError("This specialization is archived.")
+    name = (name or "").strip()
+    if not name:
+        raise ClassError("Give the class a name.")
+    klass = Klass(
+        name=name,
+        description=(description or "").strip(),
+        specialization=spec,
+        specialization_id=spec.id,
+        instructor_id=instructor.id,
+        join_code="",
+    )
+    db.session.add(klass)
+    _assign_code(klass)
+    record(
+        actor,
+        actions.CLASS_CREATED,
+        klass,
+        name=klass.name,
+        specialization=spec.code,
+        instructor_id=instructor.id,
+    )
+    return klass
+
+
+def rotate_code(klass: Klass, *, actor: User) -> str:
+    """Give the class a new join code; the old one stops working at once."""
+    if klass.archived_at is not None:
+        raise ClassError("An archived class has no join code to renew.")
+    old = klass.join_code
+    _assign_code(klass)
+    record(actor, actions.CLASS_CODE_ROTATED, klass, old_code=old, new_code=klass.join_code)
+    return klass.join_code
+
+
+def archive_class(klass: Klass, *, actor: User) -> None:
+    """Close the class: no one can join any more; the roster stays readable."""
+    if klass.archived_at is not None:
+        raise ClassError("This class is already archived.")
+    klass.archived_at = utcnow()
+    record(actor, actions.CLASS_ARCHIVED, klass, name=klass.name)
+
+
+def _code_was_rotated(code: str) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(AuditEvent.id)
+            .where(
+                AuditEvent.action == actions.CLASS_CODE_ROTATED,
+                sa.cast(AuditEvent.details, sa.Text).contains(f'"{code}"'),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
+    """Join the class with this code. Returns (class, joined_now).
+
+    Joining twice is harmless (joined_now is False). Raises ClassError with a message
+    for the student when the code is unknown, was replaced, or the class is archived.
+    """
+    if student.role != Role.STUDENT:
+        raise NotAllowed("Only students join classes.")
+    display = normalise_join_code(code)
+    if not CODE_PATTERN.match(display):
+        raise ClassError("A join code has nine letters and digits, like PLY-4KD-9QX.")
+    klass = db.session.scalar(sa.select(Klass).where(Klass.join_code == display))
+    if klass is None:
+        if _code_was_rotated(display):
+            raise ClassError(
+                "This code has been replaced by a new one. Ask your instructor for the current code."
+            )
+        raise ClassError("No class has this code. Check it with your instructor.")
+    if klass.archived_at is not None:
+        raise ClassError("This class has been archived and no longer takes new students.")
+    existing = _membership(klass, student)
+    if existing is not None:
+        return klass, False
+    try:
+        with db.session.begin_nested():
+            db.session.add(ClassMembership(class_id=klass.id, user_id=student.id))
+            db.session.flush()
+    except IntegrityError:  # a simultaneous join of the same student won the race
+        return klass, False
+    record(actor, actions.CLASS_JOINED, klass, student_id=student.id, code=display)
+    return klass, True
+
+
+def _membership(klass: Klass, student: User) -> ClassMembership | None:
+    return db.session.scalar(
+        sa.select(ClassMembership).where(
+            ClassMembership.class_id == klass.id, ClassMembership.user_id == student.id
+        )
+    )
+
+
+def leave_class(student: User, klass: Klass, *, actor: User) -> None:
+    """The student leaves the class. Raises ClassError when not a member."""
+    membership = _membership(klass, student)
+    if membership is None:
+        raise ClassError("You are not in this class.")
+    db.session.delete(membership)
+    record(actor, actions.CLASS_LEFT, klass, student_id=student.id)
+
+
+def remove_student(klass: Klass, student: User, *, actor: User) -> None:
+    """Take a student off the roster. Raises ClassError when not a member."""
+    membership = _membership(klass, student)
+    if membership is None:
+        raise ClassError("This student is not in the class.")
+    db.session.delete(membership)
+    record(actor, actions.CLASS_STUDENT_REMOVED, klass, student_id=student.id, student=student.email)
+
+
+# -- requirements -------------------------------------------------------------------------
+
+
+def teaches(instructor: User, student: User | int, specialization_id: int) -> bool:
+    """Whether ``student`` is in one of the instructor's open classes in this specialization."""
+    student_id = student if isinstance(student, int) else student.id
+    return (
+        db.session.scalar(
+            sa.select(ClassMembership.id)
+            .join(Klass, Klass.id == ClassMembership.class_id)
+            .where(
+                Klass.instructor_id == instructor.id,
+                Klass.specialization_id == specialization_id,
+                Klass.archived_at.is_(None),
+                ClassMembership.user_id == student_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _check_may_confirm(actor: User, student: User, requirement: Requirement) -> int:
+    spec_id = db.session.scalar(
+        sa.select(Level.specialization_id).where(Level.id == requirement.level_id)
+    )
+    if actor.role == Role.ADMIN:
+        return spec_id
+    if actor.role != Role.INSTRUCTOR or not teaches(actor, student, spec_id):
+        raise NotAllowed("You can confirm requirements only for students of your classes.")
+    return spec_id
+
+
+def confirm_requirement(student: User, requirement: Requirement, *, actor: User) -> bool:
+    """Record that the student met the requirement. Returns False if it already was.
+
+    Raises NotAllowed unless the actor teaches the student in that specialization
+    (or is an admin).
+    """
+    _check_may_confirm(actor, student, requirement)
+    found = db.session.scalar(
+        sa.select(RequirementCompletion.id).where(
+            RequirementCompletion.user_id == student.id,
+            RequirementCompletion.requirement_id == requirement.id,
+        )
+    )
+    if found is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                RequirementCompletion(
+                    user_id=student.id, requirement_id=requirement.id, confirmed_by_id=actor.id
+                )
+            )
+            db.session.flush()
+    except IntegrityError:  # confirmed at the same moment by someone else
+        return False
+    record(
+        actor,
+        actions.REQUIREMENT_CONFIRMED,
+        ("requirement", requirement.id),
+        student_id=student.id,
+        requirement=requirement.title,
+    )
+    return True
+
+
+def unconfirm_requirement(student: User, requirement: Requirement, *, actor: User) -> bool:
+    """Undo a confirmation. Returns False if there was none. Raises NotAllowed as above."""
+    _check_may_confirm(actor, student, requirement)
+    completion = db.session.scalar(
+        sa.select(RequirementCompletion).where(
+            RequirementCompletion.user_id == student.id,
+            RequirementCompletion.requirement_id == requirement.id,
+        )
+    )
+    if completion is None:
+        return False
+    db.session.delete(completion)
+    record(
+        actor,
+        actions.REQUIREMENT_UNCONFIRMED,
+        ("requirement", requirement.id),
+        student_id=student.id,
+        requirement=requirement.title,
+    )
+    return True
+
+
+def set_requirements(
+    student: User, requirements: list[Requirement], checked_ids: set[int], *, actor: User
+) -> tuple[int, int]:
+    """Make the confirmations of ``requirements`` match ``checked_ids`` (a form's state).
+
+    Returns (confirmed, unconfirmed) counts. Raises NotAllowed as confirm_requirement.
+    """
+    confirmed = unconfirmed = 0
+    for requirement in requirements:
+        if requirement.id in checked_ids:
+            confirmed += confirm_requirement(student, requirement, actor=actor)
+        else:
+            unconfirmed += unconfirm_requirement(student, requirement, actor=actor)
+    return confirmed, unconfirmed
