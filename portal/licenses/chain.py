@@ -4,6 +4,7 @@ Each ``LicenseEvent`` stores the SHA-256 of its canonical content, which include
 the previous row's hash; the license's ``head_hash`` is the newest row's hash.
 Changing, inserting or removing a row breaks the chain from that row on.
 """
+
 from __future__ import annotations
 
 import hashlib

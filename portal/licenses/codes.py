@@ -8,6 +8,7 @@ look-alike characters cannot be confused; when reading, ``I``/``L`` are taken as
 31 (a prime) over everything before it, which catches every single wrong
 character and nearly every swap of two neighbours.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ vouch for. They are serialised canonically (sorted keys, no spaces, UTF-8) and
 signed with the academy's Ed25519 key, so anyone holding the public key from
 ``/.well-known/portal-keys.json`` can check them offline.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,7 @@ def signed_fields(license: License) -> dict:
 
 def payload(fields: dict) -> bytes:
     """Canonical bytes of the signed fields: what the signature covers."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def sign_license(license: License) -> None:

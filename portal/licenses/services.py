@@ -1,0 +1,599 @@
+"""License services: the lifecycle, upgrade requests and their review.
+
+Plain functions with the acting user explicit. They change state, add the
+history row, re-sign the license and record the audit event; they never commit.
+A refused action raises ``LicenseError`` (the message is safe to show); an
+already-decided request raises ``RequestConflict``.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.audit import actions
+from portal.audit.services import record
+from portal.db import utcnow
+from portal.extensions import db
+from portal.licenses import chain, codes, state
+from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.user import Role, User
+
+ADULT_AGE = 18
+
+# Why a license was revoked: (value, label), shown on the form and the verification page.
+REVOKE_REASONS = (
+    ("misconduct", "Misconduct"),
+    ("error", "Issued in error"),
+    ("fraud", "Fraud"),
+    ("holder_request", "At the holder's request"),
+    ("other", "Other"),
+)
+REVOKE_REASON_LABELS = dict(REVOKE_REASONS)
+
+
+class LicenseError(Exception):
+    """A refused license action; the message is safe to show to the user."""
+
+
+class RequestConflict(LicenseError):
+    """The request was already decided (or the license changed) by someone else."""
+
+
+class NotAllowed(LicenseError):
+    """The actor may not take this decision."""
+
+
+@dataclass
+class Selection:
+    """What starting a specialization produced: a license, or a pending request."""
+
+    license: License | None
+    request: UpgradeRequest | None
+    message: str
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _today() -> date:
+    return utcnow().date()
+
+
+def needs_consent(user: User) -> bool:
+    """True for a minor without a recorded guardian consent."""
+    try:
+        from portal.auth.services import needs_guardian_consent
+    except ImportError:
+        needs_guardian_consent = None
+    if needs_guardian_consent is not None:
+        return bool(needs_guardian_consent(user))
+    age = user.age_on(_today())
+    return age is not None and age < ADULT_AGE and user.guardian_consent_at is None
+
+
+def teaches(instructor: User, student_id: int, specialization_id: int | None = None) -> bool:
+    """Whether the student is in one of the instructor's classes (for that specialization)."""
+    query = (
+        sa.select(ClassMembership.id)
+        .join(Klass, Klass.id == ClassMembership.class_id)
+        .where(
+            Klass.instructor_id == instructor.id,
+            Klass.archived_at.is_(None),
+            ClassMembership.user_id == student_id,
+        )
+        .limit(1)
+    )
+    if specialization_id is not None:
+        query = query.where(Klass.specialization_id == specialization_id)
+    return db.session.scalar(query) is not None
+
+
+def may_review(actor: User, request: UpgradeRequest) -> bool:
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.INSTRUCTOR and teaches(actor, request.user_id, request.specialization_id)
+
+
+def pending_request_for(user_id: int, specialization_id: int) -> UpgradeRequest | None:
+    return db.session.scalar(
+        sa.select(UpgradeRequest).where(
+            UpgradeRequest.user_id == user_id,
+            UpgradeRequest.specialization_id == specialization_id,
+            UpgradeRequest.status == RequestStatus.PENDING,
+        )
+    )
+
+
+def _license_for(user_id: int, specialization_id: int) -> License | None:
+    return db.session.scalar(
+        sa.select(License).where(License.holder_id == user_id, License.specialization_id == specialization_id)
+    )
+
+
+def _changed(
+    license: License, kind: str, actor, note: str | None = None, reason: str | None = None, **changes
+) -> None:
+    """Apply ``changes`` to the license and record them: history row, new head, new signature.
+
+    Earlier work is flushed first; the change itself is then flushed once, so the
+    license's version moves by exactly one per change.
+    """
+    _flush_license()
+    with db.session.no_autoflush:
+        for name, value in changes.items():
+            setattr(license, name, value)
+        license.updated_at = utcnow()
+        chain.append(license, kind, actor, note=note, reason=reason)
+        state.sign_license(license)
+    _flush_license()
+
+
+def _flush_license() -> None:
+    """Flush, turning a lost optimistic-lock race into a conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise RequestConflict("This license was changed by someone else. Reload and try again.") from exc
+
+
+RequirementRows = list[tuple[Requirement, RequirementCompletion | None]]
+
+
+def requirements_status(user: User, license_or_spec, level: int) -> RequirementRows:
+    """Each requirement of a level with the student's confirmed completion, or None."""
+    spec_id = (
+        license_or_spec.specialization_id if isinstance(license_or_spec, License) else license_or_spec.id
+    )
+    requirements = db.session.scalars(
+        sa.select(Requirement)
+        .join(Level, Level.id == Requirement.level_id)
+        .where(Level.specialization_id == spec_id, Level.number == level)
+        .order_by(Requirement.position, Requirement.id)
+    ).all()
+    if not requirements:
+        return []
+    completions = {
+        c.requirement_id: c
+        for c in db.session.scalars(
+            sa.select(RequirementCompletion).where(
+                RequirementCompletion.user_id == user.id,
+                RequirementCompletion.requirement_id.in_([r.id for r in requirements]),
+            )
+        )
+    }
+    return [(r, completions.get(r.id)) for r in requirements]
+
+
+def requirements_met(status: RequirementRows) -> bool:
+    return all(completion is not None for _, completion in status)
+
+
+def _eligibility_problem(student: User, spec: Specialization) -> str | None:
+    """Why ``student`` may not hold a license in ``spec`` at all (age), or None."""
+    if spec.min_age:
+        age = student.age_on(_today())
+        if age is None:
+            return f"{spec.name} requires a date of birth on your account (minimum age {spec.min_age})."
+        if age < spec.min_age:
+            return f"{spec.name} is open from the age of {spec.min_age}."
+    return None
+
+
+# --- starting and issuing ----------------------------------------------------
+
+
+def issue_license(
+    holder: User, spec: Specialization, level: int, actor, *, note: str | None = None
+) -> License:
+    """Issue a new license. Raises LicenseError when the holder already has one in ``spec``,
+    the level is out of range, or the specialization is archived."""
+    if spec.archived_at is not None:
+        raise LicenseError(f"{spec.name} is no longer offered.")
+    if not 1 <= level <= spec.max_level:
+        raise LicenseError(f"{spec.name} has levels 1 to {spec.max_level}.")
+    if _license_for(holder.id, spec.id) is not None:
+        raise LicenseError(f"{holder.name} already holds a {spec.name} license.")
+    now = utcnow()
+    code = codes.generate(spec.code)
+    while db.session.scalar(sa.select(License.id).where(License.code == code)) is not None:
+        code = codes.generate(spec.code)  # 60 random bits: practically never taken
+    license = License(
+        code=code,
+        holder=holder,
+        specialization=spec,
+        level=level,
+        status=LicenseStatus.ACTIVE,
+        issued_at=now,
+        updated_at=now,
+        expires_at=add_months(now, spec.validity_months) if spec.validity_months else None,
+        issued_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(license)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise LicenseError(f"{holder.name} already holds a {spec.name} license.") from exc
+    _changed(license, "issued", actor, note=note)
+    record(
+        actor,
+        actions.LICENSE_ISSUED,
+        license,
+        holder_id=holder.id,
+        specialization=spec.code,
+        level=level,
+        code=license.code,
+    )
+    return license
+
+
+def _new_request(
+    user: User, spec: Specialization, license: License | None, to_level: int, reason: str
+) -> UpgradeRequest:
+    request = UpgradeRequest(
+        user_id=user.id,
+        specialization_id=spec.id,
+        license_id=license.id if license else None,
+        from_level=license.level if license else 0,
+        to_level=to_level,
+        reason=reason,
+        status=RequestStatus.PENDING,
+        created_at=utcnow(),
+    )
+    try:
+        # The partial unique index is the final guard against a second pending request.
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise LicenseError(f"You already have a pending request for {spec.name}.") from exc
+    return request
+
+
+def select_specialization(student: User, spec: Specialization, actor) -> Selection:
+    """Start a specialization: a level-1 license when the rules allow it, otherwise a
+    pending request for an admin (Internship, or a minor without guardian consent).
+
+    Raises LicenseError when the specialization is archived, the student is too young,
+    already holds a license in it, or already has a pending request.
+    """
+    if student.role != Role.STUDENT:
+        raise LicenseError("Only students can start a specialization.")
+    if spec.archived_at is not None:
+        raise LicenseError(f"{spec.name} is no longer offered.")
+    if _license_for(student.id, spec.id) is not None:
+        raise LicenseError(f"You already hold a {spec.name} license.")
+    if pending_request_for(student.id, spec.id) is not None:
+        raise LicenseError(f"You already have a pending request for {spec.name}.")
+    problem = _eligibility_problem(student, spec)
+    if problem:
+        raise LicenseError(problem)
+
+    minor_without_consent = needs_consent(student)
+    if minor_without_consent or not spec.auto_issue:
+        if minor_without_consent:
+            why = (
+                "Because you are under 18, a guardian's consent must be recorded before a "
+                "license can be issued. Your request is waiting for an admin."
+            )
+        else:
+            why = f"Licenses in {spec.name} are issued by an admin. Your request is waiting for review."
+        request = _new_request(student, spec, None, 1, reason=f"Start {spec.name}")
+        record(
+            actor,
+            actions.SPECIALIZATION_SELECTED,
+            spec,
+            student_id=student.id,
+            result="requested",
+            request_id=request.id,
+            waiting_for="guardian_consent" if minor_without_consent else "admin_review",
+        )
+        record(
+            actor,
+            actions.LICENSE_UPGRADE_REQUESTED,
+            request,
+            specialization=spec.code,
+            from_level=0,
+            to_level=1,
+        )
+        return Selection(None, request, why)
+
+    license = issue_license(student, spec, 1, actor)
+    record(
+        actor,
+        actions.SPECIALIZATION_SELECTED,
+        spec,
+        student_id=student.id,
+        result="issued",
+        license_id=license.id,
+    )
+    return Selection(license, None, f"Welcome to {spec.name}: your level-1 license {license.code} is ready.")
+
+
+# --- requests ------------------------------------------------------------------
+
+
+def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
+    """Ask for the next level. Raises LicenseError unless the license is active, below
+    the top level, and has no other pending request."""
+    reason = (reason or "").strip()
+    spec = license.specialization
+    if not reason:
+        raise LicenseError("Please say why you are ready for the next level.")
+    if license.status != LicenseStatus.ACTIVE:
+        raise LicenseError(f"Only an active license can be upgraded; this one is {license.status}.")
+    if license.level >= spec.max_level:
+        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.")
+    if pending_request_for(license.holder_id, license.specialization_id) is not None:
+        raise LicenseError(f"You already have a pending request for {spec.name}.")
+    request = _new_request(license.holder, spec, license, license.level + 1, reason)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_REQUESTED,
+        request,
+        license=license.code,
+        from_level=license.level,
+        to_level=license.level + 1,
+    )
+    return request
+
+
+def _decide(request: UpgradeRequest, status: str, actor, note: str | None) -> None:
+    """Move a pending request to ``status`` exactly once, whoever races us.
+
+    The conditional UPDATE is atomic in the database: of several simultaneous
+    deciders exactly one sees a row change; the others get RequestConflict.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(UpgradeRequest)
+        .where(UpgradeRequest.id == request.id, UpgradeRequest.status == RequestStatus.PENDING)
+        .values(
+            status=status,
+            decided_at=now,
+            decided_by_id=getattr(actor, "id", None),
+            decision_note=note or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(request)
+        raise RequestConflict(f"This request was already {request.status}.")
+    db.session.refresh(request)
+
+
+def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
+    """Approve: raise the license by one level (or issue level 1). Raises NotAllowed for
+    an instructor who does not teach the student, LicenseError when requirements are
+    missing and no note is given or the license cannot change, RequestConflict when the
+    request was decided meanwhile."""
+    note = (note or "").strip() or None
+    if not may_review(actor, request):
+        raise NotAllowed("You can only decide requests of students in your classes.")
+    if request.status != RequestStatus.PENDING:
+        raise RequestConflict(f"This request was already {request.status}.")
+    spec = request.specialization
+    student = request.user
+    missing = not requirements_met(requirements_status(student, spec, request.to_level))
+    if missing and not note:
+        raise LicenseError(
+            "Some requirements of this level are not confirmed yet; "
+            "add a note explaining why you approve anyway."
+        )
+    license = request.license
+    if request.from_level == 0:
+        if needs_consent(student):
+            raise LicenseError("Record the guardian's consent before approving this request.")
+        problem = _eligibility_problem(student, spec)
+        if problem:
+            raise LicenseError(problem)
+    else:
+        if license is None or license.status != LicenseStatus.ACTIVE:
+            raise LicenseError("Only an active license can be upgraded.")
+        if license.level != request.from_level:
+            raise RequestConflict("The license changed since this request was made.")
+
+    _decide(request, RequestStatus.APPROVED, actor, note)
+    if request.from_level == 0:
+        license = issue_license(student, spec, 1, actor, note=note)
+        request.license_id = license.id
+    else:
+        _changed(license, "upgraded", actor, note=note, level=request.to_level)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_APPROVED,
+        license,
+        request_id=request.id,
+        from_level=request.from_level,
+        to_level=request.to_level,
+        requirements_missing=missing,
+        note=note,
+    )
+    return license
+
+
+def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
+    """Reject with a note (required). Raises NotAllowed, LicenseError, RequestConflict."""
+    note = (note or "").strip()
+    if not may_review(actor, request):
+        raise NotAllowed("You can only decide requests of students in your classes.")
+    if not note:
+        raise LicenseError("Please tell the student why the request is rejected.")
+    _decide(request, RequestStatus.REJECTED, actor, note)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_REJECTED,
+        request,
+        license_id=request.license_id,
+        specialization=request.specialization.code,
+        to_level=request.to_level,
+        note=note,
+    )
+    return request
+
+
+def withdraw_request(request: UpgradeRequest, actor) -> UpgradeRequest:
+    """The student takes back their own pending request."""
+    if getattr(actor, "id", None) != request.user_id:
+        raise NotAllowed("Only the student who asked can withdraw a request.")
+    _decide(request, RequestStatus.WITHDRAWN, actor, None)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_WITHDRAWN,
+        request,
+        license_id=request.license_id,
+        to_level=request.to_level,
+    )
+    return request
+
+
+# --- admin actions on one license ---------------------------------------------------
+
+
+def _status(status: str, reason: str | None = None, note: str | None = None) -> dict:
+    return {"status": status, "status_reason": reason, "status_note": note, "status_changed_at": utcnow()}
+
+
+def suspend(license: License, actor, note: str) -> License:
+    """Suspend an active license (a note is required)."""
+    note = (note or "").strip()
+    if not note:
+        raise LicenseError("Please give a reason for the suspension.")
+    if license.status != LicenseStatus.ACTIVE:
+        raise LicenseError(f"Only an active license can be suspended; this one is {license.status}.")
+    _changed(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
+    record(actor, actions.LICENSE_SUSPENDED, license, note=note)
+    return license
+
+
+def revoke(license: License, actor, reason_category: str, note: str) -> License:
+    """Revoke for good (reason category and note required); pending requests are closed."""
+    note = (note or "").strip()
+    if reason_category not in REVOKE_REASON_LABELS:
+        raise LicenseError("Choose a reason for the revocation.")
+    if not note:
+        raise LicenseError("Please add a note about the revocation.")
+    if license.status == LicenseStatus.REVOKED:
+        raise LicenseError("This license is already revoked.")
+    _changed(
+        license,
+        "revoked",
+        actor,
+        note=note,
+        reason=reason_category,
+        **_status(LicenseStatus.REVOKED, reason_category, note),
+    )
+    record(actor, actions.LICENSE_REVOKED, license, reason=reason_category, note=note)
+    pending = pending_request_for(license.holder_id, license.specialization_id)
+    if pending is not None:
+        _decide(pending, RequestStatus.REJECTED, actor, "The license was revoked.")
+        record(
+            actor,
+            actions.LICENSE_UPGRADE_REJECTED,
+            pending,
+            license_id=license.id,
+            to_level=pending.to_level,
+            note="The license was revoked.",
+        )
+    return license
+
+
+def reinstate(license: License, actor, note: str | None = None) -> License:
+    """Make a suspended or revoked license active again (not past its expiry date)."""
+    note = (note or "").strip() or None
+    if license.status == LicenseStatus.EXPIRED:
+        raise LicenseError("This license has expired; renew it instead.")
+    if license.status not in (LicenseStatus.SUSPENDED, LicenseStatus.REVOKED):
+        raise LicenseError(
+            f"Only a suspended or revoked license can be reinstated; this one is {license.status}."
+        )
+    if license.expires_at is not None and license.expires_at <= utcnow():
+        raise LicenseError("This license is past its expiry date; renew it instead.")
+    previous = license.status
+    _changed(license, "reinstated", actor, note=note, **_status(LicenseStatus.ACTIVE))
+    record(actor, actions.LICENSE_REINSTATED, license, previous_status=previous, note=note)
+    return license
+
+
+def renew(license: License, actor, note: str | None = None) -> License:
+    """Extend an active or expired license by the specialization's validity period."""
+    note = (note or "").strip() or None
+    months = license.specialization.validity_months
+    if not months:
+        raise LicenseError(f"{license.specialization.name} licenses do not expire.")
+    if license.status not in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
+        raise LicenseError(f"A {license.status} license cannot be renewed; reinstate it first.")
+    now = utcnow()
+    base = max(now, license.expires_at) if license.expires_at else now
+    previous = license.expires_at
+    _changed(
+        license,
+        "renewed",
+        actor,
+        note=note,
+        expires_at=add_months(base, months),
+        **_status(LicenseStatus.ACTIVE),
+    )
+    record(
+        actor,
+        actions.LICENSE_RENEWED,
+        license,
+        previous_expiry=previous,
+        expires_at=license.expires_at,
+        note=note,
+    )
+    return license
+
+
+def expire_due(now: datetime | None = None) -> int:
+    """Mark active licenses past their expiry date as expired; returns how many.
+
+    Safe to run again: licenses already expired are not touched.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(License)
+        .options(selectinload(License.holder), selectinload(License.specialization))
+        .where(
+            License.status == LicenseStatus.ACTIVE, License.expires_at.is_not(None), License.expires_at <= now
+        )
+        .order_by(License.id)
+    ).all()
+    for license in due:
+        _changed(license, "expired", None, **_status(LicenseStatus.EXPIRED))
+        record(None, actions.LICENSE_EXPIRED, license, expired_at=license.expires_at)
+    _flush_license()
+    return len(due)
+
+
+# --- guardian consent ------------------------------------------------------------
+
+
+def record_guardian_consent(user: User, actor: User, guardian_name: str) -> User:
+    """Record that a minor's guardian consented. Only admins and instructors may."""
+    guardian_name = (guardian_name or "").strip()
+    if getattr(actor, "role", None) not in (Role.ADMIN, Role.INSTRUCTOR):
+        raise NotAllowed("Only an admin or instructor can record a guardian's consent.")
+    if not guardian_name:
+        raise LicenseError("Enter the guardian's name.")
+    user.guardian_consent_at = utcnow()
+    user.guardian_consent_by_id = actor.id
+    user.guardian_name = guardian_name[:120]
+    record(actor, actions.USER_CONSENT_RECORDED, user, guardian_name=user.guardian_name)
+    return user
