@@ -3,11 +3,14 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, url_for
+from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.extensions import db
+from portal import signing
+from portal.extensions import db, limiter
+from portal.licenses import codes, state, verification
 from portal.public import bp
+from portal.public.forms import VerifyForm
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +39,79 @@ def healthz():
     return response
 
 
-# Placeholders until verification lands.
+# --- public verification -------------------------------------------------------
+
+def _verify_limit() -> str:
+    return current_app.config["RATELIMIT_VERIFY"]
+
+
+# The page and the JSON share one budget per client IP.
+verify_limit = limiter.shared_limit(_verify_limit, scope="verify")
+
+
 @bp.get("/verify")
 def verify_form():
-    return render_template("placeholder.html", title="Verify a license"), 501
+    form = VerifyForm(formdata=request.args)
+    if "code" not in request.args:
+        return render_template("public/verify_form.html", form=form)
+    if not form.validate():
+        return render_template("public/verify_form.html", form=form), 422
+    return redirect(url_for("public.verify", code=codes.normalise(form.code.data)), code=303)
+
+
+def _presented() -> tuple[str | None, str | None]:
+    return request.args.get("sig") or None, request.args.get("kid") or None
+
+
+@bp.get("/verify/<code>.json")
+@verify_limit
+def verify_json(code: str):
+    result = verification.verify(code, *_presented())
+    response = jsonify(result.as_json())
+    if not result.found:
+        response.status_code = 404
+    _cache_headers(response, result, personal=False)
+    return response
+
+
+@bp.get("/verify/<code>")
+@verify_limit
+def verify(code: str):
+    result = verification.verify(code, *_presented())
+    response = make_response(
+        render_template("public/verification.html", result=result, typed=code,
+                        form=_form_for(code, result)),
+        200 if result.found else 404,
+    )
+    _cache_headers(response, result, personal=current_user.is_authenticated)
+    return response
+
+
+def _form_for(code: str, result) -> VerifyForm:
+    form = VerifyForm(formdata=None, code=code)
+    if result.typo:
+        form.code.errors = ["The check character does not match: the code has a typing mistake."]
+    return form
+
+
+def _cache_headers(response, result, *, personal: bool) -> None:
+    """A valid license's answer may be cached briefly; anything else must be re-checked."""
+    if result.valid and not personal:
+        response.headers["Cache-Control"] = "public, max-age=60"
+    elif not personal:
+        response.headers["Cache-Control"] = "no-cache"
 
 
 @bp.get("/.well-known/portal-keys.json")
 def portal_keys():
-    return jsonify({"keys": []})
+    response = jsonify(
+        {
+            "algorithm": signing.ALGORITHM,
+            "keys": signing.public_keys(),
+            "payload": verification.PAYLOAD_DESCRIPTION,
+            "signed_fields": list(state.SIGNED_FIELD_NAMES),
+            "encoding": "public_key and signature are base64url without padding",
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,193 @@
+"""Certificate PDFs: rendered once per license state, then served from a cache.
+
+WeasyPrint renders ``templates/pdf/certificate.html`` with :class:`StaticOnlyFetcher`,
+which serves files from the portal's own ``static/`` folder and makes the render
+fail on any other address (http, https, file outside ``static/``, data ...). So
+text a user typed, such as a name, can never make the server fetch anything.
+
+The cache holds one file per license state under ``CERTIFICATE_CACHE_DIR``; its
+name is a digest of everything the certificate shows (the signed fields, the
+signature and key id, the public address in the QR code and the template
+version), so any change to a license gives a new file and a stale PDF is never
+served. Files are written atomically, and only after a successful render.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.licenses import chain, qr, state
+from portal.licenses.services import REVOKE_REASON_LABELS
+from portal.models.catalogue import Level
+from portal.models.license import License, LicenseStatus
+
+log = logging.getLogger(__name__)
+
+# Bump when the certificate's template or stylesheet changes, so cached PDFs are redone.
+TEMPLATE_VERSION = "1"
+TEMPLATE = "pdf/certificate.html"
+
+
+class CertificateError(Exception):
+    """The certificate could not be produced; nothing was cached or changed."""
+
+
+class ForbiddenResource(FatalURLFetchingError):
+    """A certificate asked for something outside the portal's static files."""
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve ``file:`` URLs inside one folder; refuse everything else, fatally.
+
+    Raising a ``FatalURLFetchingError`` stops the whole render (WeasyPrint would
+    otherwise only log a warning and leave the resource out).
+    """
+
+    def __init__(self, root: str | os.PathLike, **kwargs):
+        super().__init__(allowed_protocols=("file",), fail_on_errors=True, **kwargs)
+        self.root = Path(root).resolve()
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            raise ForbiddenResource(f"certificate may not fetch {url[:200]!r}")
+        path = Path(unquote(parts.path)).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise ForbiddenResource(f"certificate may not fetch {url[:200]!r}")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path2url(path), path.read_bytes(), {"Content-Type": mime})
+
+
+def static_root() -> Path:
+    return Path(current_app.static_folder)
+
+
+def fetcher() -> StaticOnlyFetcher:
+    return StaticOnlyFetcher(static_root())
+
+
+def check_integrity(license: License) -> None:
+    """Refuse to vouch for a license whose history or signature does not hold."""
+    result = chain.verify_history(license)
+    if not result.ok:
+        raise CertificateError(f"license {license.code}: {result.message}")
+    if not state.check(license):
+        raise CertificateError(f"license {license.code}: the signature does not match its state")
+
+
+def render(license: License) -> bytes:
+    """The certificate of ``license`` as PDF bytes.
+
+    Raises CertificateError when WeasyPrint fails or the template asks for a
+    resource it may not have.
+    """
+    fields = state.signed_fields(license)
+    html = render_template(
+        TEMPLATE,
+        license=license,
+        fields=fields,
+        valid=license.status == LicenseStatus.ACTIVE and not _past_expiry(license),
+        effective_status=effective_status(license),
+        level_title=db.session.scalar(
+            sa.select(Level.title).where(
+                Level.specialization_id == license.specialization_id, Level.number == license.level
+            )
+        ),
+        reason_label=REVOKE_REASON_LABELS.get(license.status_reason or "", license.status_reason),
+        qr_svg=qr.svg_inline(license),
+        verify_url=qr.verification_url(license, signed=False),
+        academy=current_app.config["PORTAL_ACADEMY_NAME"],
+    )
+    try:
+        return HTML(string=html, base_url=path2url(static_root()), url_fetcher=fetcher()).write_pdf()
+    except (Exception, FatalURLFetchingError) as exc:  # FatalURLFetchingError is a BaseException
+        raise CertificateError(f"rendering the certificate of {license.code} failed: {exc}") from exc
+
+
+def _past_expiry(license: License) -> bool:
+    return license.expires_at is not None and license.expires_at <= utcnow()
+
+
+def effective_status(license: License) -> str:
+    """The status a reader should see: an active license past its expiry date is expired."""
+    if license.status == LicenseStatus.ACTIVE and _past_expiry(license):
+        return LicenseStatus.EXPIRED
+    return license.status
+
+
+def cache_key(license: License) -> str:
+    parts = [
+        TEMPLATE_VERSION,
+        state.payload(state.signed_fields(license)).decode(),
+        license.signature,
+        license.key_id,
+        effective_status(license),
+        current_app.config["PORTAL_BASE_URL"],
+        current_app.config["PORTAL_ACADEMY_NAME"],
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def cache_dir() -> Path:
+    path = Path(current_app.config["CERTIFICATE_CACHE_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_path(license: License) -> Path:
+    return cache_dir() / f"{license.id}-{cache_key(license)}.pdf"
+
+
+def pdf(license: License) -> tuple[bytes, bool]:
+    """The certificate's bytes and whether they came from the cache.
+
+    Checks the license's history chain and signature first. Raises
+    CertificateError when they do not hold or the render fails; then nothing is
+    written.
+    """
+    check_integrity(license)
+    path = cache_path(license)
+    try:
+        return path.read_bytes(), True
+    except FileNotFoundError:
+        pass
+    data = render(license)
+    _write_atomically(path, data)
+    _drop_older(license, keep=path)
+    return data, False
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _drop_older(license: License, keep: Path) -> None:
+    """Remove the PDFs of this license's earlier states."""
+    for old in path_glob(license):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def path_glob(license: License) -> list[Path]:
+    return sorted(cache_dir().glob(f"{license.id}-*.pdf"))

@@ -1,0 +1,168 @@
+"""Public verification of a license: what anyone may learn from its code.
+
+``verify(text)`` looks the code up (a code with a wrong check character is
+refused before the database is asked), recomputes the license's history chain,
+checks the Ed25519 signature over its signed fields, and says which of these
+states the license is in:
+
+``valid``, ``expiring_soon`` (valid, expires within 30 days), ``expired``,
+``suspended``, ``revoked``, ``unknown`` (no such code), or ``invalid`` (the
+record failed its integrity check: the history chain or the signature).
+
+Nothing here reveals an e-mail address, a birth date or an internal id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from portal import signing
+from portal.db import utcnow
+from portal.extensions import db
+from portal.licenses import chain, codes, state
+from portal.models.license import License, LicenseStatus
+
+EXPIRING_SOON = timedelta(days=30)
+
+
+class State:
+    VALID = "valid"
+    EXPIRING_SOON = "expiring_soon"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+    INVALID = "invalid"
+
+
+PAYLOAD_DESCRIPTION = (
+    "The signature (base64url, no padding) is an Ed25519 signature, by the key named key_id, "
+    "over the UTF-8 bytes of a JSON object holding exactly these fields of the verification "
+    "JSON: " + ", ".join(state.SIGNED_FIELD_NAMES) + ". The object is serialised with its keys "
+    "sorted, no whitespace (separators ',' and ':'), and non-ASCII characters written as UTF-8, "
+    "as Python's json.dumps(fields, sort_keys=True, separators=(',', ':'), ensure_ascii=False) does."
+)
+
+
+@dataclass
+class Verification:
+    state: str
+    code: str | None = None
+    typo: bool = False
+    license: License | None = None
+    fields: dict = field(default_factory=dict)
+    signature_ok: bool = False
+    history: chain.ChainResult | None = None
+    # The signature printed on a certificate / carried in the QR link, when one was given.
+    # True when that signature vouches for the license's current state.
+    presented: str | None = None
+    presented_current: bool | None = None
+    checked_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def valid(self) -> bool:
+        return self.state in (State.VALID, State.EXPIRING_SOON)
+
+    @property
+    def found(self) -> bool:
+        return self.license is not None
+
+    @property
+    def days_left(self) -> int | None:
+        if self.license is None or self.license.expires_at is None:
+            return None
+        return max(0, (self.license.expires_at - self.checked_at).days)
+
+    @property
+    def reason_label(self) -> str | None:
+        if self.license is None or not self.license.status_reason:
+            return None
+        from portal.licenses.services import REVOKE_REASON_LABELS
+
+        reason = self.license.status_reason
+        return REVOKE_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+
+    @property
+    def since(self) -> datetime | None:
+        """When the license stopped being valid (expiry, suspension or revocation)."""
+        if self.license is None:
+            return None
+        if self.state == State.EXPIRED:
+            return self.license.expires_at or self.license.status_changed_at
+        if self.state in (State.SUSPENDED, State.REVOKED):
+            return self.license.status_changed_at
+        return None
+
+    def as_json(self) -> dict:
+        if not self.found:
+            return {"valid": False, "status": State.UNKNOWN}
+        lic = self.license
+        body = {
+            "valid": self.valid,
+            **self.fields,
+            "state": self.state,
+            "signature": lic.signature,
+            "key_id": lic.key_id,
+            "algorithm": signing.ALGORITHM,
+            "signature_verified": self.signature_ok,
+            "history_intact": bool(self.history and self.history.ok),
+            "status_changed_at": state.iso_z(self.since)
+            if self.state in (State.SUSPENDED, State.REVOKED)
+            else None,
+            "reason": self.license.status_reason if self.state == State.REVOKED else None,
+            "reason_label": self.reason_label if self.state == State.REVOKED else None,
+            "keys_url": "/.well-known/portal-keys.json",
+        }
+        if self.presented is not None:
+            body["presented_signature_current"] = bool(self.presented_current)
+        return body
+
+
+def _load(code: str) -> License | None:
+    return db.session.scalar(
+        sa.select(License)
+        .options(joinedload(License.holder), joinedload(License.specialization))
+        .where(License.code == code)
+    )
+
+
+def verify(text: str, presented_signature: str | None = None, presented_kid: str | None = None
+           ) -> Verification:
+    """Everything the public may learn about the license whose code is ``text``."""
+    code = codes.normalise(text)
+    if code is None:
+        return Verification(State.UNKNOWN, typo=bool(text and text.strip()))
+    license = _load(code)
+    if license is None:
+        return Verification(State.UNKNOWN, code=code)
+    result = Verification(State.UNKNOWN, code=code, license=license)
+    result.fields = state.signed_fields(license)
+    result.signature_ok = state.check(license)
+    result.history = chain.verify_history(license)
+    if presented_signature:
+        result.presented = presented_signature[:200]
+        result.presented_current = presented_signature == license.signature or signing.verify(
+            state.payload(result.fields), presented_signature, presented_kid or license.key_id
+        )
+    result.state = _state(license, result, result.checked_at)
+    return result
+
+
+def _state(license: License, result: Verification, now: datetime) -> str:
+    if not result.signature_ok or not result.history.ok:
+        return State.INVALID
+    if license.status == LicenseStatus.REVOKED:
+        return State.REVOKED
+    if license.status == LicenseStatus.SUSPENDED:
+        return State.SUSPENDED
+    if license.status == LicenseStatus.EXPIRED:
+        return State.EXPIRED
+    if license.expires_at is not None:
+        if license.expires_at <= now:
+            return State.EXPIRED
+        if license.expires_at - now <= EXPIRING_SOON:
+            return State.EXPIRING_SOON
+    return State.VALID
