@@ -10,9 +10,13 @@ from portal.auth.policy import MAX_LENGTH
 _PASSWORD_INPUT_MAX = 1024
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
-        "E-mail", validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
+        "E-mail", filters=[_strip], validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
     )
     password = PasswordField(
         "Password",
@@ -24,6 +28,7 @@ class LoginForm(FlaskForm):
 def _email_field(label: str = "E-mail"):
     return EmailField(
         label,
+        filters=[_strip],
         validators=[
             DataRequired("Enter your e-mail address."),
             Length(max=254),
@@ -58,7 +63,7 @@ class BirthDateField(DateField):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    name = StringField("Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)])
     email = _email_field()
     password, confirm_password = _new_password_fields()
     date_of_birth = BirthDateField(
