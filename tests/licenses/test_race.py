@@ -1,0 +1,130 @@
+"""Concurrent decisions on one request: exactly one level change, under real threads.
+
+Each thread has its own app context, session and database connection, and all
+start together at a barrier. Runs on SQLite and PostgreSQL like the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from portal.extensions import db
+from portal.licenses import chain, services, state
+from portal.licenses.services import RequestConflict
+from portal.models import LicenseStatus, RequestStatus
+from portal.models.user import Role
+from tests.licenses.helpers import License, UpgradeRequest, User, actions_since, get, history, last_audit_id
+
+THREADS = 8
+
+
+def _race(app, work):
+    """Run ``work(i)`` in THREADS threads at once; returns the outcomes in order."""
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[object] = [None] * THREADS
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                work(i)
+                db.session.commit()
+                outcomes[i] = "ok"
+            except RequestConflict as exc:
+                db.session.rollback()
+                outcomes[i] = exc
+            except Exception as exc:  # noqa: BLE001  - reported by the test below
+                db.session.rollback()
+                outcomes[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    return outcomes
+
+
+@pytest.fixture
+def pending(app, make_user, make_specialization, make_license, make_request):
+    admins = [make_user(Role.ADMIN) for _ in range(THREADS)]
+    student = make_user()
+    spec = make_specialization(max_level=5)
+    lic = make_license(student, spec, level=2)
+    req = make_request(lic)
+    return admins, student, lic, req
+
+
+def test_eight_simultaneous_approvals_give_exactly_one_level_change(app, pending):
+    admins, _student, lic, req = pending
+    with app.app_context():
+        mark = last_audit_id()
+
+    def approve(i):
+        request = db.session.get(UpgradeRequest, req.id)
+        services.approve_request(request, db.session.get(User, admins[i].id), note=f"approver {i}")
+
+    outcomes = _race(app, approve)
+    winners = [o for o in outcomes if o == "ok"]
+    conflicts = [o for o in outcomes if isinstance(o, RequestConflict)]
+    assert len(winners) == 1, outcomes
+    assert len(conflicts) == THREADS - 1, outcomes
+    with app.app_context():
+        license = get(License, lic)
+        assert license.level == 3
+        assert [r.kind for r in history(lic.id)] == ["issued", "upgraded"]
+        assert chain.verify_history(license).ok and state.check(license)
+        assert get(UpgradeRequest, req).status == RequestStatus.APPROVED
+        assert actions_since(mark) == ["license.upgrade_approved"]
+
+
+def test_approvals_racing_a_withdrawal_give_at_most_one_change(app, pending):
+    admins, student, lic, req = pending
+
+    def decide(i):
+        request = db.session.get(UpgradeRequest, req.id)
+        if i == 0:
+            services.withdraw_request(request, db.session.get(User, student.id))
+        else:
+            services.approve_request(request, db.session.get(User, admins[i].id), note="go")
+
+    outcomes = _race(app, decide)
+    assert outcomes.count("ok") == 1, outcomes
+    assert all(o == "ok" or isinstance(o, RequestConflict) for o in outcomes), outcomes
+    with app.app_context():
+        request = get(UpgradeRequest, req)
+        license = get(License, lic)
+        if outcomes[0] == "ok":
+            assert request.status == RequestStatus.WITHDRAWN and license.level == 2
+            assert len(history(lic.id)) == 1
+        else:
+            assert request.status == RequestStatus.APPROVED and license.level == 3
+            assert len(history(lic.id)) == 2
+        assert chain.verify_history(license).ok and state.check(license)
+
+
+def test_simultaneous_requests_leave_exactly_one_pending(app, make_user, make_specialization, make_license):
+    student = make_user()
+    lic = make_license(student, make_specialization(max_level=5))
+
+    def ask(i):
+        services.request_upgrade(
+            db.session.get(License, lic.id), f"reason {i}", db.session.get(User, student.id)
+        )
+
+    outcomes = _race(app, ask)
+    assert outcomes.count("ok") == 1, outcomes
+    assert all(o == "ok" or isinstance(o, services.LicenseError) for o in outcomes), outcomes
+    with app.app_context():
+        import sqlalchemy as sa
+
+        pending = db.session.scalar(
+            sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.status == RequestStatus.PENDING)
+        )
+        assert pending == 1
+        assert get(License, lic).status == LicenseStatus.ACTIVE
