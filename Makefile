@@ -40,6 +40,12 @@ browser:
 		echo "Installing Chromium from Debian for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing and we are not root: browser tests will be skipped"; fi
+	@# pdftoppm rasterises certificates so the tests can scan their QR codes.
+	@if command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing poppler-utils from Debian for the certificate QR tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	else echo "pdftoppm is missing and we are not root: certificate QR tests will be skipped"; fi
 
 serve: setup
 	$(FLASK) db upgrade
