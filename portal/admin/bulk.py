@@ -1,0 +1,100 @@
+"""The bulk license job (kind ``licenses.bulk``): issue level 1, or upgrade by one level,
+for every eligible student of a class, optionally pre-rendering the certificates.
+
+Each student is one item: their license change, its history row, its audit event
+and the job's item row commit together, so an interrupted job resumes where it
+stopped and never changes a license twice.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal import jobs
+from portal.admin.services import BULK_KIND, eligibility_problem
+from portal.extensions import db
+from portal.models.catalogue import Specialization
+from portal.models.license import License, LicenseStatus
+from portal.models.user import User
+
+
+@jobs.handler(BULK_KIND)
+def bulk_licenses(job, run: jobs.JobRun) -> None:
+    job_id = job.id
+    params = dict(job.params)
+    actor_id = job.actor_id
+    action = params["action"]
+    spec_id = params["specialization_id"]
+    prerender = bool(params.get("prerender"))
+    from_levels = params.get("from_levels") or {}
+    keys = [str(uid) for uid in params.get("students", [])]
+    if db.session.get(Specialization, spec_id) is None:
+        raise jobs.JobError("The specialization no longer exists.")
+    run.set_total(len(keys))
+    note = f"Bulk {'issue' if action == 'issue' else 'upgrade'} (job {job_id})"
+
+    def work(key: str) -> tuple[str, str]:
+        from portal.licenses import services as lifecycle
+
+        actor = db.session.get(User, actor_id) if actor_id else None
+        student = db.session.get(User, int(key))
+        spec = db.session.get(Specialization, spec_id)
+        if student is None:
+            return "skipped", "not eligible: the account no longer exists"
+        license = db.session.scalar(
+            sa.select(License).where(License.holder_id == student.id,
+                                     License.specialization_id == spec_id)
+        )
+        if action == "issue":
+            if license is not None:
+                return "skipped", f"already licensed: {license.code}, level {license.level}"
+            problem = eligibility_problem(student, spec)
+            if problem:
+                return "skipped", f"not eligible: {problem}"
+            try:
+                license = lifecycle.issue_license(student, spec, 1, actor, note=note)
+            except lifecycle.LicenseError as exc:
+                raise jobs.JobError(str(exc)) from exc
+            message = f"issued {license.code}, level 1"
+        else:
+            if license is None:
+                return "skipped", f"not eligible: no {spec.name} license"
+            start = from_levels.get(key)
+            if start is None:
+                return "skipped", f"not eligible: the license was {license.status} when the job started"
+            target = int(start) + 1
+            if license.level >= target:
+                return "skipped", f"already at level {license.level}"
+            if license.status != LicenseStatus.ACTIVE:
+                return "skipped", f"not eligible: the license is {license.status}"
+            if target > spec.max_level:
+                return "skipped", f"already at the highest level of {spec.name}"
+            license = _upgrade(license, target, actor, note)
+            message = f"upgraded {license.code} to level {target}"
+        if prerender:
+            from portal.licenses import certificates
+
+            db.session.flush()
+            try:
+                certificates.pdf(license)
+            except certificates.CertificateError as exc:
+                raise jobs.JobError(f"certificate could not be rendered: {exc}") from exc
+            message += ", certificate ready"
+        return "done", message
+
+    run.each(keys, work)
+
+
+def _upgrade(license: License, target: int, actor, note: str) -> License:
+    """Raise one level through the review services: the pending request for that level
+    if the student made one, else a request made and approved by the admin."""
+    from portal.licenses import services as lifecycle
+
+    try:
+        request = lifecycle.pending_request_for(license.holder_id, license.specialization_id)
+        if request is not None and request.to_level != target:
+            raise jobs.JobError(f"a pending request for level {request.to_level} is waiting")
+        if request is None:
+            request = lifecycle.request_upgrade(license, note, actor)
+        return lifecycle.approve_request(request, actor, note=note)
+    except lifecycle.LicenseError as exc:
+        raise jobs.JobError(str(exc)) from exc

@@ -1,0 +1,122 @@
+"""Administration forms."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
+
+from portal.models.user import Role, UserStatus
+
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+ROLE_CHOICES = [(Role.STUDENT, "Student"), (Role.INSTRUCTOR, "Instructor"), (Role.ADMIN, "Admin")]
+STATUS_CHOICES = [
+    (UserStatus.ACTIVE, "Active"),
+    (UserStatus.SUSPENDED, "Suspended"),
+    (UserStatus.PENDING, "Pending"),
+]
+
+
+class UserCreateForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=options(ROLE_CHOICES), default=Role.STUDENT)
+    date_of_birth = DateField(
+        "Date of birth (optional)", validators=[Optional()], format="%Y-%m-%d"
+    )
+
+
+class UserRoleForm(FlaskForm):
+    role = SelectField("New role", choices=options(ROLE_CHOICES))
+    reason = StringField("Reason", id="role_reason", validators=[DataRequired(), Length(max=500)])
+
+
+class UserStatusForm(FlaskForm):
+    status = SelectField("New status", choices=options(STATUS_CHOICES))
+    reason = StringField("Reason", id="status_reason", validators=[DataRequired(), Length(max=500)])
+
+
+class ConsentForm(FlaskForm):
+    guardian_name = StringField("Guardian's name", validators=[DataRequired(), Length(max=120)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+
+
+class SpecializationForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. PLY.")],
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    max_level = IntegerField("Number of levels", validators=[InputRequired(), NumberRange(1, 20)], default=3)
+    min_age = IntegerField("Minimum age", validators=[InputRequired(), NumberRange(0, 99)], default=0)
+    validity_months = IntegerField(
+        "Validity (months)", validators=[Optional(), NumberRange(1, 240)]
+    )
+    auto_issue = BooleanField("Issue level 1 at once when a student selects it", default=True)
+
+
+class LevelForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+
+
+class RequirementForm(FlaskForm):
+    title = StringField("Requirement", validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField("Details", validators=[Optional(), Length(max=5000)])
+
+
+class LicenseIssueForm(FlaskForm):
+    email = EmailField("Holder's e-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    specialization = SelectField("Specialization", coerce=int, validators=[InputRequired()])
+    level = IntegerField("Level", validators=[InputRequired(), NumberRange(1, 20)], default=1)
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class SuspendForm(FlaskForm):
+    note = TextAreaField("Reason for the suspension", validators=[DataRequired(), Length(max=2000)])
+
+
+class RevokeForm(FlaskForm):
+    reason_category = SelectField("Reason", validators=[DataRequired()])
+    note = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
+
+
+class BulkForm(FlaskForm):
+    klass = SelectField("Class", coerce=int, validators=[InputRequired()])
+    action = RadioField(
+        "Action",
+        choices=options([("issue", "Issue level 1 to every eligible student"),
+                         ("upgrade", "Upgrade every active license by one level")]),
+        default="issue",
+    )
+    prerender = BooleanField("Pre-render the certificates", default=True)

@@ -1,0 +1,442 @@
+"""Administration services: accounts (with the guard rails), the catalogue, bulk jobs.
+
+Plain functions with the acting admin explicit. They change state, record the
+audit event (or call the feature's own service, which does) and raise
+``AdminError`` with a message safe to show; they never commit.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal import jobs
+from portal.audit import actions
+from portal.audit.services import record
+from portal.auth import services as accounts
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.catalogue import Level, Requirement, Specialization
+from portal.models.job import Job, JobStatus
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.user import Role, User, UserStatus
+
+BULK_KIND = "licenses.bulk"
+BULK_ACTIONS = ("issue", "upgrade")
+
+
+class AdminError(Exception):
+    """A refused admin action; ``field`` names the form field it belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# --- accounts ------------------------------------------------------------------
+
+
+def _other_active_admins(user: User) -> int:
+    """How many active admins besides ``user``, locking their rows on PostgreSQL so two
+    admins cannot demote each other at the same moment (SQLite serialises writers)."""
+    ids = db.session.scalars(
+        sa.select(User.id)
+        .where(User.role == Role.ADMIN, User.status == UserStatus.ACTIVE, User.id != user.id)
+        .with_for_update()
+    ).all()
+    return len(ids)
+
+
+def _keep_an_admin(user: User) -> None:
+    if user.role == Role.ADMIN and user.status == UserStatus.ACTIVE and not _other_active_admins(user):
+        raise AdminError(
+            f"{user.name} is the last active admin. Make another account an admin first."
+        )
+
+
+def change_role(user: User, role: str, actor: User, reason: str) -> None:
+    """Give ``user`` another role; their sessions end at once. Raises AdminError when an
+    admin demotes themselves, the last active admin would go, or nothing changes."""
+    reason = (reason or "").strip()
+    if role not in Role.ALL:
+        raise AdminError("Choose a role.", "role")
+    if not reason:
+        raise AdminError("Say why the role changes.", "reason")
+    if role == user.role:
+        raise AdminError(f"{user.name} already has the role {role}.", "role")
+    if user.id == actor.id:
+        raise AdminError("You cannot remove your own admin role. Ask another admin.", "role")
+    if user.role == Role.ADMIN:
+        _keep_an_admin(user)
+    accounts.set_role(user, role, actor, reason)
+
+
+def change_status(user: User, status: str, actor: User, reason: str) -> None:
+    """Set the account's status; suspension ends the sessions at once. Raises AdminError
+    when an admin suspends themselves, the last active admin would go, or nothing changes."""
+    reason = (reason or "").strip()
+    if status not in UserStatus.ALL:
+        raise AdminError("Choose a status.", "status")
+    if not reason:
+        raise AdminError("Say why the status changes.", "reason")
+    if status == user.status:
+        raise AdminError(f"The account is already {status}.", "status")
+    if user.id == actor.id:
+        raise AdminError("You cannot suspend or deactivate your own account.", "status")
+    if status != UserStatus.ACTIVE:
+        _keep_an_admin(user)
+    accounts.set_status(user, status, actor, reason)
+
+
+def create_account(
+    *, name: str, email: str, role: str, date_of_birth: date | None, actor: User
+) -> User:
+    """Create a pending account without a password; the caller e-mails the set-password
+    link after committing. Raises AdminError (with the field) for a taken e-mail or an
+    impossible date of birth."""
+    if date_of_birth is not None:
+        if date_of_birth >= date.today():
+            raise AdminError("The date of birth must be in the past.", "date_of_birth")
+        if date_of_birth.year < date.today().year - 120:
+            raise AdminError("Please check the year of the date of birth.", "date_of_birth")
+    try:
+        return accounts.create_user(
+            email, name, role, actor=actor, status=UserStatus.PENDING,
+            date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
+        )
+    except accounts.AuthError as exc:
+        raise AdminError(str(exc), getattr(exc, "field", None) or "email") from exc
+
+
+# --- specializations --------------------------------------------------------------
+
+_SPEC_FIELDS = ("code", "name", "description", "max_level", "min_age", "validity_months", "auto_issue")
+
+
+def snapshot(spec: Specialization) -> dict:
+    return {name: getattr(spec, name) for name in _SPEC_FIELDS}
+
+
+def licenses_in(spec: Specialization) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(License.id)).where(License.specialization_id == spec.id)
+    ) or 0
+
+
+def _check_unique(code: str, name: str, spec_id: int | None) -> None:
+    same_code = sa.select(Specialization.id).where(Specialization.code == code)
+    same_name = sa.select(Specialization.id).where(sa.func.lower(Specialization.name) == name.lower())
+    if spec_id is not None:
+        same_code = same_code.where(Specialization.id != spec_id)
+        same_name = same_name.where(Specialization.id != spec_id)
+    if db.session.scalar(same_code) is not None:
+        raise AdminError(f"The code {code} is already used.", "code")
+    if db.session.scalar(same_name) is not None:
+        raise AdminError(f"A specialization named {name} already exists.", "name")
+
+
+def _clean_spec_data(data: dict) -> dict:
+    return {
+        "code": (data["code"] or "").strip().upper(),
+        "name": " ".join((data["name"] or "").split()),
+        "description": (data.get("description") or "").strip(),
+        "max_level": int(data["max_level"]),
+        "min_age": int(data.get("min_age") or 0),
+        "validity_months": data.get("validity_months") or None,
+        "auto_issue": bool(data.get("auto_issue")),
+    }
+
+
+def create_specialization(data: dict, actor: User) -> Specialization:
+    """Create a specialization with levels 1..max_level. Raises AdminError for a taken
+    code or name."""
+    data = _clean_spec_data(data)
+    _check_unique(data["code"], data["name"], None)
+    spec = Specialization(**data, created_at=utcnow())
+    for number in range(1, data["max_level"] + 1):
+        spec.levels.append(Level(number=number, title=f"Level {number}", description=""))
+    db.session.add(spec)
+    db.session.flush()
+    record(actor, actions.SPECIALIZATION_CREATED, spec, after=snapshot(spec))
+    return spec
+
+
+def _highest_level_held(spec: Specialization) -> int:
+    held = db.session.scalar(
+        sa.select(sa.func.max(License.level)).where(License.specialization_id == spec.id)
+    ) or 0
+    asked = db.session.scalar(
+        sa.select(sa.func.max(UpgradeRequest.to_level)).where(
+            UpgradeRequest.specialization_id == spec.id,
+            UpgradeRequest.status == RequestStatus.PENDING,
+        )
+    ) or 0
+    return max(held, asked)
+
+
+def _resize_levels(spec: Specialization, new_max: int) -> None:
+    current = max((lv.number for lv in spec.levels), default=0)
+    if new_max < current:
+        reached = _highest_level_held(spec)
+        if reached > new_max:
+            raise AdminError(
+                f"Holders have reached (or asked for) level {reached}; "
+                f"it cannot have fewer than {reached} levels.",
+                "max_level",
+            )
+        for level in [lv for lv in spec.levels if lv.number > new_max]:
+            spec.levels.remove(level)
+    for number in range(current + 1, new_max + 1):
+        spec.levels.append(Level(number=number, title=f"Level {number}", description=""))
+    spec.max_level = new_max
+
+
+def update_specialization(spec: Specialization, data: dict, actor: User) -> Specialization:
+    """Edit a specialization; changing the number of levels adds or removes the top
+    levels. Raises AdminError for a taken code/name, a code change once licenses carry
+    it, or removing levels that holders have reached."""
+    data = _clean_spec_data(data)
+    before = snapshot(spec)
+    _check_unique(data["code"], data["name"], spec.id)
+    if data["code"] != spec.code and licenses_in(spec):
+        raise AdminError("The code is part of issued license codes and cannot change.", "code")
+    _resize_levels(spec, data.pop("max_level"))
+    for name, value in data.items():
+        setattr(spec, name, value)
+    after = snapshot(spec)
+    changed = {k: [before[k], after[k]] for k in _SPEC_FIELDS if before[k] != after[k]}
+    if not changed:
+        return spec
+    db.session.flush()
+    record(actor, actions.SPECIALIZATION_UPDATED, spec, before=before, after=after,
+           changed=sorted(changed))
+    return spec
+
+
+def archive_specialization(spec: Specialization, actor: User) -> None:
+    """Stop offering a specialization: no new licenses; existing ones stay valid."""
+    if spec.archived_at is not None:
+        raise AdminError(f"{spec.name} is already archived.")
+    spec.archived_at = utcnow()
+    record(actor, actions.SPECIALIZATION_ARCHIVED, spec, before={"archived": False},
+           after={"archived": True})
+
+
+def restore_specialization(spec: Specialization, actor: User) -> None:
+    if spec.archived_at is None:
+        raise AdminError(f"{spec.name} is not archived.")
+    spec.archived_at = None
+    record(actor, actions.SPECIALIZATION_UPDATED, spec, before={"archived": True},
+           after={"archived": False}, changed=["archived"])
+
+
+def delete_specialization(spec: Specialization, actor: User) -> None:
+    """Delete a specialization nobody uses. Raises AdminError when licenses, requests
+    or classes refer to it: archive it instead."""
+    if licenses_in(spec):
+        raise AdminError(f"{spec.name} has licenses, so it cannot be deleted. Archive it instead.")
+    used = db.session.scalar(
+        sa.select(sa.func.count(Klass.id)).where(Klass.specialization_id == spec.id)
+    ) or db.session.scalar(
+        sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.specialization_id == spec.id)
+    )
+    if used:
+        raise AdminError(f"Classes or requests refer to {spec.name}. Archive it instead.")
+    record(actor, actions.SPECIALIZATION_DELETED, spec, before=snapshot(spec))
+    db.session.delete(spec)
+
+
+def _level_changed(spec: Specialization, actor: User, change: str, **details) -> None:
+    record(actor, actions.SPECIALIZATION_UPDATED, spec, change=change, **details)
+
+
+def add_level(spec: Specialization, title: str, description: str, actor: User) -> Level:
+    """Add a level above the current top level."""
+    number = max((lv.number for lv in spec.levels), default=0) + 1
+    level = Level(number=number, title=title.strip(), description=(description or "").strip())
+    spec.levels.append(level)
+    spec.max_level = number
+    db.session.flush()
+    _level_changed(spec, actor, "level_added", level=number, after={"title": level.title},
+                   max_level=[number - 1, number])
+    return level
+
+
+def update_level(level: Level, title: str, description: str, actor: User) -> Level:
+    before = {"title": level.title, "description": level.description}
+    level.title = title.strip()
+    level.description = (description or "").strip()
+    after = {"title": level.title, "description": level.description}
+    if before != after:
+        _level_changed(level.specialization, actor, "level_updated", level=level.number,
+                       before=before, after=after)
+    return level
+
+
+def remove_level(level: Level, actor: User) -> None:
+    """Remove the top level. Raises AdminError for any other level, the only level, or a
+    level that holders have reached (or asked for)."""
+    spec = level.specialization
+    top = max(lv.number for lv in spec.levels)
+    if level.number != top:
+        raise AdminError("Only the highest level can be removed, so levels stay numbered 1, 2, 3 ...")
+    if top == 1:
+        raise AdminError("A specialization needs at least one level.")
+    if _highest_level_held(spec) >= level.number:
+        raise AdminError(f"Holders have reached or asked for level {level.number}; it cannot be removed.")
+    spec.levels.remove(level)
+    spec.max_level = top - 1
+    _level_changed(spec, actor, "level_removed", level=level.number,
+                   before={"title": level.title}, max_level=[top, top - 1])
+
+
+def _renumber(level: Level) -> None:
+    for position, requirement in enumerate(level.requirements):
+        requirement.position = position
+
+
+def add_requirement(level: Level, title: str, description: str, actor: User) -> Requirement:
+    _renumber(level)
+    requirement = Requirement(position=len(level.requirements), title=title.strip(),
+                              description=(description or "").strip())
+    level.requirements.append(requirement)
+    db.session.flush()
+    _level_changed(level.specialization, actor, "requirement_added", level=level.number,
+                   requirement_id=requirement.id, after={"title": requirement.title})
+    return requirement
+
+
+def update_requirement(requirement: Requirement, title: str, description: str, actor: User) -> None:
+    before = {"title": requirement.title, "description": requirement.description}
+    requirement.title = title.strip()
+    requirement.description = (description or "").strip()
+    after = {"title": requirement.title, "description": requirement.description}
+    if before != after:
+        level = requirement.level
+        _level_changed(level.specialization, actor, "requirement_updated", level=level.number,
+                       requirement_id=requirement.id, before=before, after=after)
+
+
+def remove_requirement(requirement: Requirement, actor: User) -> None:
+    level = requirement.level
+    level.requirements.remove(requirement)
+    _renumber(level)
+    _level_changed(level.specialization, actor, "requirement_removed", level=level.number,
+                   requirement_id=requirement.id, before={"title": requirement.title})
+
+
+def move_requirement(requirement: Requirement, direction: str, actor: User) -> None:
+    """Move a requirement one place up or down within its level."""
+    level = requirement.level
+    items = list(level.requirements)
+    index = items.index(requirement)
+    target = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= target < len(items):
+        raise AdminError("It cannot move further that way.")
+    items[index], items[target] = items[target], items[index]
+    for position, item in enumerate(items):
+        item.position = position
+    _level_changed(level.specialization, actor, "requirements_reordered", level=level.number,
+                   order=[item.id for item in items])
+
+
+# --- licenses ---------------------------------------------------------------------
+
+
+def issue_to(email: str, spec: Specialization, level: int, actor: User) -> License:
+    """Issue a license to the student with this e-mail. Raises AdminError (with the
+    field) for an unknown e-mail, a non-student, a minor without guardian consent, a
+    student under the minimum age, or what the lifecycle service refuses."""
+    from portal.licenses import services as lifecycle
+
+    holder = accounts.find_user_by_email(email)
+    if holder is None:
+        raise AdminError("No account has this e-mail address.", "email")
+    if holder.role != Role.STUDENT:
+        raise AdminError(f"{holder.name} is not a student; licenses are held by students.", "email")
+    problem = eligibility_problem(holder, spec)
+    if problem:
+        raise AdminError(problem, "email")
+    try:
+        return lifecycle.issue_license(holder, spec, level, actor)
+    except lifecycle.LicenseError as exc:
+        raise AdminError(str(exc), "level" if "level" in str(exc) else "specialization") from exc
+
+
+def eligibility_problem(student: User, spec: Specialization) -> str | None:
+    """Why the student cannot get a first license in ``spec`` now, or None."""
+    from portal.licenses import services as lifecycle
+
+    if student.status == UserStatus.SUSPENDED:
+        return "the account is suspended"
+    if lifecycle.needs_consent(student):
+        return "under 18 and no guardian consent is recorded"
+    if spec.min_age:
+        age = student.age_on(date.today())
+        if age is None:
+            return f"no date of birth on the account ({spec.name} starts at {spec.min_age})"
+        if age < spec.min_age:
+            return f"younger than {spec.min_age}, the minimum age of {spec.name}"
+    return None
+
+
+# --- bulk jobs ------------------------------------------------------------------------
+
+
+def class_student_ids(klass: Klass) -> list[int]:
+    return list(db.session.scalars(
+        sa.select(ClassMembership.user_id)
+        .join(User, User.id == ClassMembership.user_id)
+        .where(ClassMembership.class_id == klass.id, User.role == Role.STUDENT)
+        .order_by(ClassMembership.user_id)
+    ))
+
+
+def start_bulk(klass: Klass, action: str, prerender: bool, actor: User) -> Job:
+    """Queue one bulk job over the class's students; the caller commits, then dispatches.
+
+    For an upgrade, each student's current level is noted now, so the job (resumed or
+    re-run) raises each license exactly one level. Raises AdminError when the action
+    is unknown, the class is empty, or the same job for the class is still under way.
+    """
+    if action not in BULK_ACTIONS:
+        raise AdminError("Choose what to do.", "action")
+    students = class_student_ids(klass)
+    if not students:
+        raise AdminError(f"{klass.name} has no students yet.", "klass")
+    busy = db.session.scalars(
+        sa.select(Job).where(Job.kind == BULK_KIND,
+                             Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+    ).all()
+    for job in busy:
+        if job.params.get("class_id") == klass.id and job.params.get("action") == action:
+            raise AdminError(f"Job {job.id} is already doing this for {klass.name}; "
+                             "wait for it to finish.", "klass")
+    params = {
+        "class_id": klass.id,
+        "class_name": klass.name,
+        "specialization_id": klass.specialization_id,
+        "action": action,
+        "prerender": bool(prerender),
+        "students": students,
+    }
+    if action == "upgrade":
+        levels = dict(db.session.execute(
+            sa.select(License.holder_id, License.level).where(
+                License.specialization_id == klass.specialization_id,
+                License.holder_id.in_(students),
+                License.status == LicenseStatus.ACTIVE,
+            )
+        ).all())
+        params["from_levels"] = {str(uid): level for uid, level in levels.items()}
+    return jobs.enqueue(BULK_KIND, params, actor)
+
+
+def resume_job(job: Job, actor: User) -> None:
+    """Mark a stopped job for another run; the caller commits, then dispatches.
+    Raises AdminError for a finished job."""
+    if job.status == JobStatus.FINISHED:
+        raise AdminError("This job has finished; there is nothing to resume.")
+    record(actor, actions.JOB_RESUMED, job, kind=job.kind, status_before=job.status,
+           done=job.done, total=job.total)
