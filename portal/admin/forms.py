@@ -32,6 +32,10 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 ROLE_CHOICES = [(Role.STUDENT, "Student"), (Role.INSTRUCTOR, "Instructor"), (Role.ADMIN, "Admin")]
 STATUS_CHOICES = [
     (UserStatus.ACTIVE, "Active"),
@@ -42,7 +46,9 @@ STATUS_CHOICES = [
 
 class UserCreateForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail", filters=[_strip], validators=[
+        DataRequired(), Length(max=254),
+        Email("Enter an e-mail address like name@example.org.", check_deliverability=False)])
     role = SelectField("Role", choices=options(ROLE_CHOICES), default=Role.STUDENT)
     date_of_birth = DateField(
         "Date of birth (optional)", validators=[Optional()], format="%Y-%m-%d"
@@ -93,7 +99,7 @@ class RequirementForm(FlaskForm):
 
 
 class LicenseIssueForm(FlaskForm):
-    email = EmailField("Holder's e-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Holder's e-mail", filters=[_strip], validators=[DataRequired(), Length(max=254)])
     specialization = SelectField("Specialization", coerce=int, validators=[InputRequired()])
     level = IntegerField("Level", validators=[InputRequired(), NumberRange(1, 20)], default=1)
 

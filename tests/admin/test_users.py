@@ -1,0 +1,274 @@
+"""Users: search, filters, pagination, the account actions and their guard rails."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.audit import AuditEvent
+from portal.models.user import Role, User, UserSession
+from tests.factories import login
+
+
+def _events(app, action):
+    with app.app_context():
+        return list(db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        ))
+
+
+def _user(app, user_id) -> User:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        db.session.expunge(user)
+        return user
+
+
+def _add_users(app, n, prefix="bulk", role=Role.STUDENT, status="active"):
+    with app.app_context():
+        for i in range(n):
+            db.session.add(User(email=f"{prefix}{i:03d}@example.test", name=f"{prefix.title()} {i:03d}",
+                                role=role, status=status))
+        db.session.commit()
+
+
+# --- list ---------------------------------------------------------------------------------
+
+
+def test_search_by_name_or_email_case_insensitively(client, logged_admin, make_user):
+    make_user(name="Grace Hopper", email="grace@navy.test")
+    make_user(name="Alan Turing", email="alan@bletchley.test")
+    body = client.get("/admin/users?q=HOPPER").get_data(as_text=True)
+    assert "Grace Hopper" in body and "Alan Turing" not in body
+    body = client.get("/admin/users?q=bletchley").get_data(as_text=True)
+    assert "Alan Turing" in body and "Grace Hopper" not in body
+    # LIKE wildcards are taken literally.
+    body = client.get("/admin/users?q=%25").get_data(as_text=True)
+    assert "No users match" in body
+
+
+def test_filter_by_role_and_status(client, logged_admin, make_user):
+    make_user(Role.INSTRUCTOR, name="Ivy Instructor")
+    make_user(name="Sam Suspended", status="suspended")
+    make_user(name="Sue Student")
+    body = client.get("/admin/users?role=instructor").get_data(as_text=True)
+    assert "Ivy Instructor" in body and "Sue Student" not in body
+    body = client.get("/admin/users?role=student&status=suspended").get_data(as_text=True)
+    assert "Sam Suspended" in body and "Sue Student" not in body and "Ivy" not in body
+    # Unknown values are ignored rather than failing.
+    assert client.get("/admin/users?role=wizard&status=x&sort=nope").status_code == 200
+
+
+def test_keyset_pagination_walks_every_user_once(app, client, logged_admin):
+    _add_users(app, 60)
+    seen, url, pages = [], "/admin/users?q=bulk&sort=-name", 0
+    while url:
+        body = client.get(url).get_data(as_text=True)
+        seen += [n for n in __import__("re").findall(r">(Bulk \d{3})</a>", body)]
+        pages += 1
+        next_link = __import__("re").search(r'href="(/admin/users\?[^"]*after=[^"]*)" hx-get', body)
+        url = next_link.group(1).replace("&amp;", "&") if next_link else None
+    assert pages == 3
+    assert seen == sorted((f"Bulk {i:03d}" for i in range(60)), reverse=True)
+
+
+def test_sort_newest_first_and_damaged_cursor(app, client, logged_admin, make_user):
+    make_user(name="Older One")
+    make_user(name="Newer One")
+    body = client.get("/admin/users?sort=newest").get_data(as_text=True)
+    assert body.index("Newer One") < body.index("Older One")
+    assert client.get("/admin/users?after=!!!garbage").status_code == 200
+
+
+def test_htmx_filtering_returns_the_partial(client, logged_admin, make_user):
+    make_user(name="Partial Person")
+    response = client.get("/admin/users?q=partial", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body and 'id="user-results"' in body and "Partial Person" in body
+    assert "HX-Request" in response.headers["Vary"]
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'hx-push-url="true"' in page and 'method="get"' in page
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def test_create_user_emails_a_set_password_link(mail_app):
+    app, inbox = mail_app
+    client = app.test_client()
+    from portal.auth import services
+
+    with app.app_context():
+        admin_id = services.create_user("boss@example.test", "Boss", Role.ADMIN,
+                                        password="correct horse battery").id
+        db.session.commit()
+    login(client, type("U", (), {"email": "boss@example.test", "password": "correct horse battery"}))
+    response = client.post("/admin/users/new", data={
+        "name": "New Coach", "email": "New.Coach@Example.org", "role": "instructor", "date_of_birth": "",
+    })
+    assert response.status_code == 303
+    messages = inbox.wait_for(1)
+    rcpt, message = messages[0]
+    assert rcpt == ["new.coach@example.org"]
+    assert "/auth/reset-password/" in inbox.text(message)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "new.coach@example.org"))
+        assert (user.role, user.status, user.password_hash) == ("instructor", "pending", None)
+    created = _events(app, "user.created")[-1]
+    assert created.actor_id == admin_id and created.details["role"] == "instructor"
+
+
+def test_create_user_errors_keep_what_was_typed(client, logged_admin, make_user):
+    taken = make_user(email="taken@example.org")
+    response = client.post("/admin/users/new", data={
+        "name": "Someone", "email": taken.email, "role": "student", "date_of_birth": "2999-01-01",
+    })
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'value="Someone"' in body
+    assert "field-error" in body
+    response = client.post("/admin/users/new", data={
+        "name": "Someone", "email": taken.email, "role": "student", "date_of_birth": "",
+    })
+    assert response.status_code == 422 and "already exists" in response.get_data(as_text=True)
+
+
+# --- role and status ---------------------------------------------------------------------------
+
+
+def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
+    student, their_client = second_client()
+    assert their_client.get("/dashboard").status_code == 200
+    response = client.post(f"/admin/users/{student.id}/status",
+                           data={"status": "suspended", "reason": "Unpaid fees"})
+    assert response.status_code == 303
+    assert their_client.get("/dashboard").status_code == 302  # logged out: back to login
+    assert _user(app, student.id).status == "suspended"
+    event = _events(app, "user.status_changed")[-1]
+    assert event.details["before"] == "active" and event.details["after"] == "suspended"
+    assert event.details["reason"] == "Unpaid fees" and event.actor_id == logged_admin.id
+
+
+def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
+    other_admin, their_client = second_client(Role.ADMIN)
+    assert their_client.get("/admin/").status_code == 200
+    response = client.post(f"/admin/users/{other_admin.id}/role",
+                           data={"role": "instructor", "reason": "Changed job"})
+    assert response.status_code == 303
+    assert their_client.get("/admin/").status_code == 302
+    assert _user(app, other_admin.id).role == "instructor"
+    event = _events(app, "user.role_changed")[-1]
+    assert (event.details["before"], event.details["after"]) == ("admin", "instructor")
+
+
+def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, make_user):
+    make_user(Role.ADMIN)  # not the last admin: the self-rule alone refuses
+    response = client.post(f"/admin/users/{logged_admin.id}/status",
+                           data={"status": "suspended", "reason": "Oops"})
+    assert response.status_code == 422
+    assert "cannot suspend or deactivate your own account" in response.get_data(as_text=True)
+    response = client.post(f"/admin/users/{logged_admin.id}/role",
+                           data={"role": "student", "reason": "Oops"})
+    assert response.status_code == 422
+    assert "cannot remove your own admin role" in response.get_data(as_text=True)
+    me = _user(app, logged_admin.id)
+    assert (me.role, me.status) == ("admin", "active")
+    assert client.get("/admin/").status_code == 200
+    assert _events(app, "user.role_changed") == [] and _events(app, "user.status_changed") == []
+
+
+def test_last_active_admin_cannot_be_removed(app, client, logged_admin, make_user):
+    from portal.admin import services
+
+    other = make_user(Role.ADMIN)
+    make_user(Role.ADMIN, status="suspended")  # a suspended admin does not count
+    # The logged-in admin removes the other one: fine, one active admin is left.
+    assert client.post(f"/admin/users/{other.id}/role",
+                       data={"role": "student", "reason": "Left"}).status_code == 303
+    with app.app_context():
+        me = db.session.get(User, logged_admin.id)
+        # Acting as a (hypothetical) different admin, removing the last one is refused.
+        ghost = User(id=-1, email="ghost@example.test", name="Ghost", role=Role.ADMIN)
+        for change in (lambda: services.change_role(me, "student", ghost, "x"),
+                       lambda: services.change_status(me, "suspended", ghost, "x")):
+            try:
+                change()
+            except services.AdminError as exc:
+                assert "last active admin" in str(exc)
+            else:
+                raise AssertionError("the last admin must stay")
+        db.session.rollback()
+
+
+def test_reason_is_required_and_no_op_is_refused(client, logged_admin, make_user):
+    student = make_user()
+    response = client.post(f"/admin/users/{student.id}/status", data={"status": "suspended", "reason": ""})
+    assert response.status_code == 422
+    response = client.post(f"/admin/users/{student.id}/role", data={"role": "student", "reason": "x"})
+    assert response.status_code == 422 and "already has the role" in response.get_data(as_text=True)
+
+
+def test_reactivating_and_promoting(app, client, logged_admin, make_user):
+    student = make_user(status="suspended")
+    assert client.post(f"/admin/users/{student.id}/status",
+                       data={"status": "active", "reason": "Paid"}).status_code == 303
+    assert client.post(f"/admin/users/{student.id}/role",
+                       data={"role": "instructor", "reason": "Hired"}).status_code == 303
+    user = _user(app, student.id)
+    assert (user.role, user.status) == ("instructor", "active")
+
+
+# --- consent, unlock, sessions ------------------------------------------------------------------
+
+
+def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user):
+    minor = make_user(date_of_birth=date.today() - timedelta(days=16 * 365))
+    page = client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
+    assert "Record consent" in page
+    assert client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": ""}).status_code == 422
+    assert client.post(f"/admin/users/{minor.id}/consent",
+                       data={"guardian_name": "Rosa Martínez"}).status_code == 303
+    user = _user(app, minor.id)
+    assert user.guardian_name == "Rosa Martínez" and user.guardian_consent_by_id == logged_admin.id
+    assert _events(app, "user.consent_recorded")[-1].details["guardian_name"] == "Rosa Martínez"
+    assert "Record consent" not in client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
+
+
+def test_unlock_a_locked_account(app, client, logged_admin, make_user):
+    student = make_user()
+    with app.app_context():
+        user = db.session.get(User, student.id)
+        user.failed_logins = 12
+        user.locked_until = utcnow() + timedelta(minutes=10)
+        db.session.commit()
+    assert "locked until" in client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert client.post(f"/admin/users/{student.id}/unlock").status_code == 303
+    user = _user(app, student.id)
+    assert user.failed_logins == 0 and user.locked_until is None
+    assert _events(app, "user.unlocked")[-1].details["was_locked"] is True
+
+
+def test_end_all_sessions(app, client, logged_admin, second_client):
+    student, their_client = second_client()
+    page = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert "1 active session" in page
+    assert client.post(f"/admin/users/{student.id}/sessions/end").status_code == 303
+    assert their_client.get("/dashboard").status_code == 302
+    with app.app_context():
+        live = db.session.scalar(sa.select(sa.func.count(UserSession.id)).where(
+            UserSession.user_id == student.id, UserSession.revoked_at.is_(None)))
+    assert live == 0
+    assert _events(app, "user.sessions_ended")[-1].details["count"] == 1
+
+
+def test_user_page_shows_licenses_and_activity(client, logged_admin, make_user, make_specialization,
+                                               make_license):
+    student = make_user(name="Maya Example")
+    spec = make_specialization()
+    license = make_license(student, spec)
+    body = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert license.code in body and spec.name in body
+    assert "user.created" in body or "auth.login" in body or "license.issued" in body
