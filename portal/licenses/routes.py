@@ -1,10 +1,332 @@
+"""License pages: my licenses, one license, upgrade requests and their review."""
+
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, flash, url_for
+from flask_login import current_user
 
-from portal.licenses import bp
+from portal.extensions import db
+from portal.htmx import is_htmx, redirect, render_page
+from portal.licenses import bp, chain, queries, services, state
+from portal.licenses.forms import (
+    LicenseNoteForm,
+    LicenseRevokeForm,
+    LicenseSuspendForm,
+    RequestApproveForm,
+    RequestRejectForm,
+    SpecializationSelectForm,
+    UpgradeRequestForm,
+)
+from portal.licenses.services import LicenseError, NotAllowed, RequestConflict
+from portal.models.license import LicenseStatus
+from portal.models.user import Role
+from portal.permissions import not_yours, role_required
+
+# --- my licenses ------------------------------------------------------------------
+
+
+def _index_context(select_form=None, select_error=None):
+    user = current_user
+    return {
+        "licenses": queries.licenses_of(user),
+        "requests": queries.requests_of(user),
+        "open_specializations": queries.open_specializations(user) if user.role == Role.STUDENT else [],
+        "select_form": select_form or SpecializationSelectForm(),
+        "select_error": select_error,
+        "queue_size": len(queries.review_queue(user)) if user.role != Role.STUDENT else 0,
+    }
 
 
 @bp.get("/")
 def index():
-    return render_template("licenses/index.html")
+    return render_page("licenses/index.html", "licenses/_index.html", **_index_context())
+
+
+@bp.post("/select-specialization")
+@role_required(Role.STUDENT)
+def select_specialization():
+    form = SpecializationSelectForm()
+    spec = queries.specialization_by_code_or_id(form.specialization.data) if form.validate() else None
+    error = None
+    if not form.specialization.errors and spec is None:
+        error = "Choose one of the specializations listed."
+    if spec is not None:
+        try:
+            result = services.select_specialization(current_user, spec, current_user)
+        except LicenseError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            if result.license is not None:
+                flash(result.message, "success")
+                return redirect(url_for("licenses.detail", license_id=result.license.id))
+            flash(result.message, "info")
+            return redirect(url_for("licenses.index"))
+    if error:
+        form.specialization.errors = [*form.specialization.errors, error]
+    return render_page(
+        "licenses/index.html", "licenses/_index.html", status=422, **_index_context(form, error)
+    )
+
+
+# --- one license ---------------------------------------------------------------------
+
+
+def verification_url(license) -> str:
+    return f"{current_app.config['PORTAL_BASE_URL']}/verify/{license.code}"
+
+
+def _detail_context(license, **forms):
+    spec = license.specialization
+    next_level = license.level + 1 if license.level < spec.max_level else None
+    return {
+        "license": license,
+        "spec": spec,
+        "history": queries.history_of(license),
+        "current_requirements": services.requirements_status(license.holder, license, license.level),
+        "next_level": next_level,
+        "next_requirements": (
+            services.requirements_status(license.holder, license, next_level) if next_level else []
+        ),
+        "pending": queries.pending_request_of_license(license),
+        "verification_url": verification_url(license),
+        "signature_ok": state.check(license),
+        "chain": chain.verify_history(license),
+        "has_qr": "licenses.qr" in current_app.view_functions,
+        "has_certificate": "licenses.certificate" in current_app.view_functions,
+        "revoke_reasons": services.REVOKE_REASON_LABELS,
+        "suspend_form": forms.get("suspend_form") or LicenseSuspendForm(formdata=None),
+        "revoke_form": forms.get("revoke_form") or LicenseRevokeForm(formdata=None),
+        "reinstate_form": forms.get("reinstate_form") or LicenseNoteForm(formdata=None, prefix="reinstate"),
+        "renew_form": forms.get("renew_form") or LicenseNoteForm(formdata=None, prefix="renew"),
+        "open_action": forms.get("open_action"),
+        "action_error": forms.get("action_error"),
+    }
+
+
+@bp.get("/<int:license_id>")
+def detail(license_id: int):
+    license = queries.owned_license_or_404(license_id, current_user)
+    return render_page("licenses/detail.html", "licenses/_detail.html", **_detail_context(license))
+
+
+@bp.route("/<int:license_id>/upgrade", methods=["GET", "POST"])
+def upgrade(license_id: int):
+    license = queries.owned_license_or_404(license_id, current_user)
+    if license.holder_id != current_user.id:
+        not_yours()  # only the holder asks for their own next level
+    form = UpgradeRequestForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.request_upgrade(license, form.reason.data, current_user)
+        except LicenseError as exc:
+            db.session.rollback()
+            form.reason.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Your request for level {license.level + 1} was sent for review.", "success")
+            return redirect(url_for("licenses.detail", license_id=license.id))
+    if form.errors:
+        status = 422
+    spec = license.specialization
+    next_level = license.level + 1 if license.level < spec.max_level else None
+    return render_page(
+        "licenses/upgrade.html",
+        "licenses/_upgrade_form.html",
+        status=status,
+        form=form,
+        license=license,
+        next_level=next_level,
+        pending=queries.pending_request_of_license(license),
+        requirements=(
+            services.requirements_status(license.holder, license, next_level) if next_level else []
+        ),
+    )
+
+
+# --- admin actions on one license ----------------------------------------------------------
+
+
+def _admin_action(license_id: int, form, action: str, call):
+    license = queries.owned_license_or_404(license_id, current_user)
+    action_error = None
+    if form.validate_on_submit():
+        try:
+            call(license, form)
+        except LicenseError as exc:
+            db.session.rollback()
+            action_error = str(exc)
+            form.note.errors.append(action_error)
+            license = queries.owned_license_or_404(license_id, current_user)
+        else:
+            db.session.commit()
+            flash(f"License {license.code} is now {license.status}.", "success")
+            return redirect(url_for("licenses.detail", license_id=license.id))
+    context = _detail_context(
+        license, **{f"{action}_form": form, "open_action": action, "action_error": action_error}
+    )
+    return render_page("licenses/detail.html", "licenses/_detail.html", status=422, **context)
+
+
+@bp.post("/<int:license_id>/suspend")
+@role_required(Role.ADMIN)
+def suspend(license_id: int):
+    return _admin_action(
+        license_id,
+        LicenseSuspendForm(),
+        "suspend",
+        lambda lic, f: services.suspend(lic, current_user, f.note.data),
+    )
+
+
+@bp.post("/<int:license_id>/revoke")
+@role_required(Role.ADMIN)
+def revoke(license_id: int):
+    return _admin_action(
+        license_id,
+        LicenseRevokeForm(),
+        "revoke",
+        lambda lic, f: services.revoke(lic, current_user, f.reason.data, f.note.data),
+    )
+
+
+@bp.post("/<int:license_id>/reinstate")
+@role_required(Role.ADMIN)
+def reinstate(license_id: int):
+    return _admin_action(
+        license_id,
+        LicenseNoteForm(prefix="reinstate"),
+        "reinstate",
+        lambda lic, f: services.reinstate(lic, current_user, f.note.data),
+    )
+
+
+@bp.post("/<int:license_id>/renew")
+@role_required(Role.ADMIN)
+def renew(license_id: int):
+    return _admin_action(
+        license_id,
+        LicenseNoteForm(prefix="renew"),
+        "renew",
+        lambda lic, f: services.renew(lic, current_user, f.note.data),
+    )
+
+
+# --- requests and review -------------------------------------------------------------------
+
+
+def _queue_context(**extra):
+    queue = queries.review_queue(current_user)
+    return {
+        "queue": queue,
+        "requirements": queries.requirements_for(queue),
+        "decisions": queries.recent_decisions(current_user),
+        "errors": {},
+        "typed": {},
+        **extra,
+    }
+
+
+@bp.get("/requests/")
+@role_required(Role.INSTRUCTOR, Role.ADMIN)
+def requests():
+    return render_page("licenses/requests.html", "licenses/_queue.html", **_queue_context())
+
+
+def _decision(request_id: int, form, decide, done_message: str):
+    request = queries.reviewable_request_or_404(request_id, current_user)
+    error = None
+    status = 422
+    if form.validate_on_submit():
+        try:
+            decide(request, form)
+        except RequestConflict as exc:
+            db.session.rollback()
+            error, status = str(exc), 409
+        except NotAllowed:
+            db.session.rollback()
+            not_yours()
+        except LicenseError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            if is_htmx():
+                return render_page(
+                    "licenses/requests.html",
+                    "licenses/_request_row.html",
+                    item=request,
+                    reqs=queries.requirements_for([request])[request.id],
+                    error=None,
+                    typed=None,
+                    done=done_message,
+                )
+            flash(done_message, "success")
+            return redirect(url_for("licenses.requests"))
+    else:
+        error = " ".join(e for errs in form.errors.values() for e in errs)
+    request = queries.reviewable_request_or_404(request_id, current_user)
+    if is_htmx():
+        return render_page(
+            "licenses/requests.html",
+            "licenses/_request_row.html",
+            status=status,
+            item=request,
+            reqs=queries.requirements_for([request])[request.id],
+            error=error,
+            typed=form.note.data,
+            done=None,
+        )
+    context = _queue_context(errors={request.id: error}, typed={request.id: form.note.data})
+    if request.status != "pending":
+        context["conflict"] = error
+    return render_page("licenses/requests.html", "licenses/_queue.html", status=status, **context)
+
+
+@bp.post("/requests/<int:request_id>/approve")
+@role_required(Role.INSTRUCTOR, Role.ADMIN)
+def approve(request_id: int):
+    def decide(request, form):
+        services.approve_request(request, current_user, form.note.data)
+
+    return _decision(request_id, RequestApproveForm(), decide, "Request approved; the license was updated.")
+
+
+@bp.post("/requests/<int:request_id>/reject")
+@role_required(Role.INSTRUCTOR, Role.ADMIN)
+def reject(request_id: int):
+    def decide(request, form):
+        services.reject_request(request, current_user, form.note.data)
+
+    return _decision(
+        request_id, RequestRejectForm(), decide, "Request rejected; the student can see your note."
+    )
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@role_required(Role.STUDENT)
+def withdraw(request_id: int):
+    request = queries.own_request_or_404(request_id, current_user)
+    try:
+        services.withdraw_request(request, current_user)
+    except RequestConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_page("licenses/index.html", "licenses/_index.html", status=409, **_index_context())
+    db.session.commit()
+    flash("Your request was withdrawn.", "info")
+    if request.license_id:
+        return redirect(url_for("licenses.detail", license_id=request.license_id))
+    return redirect(url_for("licenses.index"))
+
+
+@bp.app_template_global()
+def license_status_label(status: str) -> str:
+    return {
+        LicenseStatus.ACTIVE: "Active",
+        LicenseStatus.SUSPENDED: "Suspended",
+        LicenseStatus.REVOKED: "Revoked",
+        LicenseStatus.EXPIRED: "Expired",
+    }.get(status, status.title())

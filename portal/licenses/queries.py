@@ -1,0 +1,214 @@
+"""Read-side helpers: what a user may see, loaded without N+1 queries."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.extensions import db
+from portal.licenses.services import teaches
+from portal.models.catalogue import Specialization
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
+from portal.models.user import Role, User
+from portal.permissions import not_yours
+
+
+def owned_license_or_404(license_id: int, user: User) -> License:
+    """The license if ``user`` may see it (holder, admin, or an instructor of the holder);
+    anyone else gets the same 404 as for a missing license, recorded as a denial."""
+    license = db.session.scalar(
+        sa.select(License)
+        .options(joinedload(License.holder), joinedload(License.specialization))
+        .where(License.id == license_id)
+    )
+    if license is None:
+        abort(404)
+    if user.role == Role.ADMIN or license.holder_id == user.id:
+        return license
+    if user.role == Role.INSTRUCTOR and teaches(user, license.holder_id):
+        return license
+    return not_yours()
+
+
+def _teaches_clause(instructor: User):
+    return (
+        sa.select(ClassMembership.id)
+        .join(Klass, Klass.id == ClassMembership.class_id)
+        .where(
+            Klass.instructor_id == instructor.id,
+            Klass.archived_at.is_(None),
+            ClassMembership.user_id == UpgradeRequest.user_id,
+            Klass.specialization_id == UpgradeRequest.specialization_id,
+        )
+        .exists()
+    )
+
+
+def _request_options():
+    return (
+        joinedload(UpgradeRequest.user),
+        joinedload(UpgradeRequest.specialization),
+        joinedload(UpgradeRequest.license),
+        joinedload(UpgradeRequest.decided_by),
+    )
+
+
+def review_queue(actor: User) -> list[UpgradeRequest]:
+    """Pending requests the actor may decide, oldest first."""
+    query = (
+        sa.select(UpgradeRequest)
+        .options(*_request_options())
+        .where(UpgradeRequest.status == RequestStatus.PENDING)
+        .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
+    )
+    if actor.role != Role.ADMIN:
+        query = query.where(_teaches_clause(actor))
+    return list(db.session.scalars(query))
+
+
+def recent_decisions(actor: User, limit: int = 10) -> list[UpgradeRequest]:
+    query = (
+        sa.select(UpgradeRequest)
+        .options(*_request_options())
+        .where(UpgradeRequest.status.in_([RequestStatus.APPROVED, RequestStatus.REJECTED]))
+        .order_by(UpgradeRequest.decided_at.desc(), UpgradeRequest.id.desc())
+        .limit(limit)
+    )
+    if actor.role != Role.ADMIN:
+        query = query.where(UpgradeRequest.decided_by_id == actor.id)
+    return list(db.session.scalars(query))
+
+
+def reviewable_request_or_404(request_id: int, actor: User) -> UpgradeRequest:
+    """A request the actor may decide (admin: any; instructor: their students')."""
+    request = db.session.scalar(
+        sa.select(UpgradeRequest).options(*_request_options()).where(UpgradeRequest.id == request_id)
+    )
+    if request is None:
+        abort(404)
+    if actor.role == Role.ADMIN:
+        return request
+    if actor.role == Role.INSTRUCTOR and teaches(actor, request.user_id, request.specialization_id):
+        return request
+    return not_yours()
+
+
+def own_request_or_404(request_id: int, user: User) -> UpgradeRequest:
+    request = db.get_or_404(UpgradeRequest, request_id)
+    if request.user_id != user.id:
+        not_yours()
+    return request
+
+
+def licenses_of(user: User) -> list[License]:
+    return list(
+        db.session.scalars(
+            sa.select(License)
+            .options(joinedload(License.specialization))
+            .where(License.holder_id == user.id)
+            .order_by(License.issued_at)
+        )
+    )
+
+
+def requests_of(user: User, limit: int = 20) -> list[UpgradeRequest]:
+    return list(
+        db.session.scalars(
+            sa.select(UpgradeRequest)
+            .options(*_request_options())
+            .where(UpgradeRequest.user_id == user.id)
+            .order_by(UpgradeRequest.created_at.desc(), UpgradeRequest.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def pending_request_of_license(license: License) -> UpgradeRequest | None:
+    return db.session.scalar(
+        sa.select(UpgradeRequest).where(
+            UpgradeRequest.user_id == license.holder_id,
+            UpgradeRequest.specialization_id == license.specialization_id,
+            UpgradeRequest.status == RequestStatus.PENDING,
+        )
+    )
+
+
+def history_of(license: License) -> list[LicenseEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(LicenseEvent)
+            .options(joinedload(LicenseEvent.actor))
+            .where(LicenseEvent.license_id == license.id)
+            .order_by(LicenseEvent.seq.desc())
+        )
+    )
+
+
+def open_specializations(user: User) -> list[Specialization]:
+    """Specializations the user has neither a license nor a pending request in."""
+    taken = sa.select(License.specialization_id).where(License.holder_id == user.id)
+    asked = sa.select(UpgradeRequest.specialization_id).where(
+        UpgradeRequest.user_id == user.id, UpgradeRequest.status == RequestStatus.PENDING
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Specialization)
+            .options(selectinload(Specialization.levels))
+            .where(
+                Specialization.archived_at.is_(None),
+                Specialization.id.not_in(taken),
+                Specialization.id.not_in(asked),
+            )
+            .order_by(Specialization.name)
+        )
+    )
+
+
+def specialization_by_code_or_id(value: str) -> Specialization | None:
+    value = (value or "").strip()
+    if value.isdigit():
+        return db.session.get(Specialization, int(value))
+    return db.session.scalar(sa.select(Specialization).where(Specialization.code == value.upper()))
+
+
+def requirements_for(requests: list[UpgradeRequest]) -> dict[int, list]:
+    """``services.requirements_status`` for many requests in two queries: request id ->
+    [(requirement, completion or None)]."""
+    from portal.models.catalogue import Level, Requirement, RequirementCompletion
+
+    if not requests:
+        return {}
+    pairs = {(r.specialization_id, r.to_level) for r in requests}
+    rows = db.session.execute(
+        sa.select(Requirement, Level.specialization_id, Level.number)
+        .join(Level, Level.id == Requirement.level_id)
+        .where(sa.tuple_(Level.specialization_id, Level.number).in_(list(pairs)))
+        .order_by(Requirement.position, Requirement.id)
+    ).all()
+    by_level: dict[tuple[int, int], list] = {}
+    for requirement, spec_id, number in rows:
+        by_level.setdefault((spec_id, number), []).append(requirement)
+    requirement_ids = [row[0].id for row in rows]
+    user_ids = {r.user_id for r in requests}
+    done = (
+        {
+            (c.user_id, c.requirement_id): c
+            for c in db.session.scalars(
+                sa.select(RequirementCompletion).where(
+                    RequirementCompletion.user_id.in_(user_ids),
+                    RequirementCompletion.requirement_id.in_(requirement_ids),
+                )
+            )
+        }
+        if requirement_ids
+        else {}
+    )
+    return {
+        r.id: [
+            (req, done.get((r.user_id, req.id)))
+            for req in by_level.get((r.specialization_id, r.to_level), [])
+        ]
+        for r in requests
+    }
