@@ -7,6 +7,7 @@
 the message is logged (without the body, which may hold a link) and ``send``
 returns False. What the user sees must not depend on it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,12 @@ def send(to: str, subject: str, text_body: str, html_body: str | None = None) ->
     except (OSError, smtplib.SMTPException) as exc:
         log.error(
             "mail %r to %s could not be sent via %s:%s: %s: %s",
-            subject, _mask(to), cfg.get("MAIL_SERVER") or "outbox", cfg.get("MAIL_PORT"),
-            exc.__class__.__name__, exc,
+            subject,
+            _mask(to),
+            cfg.get("MAIL_SERVER") or "outbox",
+            cfg.get("MAIL_PORT"),
+            exc.__class__.__name__,
+            exc,
         )
         return False
 

@@ -1,4 +1,5 @@
 """Fixtures for the accounts tests: a real SMTP server, audit look-ups, cookies."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Accounts: registration, login, sessions, passwords."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

@@ -1,4 +1,5 @@
 """`flask --app wsgi mail ...`"""
+
 from __future__ import annotations
 
 import click

@@ -63,7 +63,9 @@ class BirthDateField(DateField):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)])
+    name = StringField(
+        "Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)]
+    )
     email = _email_field()
     password, confirm_password = _new_password_fields()
     date_of_birth = BirthDateField(

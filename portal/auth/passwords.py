@@ -4,6 +4,7 @@ The parameters come from the configuration (OWASP's minimum by default: 19 MiB,
 2 iterations, 1 lane). Passwords are NFKC-normalised before hashing and checking,
 so the same password typed on another keyboard or system still matches.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -17,9 +18,7 @@ from portal.auth.policy import normalise
 
 @lru_cache(maxsize=8)
 def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
-    return PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
-    )
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID)
 
 
 def hasher() -> PasswordHasher:

@@ -1,4 +1,5 @@
 """The password policy: length and a common-password list, no composition rules."""
+
 from __future__ import annotations
 
 import unicodedata

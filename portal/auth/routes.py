@@ -102,8 +102,11 @@ def register():
                 )
             return redirect(url_for("dashboard.index"))
     return render_page(
-        "auth/register.html", "auth/_register_form.html", status=_form_status(form),
-        form=form, password_hint=PASSWORD_HINT,
+        "auth/register.html",
+        "auth/_register_form.html",
+        status=_form_status(form),
+        form=form,
+        password_hint=PASSWORD_HINT,
     )
 
 
@@ -125,9 +128,7 @@ def login():
             db.session.commit()
             _start_cookie_session(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-    return render_page(
-        "auth/login.html", "auth/_login_form.html", status=_form_status(form), form=form
-    )
+    return render_page("auth/login.html", "auth/_login_form.html", status=_form_status(form), form=form)
 
 
 @bp.post("/logout")
@@ -160,8 +161,10 @@ def forgot_password():
         )
         return redirect(url_for("auth.forgot_password"))
     return render_page(
-        "auth/forgot_password.html", "auth/_forgot_password_form.html",
-        status=_form_status(form), form=form,
+        "auth/forgot_password.html",
+        "auth/_forgot_password_form.html",
+        status=_form_status(form),
+        form=form,
     )
 
 
@@ -186,7 +189,8 @@ def reset_password(token: str | None):
         same_user = current_user.is_authenticated and current_user.id == user.id
         try:
             user = services.reset_password(
-                token, form.password.data,
+                token,
+                form.password.data,
                 keep_session_id=current_user.current_session_id if same_user else None,
             )
         except services.TokenError as exc:
@@ -203,8 +207,12 @@ def reset_password(token: str | None):
             flash("Your password is set. Every other session of your account has ended.", "success")
             return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
     return render_page(
-        "auth/reset_password.html", "auth/_reset_password_form.html",
-        status=_form_status(form), form=form, account=user, purpose=purpose,
+        "auth/reset_password.html",
+        "auth/_reset_password_form.html",
+        status=_form_status(form),
+        form=form,
+        account=user,
+        purpose=purpose,
         password_hint=PASSWORD_HINT,
     )
 
@@ -231,8 +239,11 @@ def change_password():
             flash(f"Your password is changed.{others}", "success")
             return redirect(url_for("auth.sessions_page"))
     return render_page(
-        "auth/change_password.html", "auth/_change_password_form.html",
-        status=_form_status(form), form=form, password_hint=PASSWORD_HINT,
+        "auth/change_password.html",
+        "auth/_change_password_form.html",
+        status=_form_status(form),
+        form=form,
+        password_hint=PASSWORD_HINT,
     )
 
 

@@ -3,6 +3,7 @@
 Every function that changes state records its audit event; the route or CLI
 command commits, so the change and its event land together or not at all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -131,8 +132,13 @@ def needs_guardian_consent(user: User, today: date | None = None) -> bool:
 
 
 def register(
-    *, name: str, email: str, password: str, date_of_birth: date | None,
-    ip: str | None, user_agent: str | None,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    date_of_birth: date | None,
+    ip: str | None,
+    user_agent: str | None,
 ) -> User:
     """Create an active student and open their first session.
 
@@ -140,7 +146,11 @@ def register(
     validate_date_of_birth(date_of_birth)
     validate_new_password(password, email=email, name=name)
     user = create_user(
-        email, name, Role.STUDENT, password=password, date_of_birth=date_of_birth,
+        email,
+        name,
+        Role.STUDENT,
+        password=password,
+        date_of_birth=date_of_birth,
         action=actions.USER_REGISTERED,
     )
     session_record = sessions.start_session(user, remember=False, ip=ip, user_agent=user_agent)
@@ -213,8 +223,13 @@ def _count_failure(user: User) -> None:
         user.locked_until = until
         user.failed_logins = 0
         record(
-            user, actions.LOCKOUT, user, outcome=Outcome.FAILURE,
-            failures=count, minutes=cfg["LOCKOUT_MINUTES"], until=until,
+            user,
+            actions.LOCKOUT,
+            user,
+            outcome=Outcome.FAILURE,
+            failures=count,
+            minutes=cfg["LOCKOUT_MINUTES"],
+            until=until,
         )
 
 
@@ -241,8 +256,12 @@ def revoke_session(user: User, session_record: UserSession, *, actor: User) -> N
         raise AuthError("This session is not yours.")
     sessions.revoke(session_record, "revoked_by_user")
     record(
-        actor, actions.SESSION_REVOKED, session_record, user_id=user.id,
-        current=session_record.id == user.current_session_id, scope="one",
+        actor,
+        actions.SESSION_REVOKED,
+        session_record,
+        user_id=user.id,
+        current=session_record.id == user.current_session_id,
+        scope="one",
     )
 
 
@@ -269,8 +288,15 @@ def set_status(user: User, status: str, actor: User | None, reason: str) -> None
         return
     user.status = status
     ended = sessions.revoke_all(user.id, f"status_{status}")
-    record(actor, actions.USER_STATUS_CHANGED, user, before=before, after=status,
-           reason=reason, sessions_ended=len(ended))
+    record(
+        actor,
+        actions.USER_STATUS_CHANGED,
+        user,
+        before=before,
+        after=status,
+        reason=reason,
+        sessions_ended=len(ended),
+    )
 
 
 def set_role(user: User, role: str, actor: User | None, reason: str) -> None:
@@ -282,8 +308,15 @@ def set_role(user: User, role: str, actor: User | None, reason: str) -> None:
         return
     user.role = role
     ended = sessions.revoke_all(user.id, "role_changed")
-    record(actor, actions.USER_ROLE_CHANGED, user, before=before, after=role,
-           reason=reason, sessions_ended=len(ended))
+    record(
+        actor,
+        actions.USER_ROLE_CHANGED,
+        user,
+        before=before,
+        after=role,
+        reason=reason,
+        sessions_ended=len(ended),
+    )
 
 
 # -- passwords ------------------------------------------------------------------------
@@ -369,17 +402,27 @@ def request_password_reset(email: str) -> ResetRequest:
     The answer to the requester is the same either way; the caller mails the link."""
     user = find_user_by_email(email)
     if user is None or user.status != UserStatus.ACTIVE:
-        record(None, actions.PASSWORD_RESET_REQUESTED, user, outcome=Outcome.FAILURE,
-               reason="unknown_email" if user is None else f"status_{user.status}",
-               email=normalise_email(email)[:254])
+        record(
+            None,
+            actions.PASSWORD_RESET_REQUESTED,
+            user,
+            outcome=Outcome.FAILURE,
+            reason="unknown_email" if user is None else f"status_{user.status}",
+            email=normalise_email(email)[:254],
+        )
         return ResetRequest(None, None)
     record(user, actions.PASSWORD_RESET_REQUESTED, user)
     return ResetRequest(user, _link(make_reset_token(user)))
 
 
+def _absolute(endpoint: str, **values) -> str:
+    """A public URL for mail; works in a request and in CLI commands or jobs alike."""
+    path = current_app.url_map.bind("portal.invalid").build(endpoint, values)
+    return current_app.config["PORTAL_BASE_URL"] + path
+
+
 def _link(token: str) -> str:
-    base = current_app.config["PORTAL_BASE_URL"]
-    return base + url_for("auth.reset_password", token=token)
+    return _absolute("auth.reset_password", token=token)
 
 
 def reset_password(token: str, new_password: str, *, keep_session_id: int | None = None) -> User:
@@ -397,14 +440,19 @@ def send_reset_link(request: ResetRequest) -> None:
     """Mail the link of a reset request (from a thread, so timing does not tell)."""
     if request.user is None or request.link is None:
         return
-    text = _render_mail("password_reset", user=request.user, link=request.link,
-                        minutes=int(RESET_MAX_AGE.total_seconds() // 60))
+    text = _render_mail(
+        "password_reset",
+        user=request.user,
+        link=request.link,
+        minutes=int(RESET_MAX_AGE.total_seconds() // 60),
+    )
     mail.send_in_background(request.user.email, "Reset your Portal password", text)
 
 
 def send_password_changed_notice(user: User) -> bool:
-    text = _render_mail("password_changed", user=user, when=utcnow(),
-                        forgot_url=current_app.config["PORTAL_BASE_URL"] + url_for("auth.forgot_password"))
+    text = _render_mail(
+        "password_changed", user=user, when=utcnow(), forgot_url=_absolute("auth.forgot_password")
+    )
     return mail.send(user.email, "Your Portal password was changed", text)
 
 
@@ -412,13 +460,13 @@ def send_set_password_link(user: User, actor: User | None = None) -> bool:
     """Mail a link to choose a password, for an account an admin created (valid 3 days)."""
     link = _link(make_reset_token(user, purpose="set"))
     record(actor, actions.PASSWORD_RESET_REQUESTED, user, purpose="set")
-    text = _render_mail("set_password", user=user, link=link,
-                        days=SET_PASSWORD_MAX_AGE.days)
+    text = _render_mail("set_password", user=user, link=link, days=SET_PASSWORD_MAX_AGE.days)
     return mail.send(user.email, "Choose your Portal password", text)
 
 
 def _render_mail(template: str, **context) -> str:
     from flask import render_template
 
-    return render_template(f"mail/{template}.txt",
-                           academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context)
+    return render_template(
+        f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
+    )

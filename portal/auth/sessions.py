@@ -4,6 +4,7 @@ The cookie (through Flask-Login, also the remember-me cookie) carries only a ran
 token; the database keeps its SHA-256, so a copied cookie dies the moment its
 session is revoked, expires or sits idle too long. Every request checks it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +58,7 @@ def start_session(user: User, *, remember: bool, ip: str | None, user_agent: str
 def find(token: str | None) -> UserSession | None:
     if not token:
         return None
-    return db.session.scalar(
-        sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
-    )
+    return db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
 
 
 def _idle_limit() -> timedelta:
@@ -133,9 +132,7 @@ def _touch(record: UserSession) -> None:
         record.last_seen_at = now
         return
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
-        )
+        conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
     set_committed_value(record, "last_seen_at", now)
 
 

@@ -1,9 +1,10 @@
 """Login, logout, lockout, `next`, session renewal and cookie replay."""
+
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -52,7 +53,8 @@ def test_unknown_email_and_wrong_password_answer_identically(app, client, make_u
     assert services.GENERIC_LOGIN_ERROR in wrong.get_data(as_text=True)
     events = audit_events(app, "auth.login_failed")
     assert [(e.outcome, e.details["reason"]) for e in events] == [
-        ("failure", "wrong_password"), ("failure", "unknown_email")
+        ("failure", "wrong_password"),
+        ("failure", "unknown_email"),
     ]
     assert events[0].actor_id == user.id and events[0].resource_id == str(user.id)
     assert events[1].actor_id is None and events[1].details["email"] == "nobody@example.org"
@@ -79,14 +81,24 @@ def test_suspended_and_pending_accounts_are_refused(app, client, make_user, stat
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "https://evil.example", "//evil.example/path", "/\\evil.example",
-     "https:/evil.example", " //evil.example", "javascript:alert(1)", "/%0d%0a//evil.example",
-     "/\t/evil.example", "/\n/evil.example"],
+    [
+        "//evil.example",
+        "https://evil.example",
+        "//evil.example/path",
+        "/\\evil.example",
+        "https:/evil.example",
+        " //evil.example",
+        "javascript:alert(1)",
+        "/%0d%0a//evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+    ],
 )
 def test_next_stays_on_site(client, make_user, target):
     user = make_user()
-    response = client.post("/auth/login", query_string={"next": target},
-                           data={"email": user.email, "password": user.password})
+    response = client.post(
+        "/auth/login", query_string={"next": target}, data={"email": user.email, "password": user.password}
+    )
     assert response.status_code == 303
     location = response.headers["Location"]
     # A path on this site: no scheme, no host, nothing a browser reads as another host.
@@ -96,8 +108,9 @@ def test_next_stays_on_site(client, make_user, target):
 
 def test_next_on_site_is_followed(client, make_user):
     user = make_user()
-    response = client.post("/auth/login?next=/auth/sessions%3Fx%3D1",
-                           data={"email": user.email, "password": user.password})
+    response = client.post(
+        "/auth/login?next=/auth/sessions%3Fx%3D1", data={"email": user.email, "password": user.password}
+    )
     assert response.headers["Location"] == "/auth/sessions?x=1"
 
 
@@ -165,7 +178,9 @@ def test_lockout_after_threshold_and_unlock(app_factory, make_user):
     for _ in range(3):
         assert post_login(client, user.email, "wrong password here").status_code == 422
     [lock] = audit_events(app, "auth.lockout")
-    assert lock.resource_id == str(user.id) and lock.details["failures"] == 3 and lock.details["minutes"] == 15
+    assert (
+        lock.resource_id == str(user.id) and lock.details["failures"] == 3 and lock.details["minutes"] == 15
+    )
     # Locked: even the right password gets the same generic answer.
     response = post_login(client, user.email, user.password)
     assert response.status_code == 422 and services.GENERIC_LOGIN_ERROR in response.get_data(as_text=True)
@@ -216,8 +231,11 @@ def test_logged_in_user_visiting_login_is_sent_on(client, login_as):
 
 def test_login_htmx_partial(client, make_user):
     user = make_user()
-    response = client.post("/auth/login", data={"email": user.email, "password": "nope nope nope"},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "nope nope nope"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "<html" not in body and services.GENERIC_LOGIN_ERROR in body

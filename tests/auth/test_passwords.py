@@ -1,4 +1,5 @@
 """The password policy and Argon2id hashing."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,7 @@ from tests.auth_factories import audit_events
 from tests.factories import login
 
 
-@pytest.mark.parametrize(
-    ("length", "ok"), [(9, False), (10, True), (256, True), (257, False)]
-)
+@pytest.mark.parametrize(("length", "ok"), [(9, False), (10, True), (256, True), (257, False)])
 def test_length_bounds(length, ok):
     password = ("horse-battery-staple-" * 20)[:length]
     assert len(password) == length

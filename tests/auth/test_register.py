@@ -1,4 +1,5 @@
 """Registration: fields, unique e-mail (also under a race), birth dates, minors."""
+
 from __future__ import annotations
 
 import threading
@@ -43,7 +44,12 @@ def test_register_creates_active_student_and_logs_in(app, client):
     assert response.headers["Location"].endswith("/dashboard")
     assert is_logged_in(client)
     [user] = users(app)
-    assert (user.email, user.role, user.status, user.name) == ("ada@example.org", "student", "active", "Ada Lovelace")
+    assert (user.email, user.role, user.status, user.name) == (
+        "ada@example.org",
+        "student",
+        "active",
+        "Ada Lovelace",
+    )
     assert user.date_of_birth == date(2000, 12, 10)
     assert user.password_hash.startswith("$argon2id$")
     [event] = audit_events(app, "user.registered")
@@ -59,8 +65,12 @@ def test_register_creates_active_student_and_logs_in(app, client):
 @pytest.mark.parametrize("email", ["ada@example.org", "ADA@EXAMPLE.ORG", "Ada@Example.Org"])
 def test_duplicate_email_in_any_case_is_a_field_error(app, client, make_user, email):
     make_user(email="ada@example.org")
-    response = client.post("/auth/register", data=form(email=email, password="another fine passphrase",
-                                                        confirm_password="another fine passphrase"))
+    response = client.post(
+        "/auth/register",
+        data=form(
+            email=email, password="another fine passphrase", confirm_password="another fine passphrase"
+        ),
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="email-error"' in html and "already exists" in html
@@ -135,13 +145,17 @@ def test_adults_and_staff_need_no_consent(make_user):
 
 
 def test_password_rules_apply_at_registration(app, client):
-    response = client.post("/auth/register", data=form(password="password123", confirm_password="password123"))
+    response = client.post(
+        "/auth/register", data=form(password="password123", confirm_password="password123")
+    )
     assert response.status_code == 422
     assert "too common" in response.get_data(as_text=True)
     response = client.post("/auth/register", data=form(password=GOOD, confirm_password=GOOD + "x"))
     assert response.status_code == 422
     assert "not the same" in response.get_data(as_text=True)
-    response = client.post("/auth/register", data=form(password="ada@example.org", confirm_password="ada@example.org"))
+    response = client.post(
+        "/auth/register", data=form(password="ada@example.org", confirm_password="ada@example.org")
+    )
     assert "must not be your e-mail" in response.get_data(as_text=True)
     assert users(app) == []
 

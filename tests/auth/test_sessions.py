@@ -1,4 +1,5 @@
 """Server-side sessions: the sessions page, revoking, expiry, and the admin services."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,8 +15,10 @@ from tests.auth_factories import audit_events, is_logged_in
 from tests.factories import login
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-PIXEL = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/125.0.0.0 Mobile Safari/537.36")
+PIXEL = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/125.0.0.0 Mobile Safari/537.36"
+)
 
 
 def browser(app, user_agent):
@@ -26,9 +29,11 @@ def browser(app, user_agent):
 
 def records(app, user_id):
     with app.app_context():
-        return list(db.session.scalars(
-            sa.select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id)
-        ))
+        return list(
+            db.session.scalars(
+                sa.select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id)
+            )
+        )
 
 
 def test_sessions_page_lists_devices_in_words(app, make_user):
@@ -215,7 +220,11 @@ def test_admin_changes_end_all_sessions_at_once(app, make_user, change, action):
     [event] = audit_events(app, action)
     assert event.actor_id == admin.id and event.resource_id == str(user.id)
     if action == "user.status_changed":
-        assert (event.details["before"], event.details["after"], event.details["reason"]) == ("active", "suspended", "abuse")
+        assert (event.details["before"], event.details["after"], event.details["reason"]) == (
+            "active",
+            "suspended",
+            "abuse",
+        )
         assert event.details["sessions_ended"] == 2
     elif action == "user.role_changed":
         assert (event.details["before"], event.details["after"]) == ("student", "instructor")
