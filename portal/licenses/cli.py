@@ -35,6 +35,17 @@ def licenses_verify(code: str) -> None:
     click.echo(f"  signature verified with key {lic.key_id} (Ed25519)")
 
 
+@licenses_cli.command("expire")
+def licenses_expire() -> None:
+    """Mark active licenses past their expiry date as expired (idempotent; safe from cron)."""
+    from portal.extensions import db
+    from portal.licenses import services
+
+    count = services.expire_due()
+    db.session.commit()
+    click.echo(f"{count} license{'s' if count != 1 else ''} marked expired.")
+
+
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Make a new signing key; the old ones stay published so old signatures still verify."""
