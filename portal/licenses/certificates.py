@@ -34,6 +34,8 @@ from portal.models.catalogue import Level
 from portal.models.license import License, LicenseStatus
 
 log = logging.getLogger(__name__)
+# WeasyPrint logs every render step at INFO; only its warnings belong in the portal's log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 # Bump when the certificate's template or stylesheet changes, so cached PDFs are redone.
 TEMPLATE_VERSION = "1"
