@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> None:
 
     instance = Instance()
     try:
-        app = instance.app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **PRODUCTION_ARGON2)
+        app = instance.app(
+            WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, LOCKOUT_THRESHOLD=10**6, **PRODUCTION_ARGON2
+        )
         from portal.auth import services, sessions
         from portal.extensions import db
 
