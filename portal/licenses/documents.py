@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import logging
 
-import sqlalchemy as sa
-from flask import Response, abort
+from flask import Response
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from portal.audit import actions
 from portal.audit.services import record
@@ -14,10 +12,7 @@ from portal.db import begin_write
 from portal.errors import error_response
 from portal.extensions import db
 from portal.licenses import bp, certificates, qr
-from portal.licenses.services import teaches
-from portal.models.license import License
-from portal.models.user import Role
-from portal.permissions import not_yours
+from portal.licenses.queries import owned_license_or_404
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +22,9 @@ CERTIFICATE_FAILED = (
 )
 
 
-def visible_license_or_404(license_id: int) -> License:
-    """The license if the current user may see it: its holder, an admin, or an instructor
-    with the holder in one of their classes. Anyone else gets the same 404 as for a
-    missing license."""
-    license = db.session.scalar(
-        sa.select(License)
-        .options(joinedload(License.holder), joinedload(License.specialization))
-        .where(License.id == license_id)
-    )
-    if license is None:
-        abort(404)
-    if current_user.role == Role.ADMIN or license.holder_id == current_user.id:
-        return license
-    if current_user.role == Role.INSTRUCTOR and teaches(current_user, license.holder_id):
-        return license
-    not_yours()
-
-
 @bp.get("/<int:license_id>/certificate.pdf")
 def certificate(license_id: int):
-    license = visible_license_or_404(license_id)
+    license = owned_license_or_404(license_id, current_user)
     try:
         data, cached = certificates.pdf(license)
     except certificates.CertificateError:
@@ -68,7 +45,7 @@ def certificate(license_id: int):
 
 @bp.get("/<int:license_id>/qr.svg", endpoint="qr")
 def qr_svg(license_id: int):
-    license = visible_license_or_404(license_id)
+    license = owned_license_or_404(license_id, current_user)
     response = Response(qr.svg(license), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
