@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import begin_write
-from portal.extensions import db
+from portal.extensions import db, login_manager
 from portal.models.audit import Outcome
 from portal.permissions import HiddenResource
 
@@ -151,5 +151,8 @@ def register(app: Flask) -> None:
         except Exception:
             pass
         log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        # Rendering the page must not try to load the user from the database again
+        # (Flask-Login's context processor would, and fail the same way).
+        g._login_user = login_manager.anonymous_user()
         return error_response(503)
 
