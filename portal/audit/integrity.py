@@ -80,20 +80,21 @@ def running_job() -> Job | None:
     )
 
 
-def start_check(actor) -> Job:
-    """Queue a full check; the caller commits, then calls :func:`launch`.
+def start_check(actor) -> tuple[Job, bool]:
+    """Queue a full check; the caller commits, then calls :func:`launch` when new.
 
-    A check that is already queued or running is returned instead of a second one.
+    Returns (job, True) for a new job, or (the check already queued or running,
+    False) instead of starting a second one.
     """
     existing = running_job()
     if existing is not None:
-        return existing
+        return existing, False
     total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) or 0
     job = Job(kind=JOB_KIND, actor_id=actor.id, status=JobStatus.QUEUED, total=total, params={})
     db.session.add(job)
     db.session.flush()
     record(actor, actions.JOB_STARTED, job, kind=JOB_KIND, total=total)
-    return job
+    return job, True
 
 
 def launch(app: Flask, job_id: int) -> None:

@@ -214,11 +214,17 @@ def _head():
 
 @bp.post("/integrity/check")
 def integrity_check():
-    job = integrity.start_check(current_user)
+    job, new = integrity.start_check(current_user)
+    job_id = job.id
     db.session.commit()
-    integrity.launch(current_app._get_current_object(), job.id)
-    flash("The full check has started.", "info")
-    return redirect(url_for("audit.integrity_job", job_id=job.id))
+    # Nothing touches the session from here on: on SQLite it would start a new
+    # write transaction that an inline job would then wait for.
+    if new:
+        integrity.launch(current_app._get_current_object(), job_id)
+        flash("The full check has started.", "info")
+    else:
+        flash("A full check is already under way.", "info")
+    return redirect(url_for("audit.integrity_job", job_id=job_id))
 
 
 @bp.get("/integrity/jobs/<int:job_id>")

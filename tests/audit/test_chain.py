@@ -23,9 +23,22 @@ def _verify(app, checkpoint=None):
         return chain.verify(db.session, checkpoint=checkpoint, batch=3)
 
 
+TRIGGER = "audit_events_no_update_delete"
+
+
 def _sql(app, statement: str, **params):
+    """Tamper with the table directly, as someone with database access could.
+
+    On PostgreSQL the append-only trigger is switched off for that (which needs
+    the table owner's rights) and on again afterwards.
+    """
     with app.app_context():
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            db.session.execute(sa.text(f"ALTER TABLE audit_events DISABLE TRIGGER {TRIGGER}"))
         db.session.execute(sa.text(statement), params)
+        if postgres:
+            db.session.execute(sa.text(f"ALTER TABLE audit_events ENABLE TRIGGER {TRIGGER}"))
         db.session.commit()
 
 
