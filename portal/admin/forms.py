@@ -26,7 +26,6 @@ from wtforms.validators import (
 from portal.models.user import Role, UserStatus
 
 
-
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]

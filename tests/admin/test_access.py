@@ -1,4 +1,5 @@
 """Only admins get in: one test walks every admin endpoint from the URL map."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,17 +26,25 @@ def _url(app, endpoint, arguments):
     from flask import url_for
 
     with app.test_request_context():
-        return url_for(endpoint, **{name: 1 for name in arguments})
+        return url_for(endpoint, **dict.fromkeys(arguments, 1))
 
 
 def test_every_admin_route_is_listed():
     assert len(ADMIN_RULES) >= 30
-    assert {"admin.users", "admin.user_detail", "admin.user_new", "admin.licenses", "admin.bulk",
-            "admin.job", "admin.specializations"} <= {e for e, _, _ in ADMIN_RULES}
+    assert {
+        "admin.users",
+        "admin.user_detail",
+        "admin.user_new",
+        "admin.licenses",
+        "admin.bulk",
+        "admin.job",
+        "admin.specializations",
+    } <= {e for e, _, _ in ADMIN_RULES}
 
 
-@pytest.mark.parametrize(("endpoint", "method", "arguments"), ADMIN_RULES,
-                         ids=[rule[0] for rule in ADMIN_RULES])
+@pytest.mark.parametrize(
+    ("endpoint", "method", "arguments"), ADMIN_RULES, ids=[rule[0] for rule in ADMIN_RULES]
+)
 def test_only_admins_get_in(app, make_user, endpoint, method, arguments):
     url = _url(app, endpoint, arguments)
 

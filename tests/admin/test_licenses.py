@@ -1,4 +1,5 @@
 """Licenses: list and filters, issuing one, and the lifecycle actions with confirmation."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -66,15 +67,18 @@ def test_pagination(app, client, logged_admin, make_user, make_specialization, m
 def test_issue_a_license(app, client, logged_admin, make_user, make_specialization):
     spec = make_specialization(max_level=3)
     student = make_user(email="holder@example.org")
-    response = client.post("/admin/licenses/issue", data={"email": "HOLDER@example.org",
-                                                          "specialization": spec.id, "level": 2})
+    response = client.post(
+        "/admin/licenses/issue", data={"email": "HOLDER@example.org", "specialization": spec.id, "level": 2}
+    )
     assert response.status_code == 303
     with app.app_context():
         license = db.session.scalar(sa.select(License).where(License.holder_id == student.id))
         assert (license.level, license.status, license.issued_by_id) == (2, "active", logged_admin.id)
     assert "license.issued" in _actions(app)
     # Twice: refused beside the field, nothing new.
-    again = client.post("/admin/licenses/issue", data={"email": student.email, "specialization": spec.id, "level": 1})
+    again = client.post(
+        "/admin/licenses/issue", data={"email": student.email, "specialization": spec.id, "level": 1}
+    )
     assert again.status_code == 422 and "already holds" in again.get_data(as_text=True)
 
 
@@ -88,42 +92,55 @@ def test_issue_refusals(client, logged_admin, make_user, make_specialization):
         minor.email: "guardian consent",
     }
     for email, message in cases.items():
-        response = client.post("/admin/licenses/issue", data={"email": email, "specialization": spec.id, "level": 1})
+        response = client.post(
+            "/admin/licenses/issue", data={"email": email, "specialization": spec.id, "level": 1}
+        )
         assert response.status_code == 422 and message in response.get_data(as_text=True), email
     adult = make_user(email="adult@example.org")
-    response = client.post("/admin/licenses/issue", data={"email": adult.email, "specialization": spec.id, "level": 5})
+    response = client.post(
+        "/admin/licenses/issue", data={"email": adult.email, "specialization": spec.id, "level": 5}
+    )
     assert response.status_code == 422 and "levels 1 to 2" in response.get_data(as_text=True)
 
 
-def test_suspend_needs_a_confirmation_page_and_a_note(app, client, logged_admin, make_user,
-                                                       make_specialization, make_license):
+def test_suspend_needs_a_confirmation_page_and_a_note(
+    app, client, logged_admin, make_user, make_specialization, make_license
+):
     license = make_license(make_user(), make_specialization())
     page = client.get(f"/admin/licenses/{license.id}/suspend").get_data(as_text=True)
     assert "Suspend license" in page and 'method="post"' in page
     assert _license(app, license.id).status == "active"  # looking at it changes nothing
     assert client.post(f"/admin/licenses/{license.id}/suspend", data={"note": ""}).status_code == 422
-    assert client.post(f"/admin/licenses/{license.id}/suspend",
-                       data={"note": "Under investigation"}).status_code == 303
+    assert (
+        client.post(f"/admin/licenses/{license.id}/suspend", data={"note": "Under investigation"}).status_code
+        == 303
+    )
     saved = _license(app, license.id)
     assert (saved.status, saved.status_note) == ("suspended", "Under investigation")
     assert _actions(app)[-1] == "license.suspended"
 
 
-def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_specialization,
-                                    make_license):
+def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_specialization, make_license):
     license = make_license(make_user(), make_specialization(validity_months=12))
     assert "Revoke license" in client.get(f"/admin/licenses/{license.id}/revoke").get_data(as_text=True)
     bad = client.post(f"/admin/licenses/{license.id}/revoke", data={"reason_category": "", "note": "x"})
     assert bad.status_code == 422
-    assert client.post(f"/admin/licenses/{license.id}/revoke",
-                       data={"reason_category": "fraud", "note": "Forged papers"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/licenses/{license.id}/revoke", data={"reason_category": "fraud", "note": "Forged papers"}
+        ).status_code
+        == 303
+    )
     saved = _license(app, license.id)
     assert (saved.status, saved.status_reason) == ("revoked", "fraud")
     # Revoking again is refused beside the form.
-    again = client.post(f"/admin/licenses/{license.id}/revoke",
-                        data={"reason_category": "fraud", "note": "Again"})
+    again = client.post(
+        f"/admin/licenses/{license.id}/revoke", data={"reason_category": "fraud", "note": "Again"}
+    )
     assert again.status_code == 422 and "already revoked" in again.get_data(as_text=True)
-    assert client.post(f"/admin/licenses/{license.id}/reinstate", data={"note": "Appeal won"}).status_code == 303
+    assert (
+        client.post(f"/admin/licenses/{license.id}/reinstate", data={"note": "Appeal won"}).status_code == 303
+    )
     assert _license(app, license.id).status == "active"
     before = _license(app, license.id).expires_at
     assert client.post(f"/admin/licenses/{license.id}/renew").status_code == 303
@@ -135,8 +152,11 @@ def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_s
         assert f"<strong>{kind}</strong>" in history
 
 
-def test_refused_action_is_a_message_not_an_error(app, client, logged_admin, make_user,
-                                                  make_specialization, make_license):
+def test_refused_action_is_a_message_not_an_error(
+    app, client, logged_admin, make_user, make_specialization, make_license
+):
     license = make_license(make_user(), make_specialization())
     response = client.post(f"/admin/licenses/{license.id}/reinstate", follow_redirects=True)
-    assert response.status_code == 200 and "Only a suspended or revoked license" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Only a suspended or revoked license" in response.get_data(
+        as_text=True
+    )

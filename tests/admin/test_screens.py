@@ -1,4 +1,5 @@
 """Every admin screen renders for an admin, as a page and (where live) as an htmx partial."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,9 @@ from portal.jobs import enqueue
 from portal.models.job import Job
 
 
-def test_every_screen_for_an_admin(app, client, logged_admin, make_user, make_specialization,
-                                   make_license, make_class):
+def test_every_screen_for_an_admin(
+    app, client, logged_admin, make_user, make_specialization, make_license, make_class
+):
     student = make_user(email="shown@example.test", name="Shown Student")
     spec = make_specialization()
     license = make_license(student, spec)
@@ -48,8 +50,7 @@ def test_every_screen_for_an_admin(app, client, logged_admin, make_user, make_sp
 
 
 def test_missing_objects_are_404(client, logged_admin):
-    for url in ("/admin/users/999", "/admin/specializations/999", "/admin/licenses/999",
-                "/admin/jobs/999"):
+    for url in ("/admin/users/999", "/admin/specializations/999", "/admin/licenses/999", "/admin/jobs/999"):
         assert client.get(url).status_code == 404, url
 
 

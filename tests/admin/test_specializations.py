@@ -1,4 +1,5 @@
 """Specializations: create, edit, levels and requirements, archive instead of delete."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,12 +19,22 @@ def _spec(app, spec_id):
 
 def _events(app, action):
     with app.app_context():
-        return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                       .order_by(AuditEvent.seq)))
+        return list(
+            db.session.scalars(
+                sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            )
+        )
 
 
-FORM = {"code": "sky", "name": "Skydiving", "description": "Up and down", "max_level": "3",
-        "min_age": "16", "validity_months": "12", "auto_issue": "y"}
+FORM = {
+    "code": "sky",
+    "name": "Skydiving",
+    "description": "Up and down",
+    "max_level": "3",
+    "min_age": "16",
+    "validity_months": "12",
+    "auto_issue": "y",
+}
 
 
 def test_create_specialization_with_levels(app, client, logged_admin):
@@ -33,7 +44,12 @@ def test_create_specialization_with_levels(app, client, logged_admin):
         spec_id = db.session.scalar(sa.select(Specialization.id).where(Specialization.code == "SKY"))
     spec, levels = _spec(app, spec_id)
     assert (spec.name, spec.max_level, spec.min_age, spec.validity_months, spec.auto_issue) == (
-        "Skydiving", 3, 16, 12, True)
+        "Skydiving",
+        3,
+        16,
+        12,
+        True,
+    )
     assert [n for n, _, _ in levels] == [1, 2, 3]
     event = _events(app, "specialization.created")[-1]
     assert event.details["after"]["code"] == "SKY" and event.actor_id == logged_admin.id
@@ -52,8 +68,10 @@ def test_create_refuses_bad_and_duplicate_values(client, logged_admin, make_spec
 
 def test_edit_records_before_and_after(app, client, logged_admin, make_specialization):
     spec = make_specialization(max_level=2)
-    response = client.post(f"/admin/specializations/{spec.id}", data={
-        **FORM, "code": spec.code, "name": "Renamed", "max_level": "4", "auto_issue": ""})
+    response = client.post(
+        f"/admin/specializations/{spec.id}",
+        data={**FORM, "code": spec.code, "name": "Renamed", "max_level": "4", "auto_issue": ""},
+    )
     assert response.status_code == 303
     saved, levels = _spec(app, spec.id)
     assert saved.name == "Renamed" and saved.auto_issue is False and len(levels) == 4
@@ -62,17 +80,24 @@ def test_edit_records_before_and_after(app, client, logged_admin, make_specializ
     assert "max_level" in event.details["changed"]
 
 
-def test_levels_that_holders_reached_cannot_be_removed(app, client, logged_admin, make_user,
-                                                         make_specialization, make_license):
+def test_levels_that_holders_reached_cannot_be_removed(
+    app, client, logged_admin, make_user, make_specialization, make_license
+):
     spec = make_specialization(max_level=3)
     make_license(make_user(), spec, level=2)
     # Shrinking to 1 level would drop level 2, which a holder has.
-    response = client.post(f"/admin/specializations/{spec.id}", data={
-        **FORM, "code": spec.code, "name": spec.name, "max_level": "1"})
+    response = client.post(
+        f"/admin/specializations/{spec.id}",
+        data={**FORM, "code": spec.code, "name": spec.name, "max_level": "1"},
+    )
     assert response.status_code == 422 and "reached" in response.get_data(as_text=True)
     with app.app_context():
-        level3 = db.session.scalar(sa.select(Level).where(Level.specialization_id == spec.id, Level.number == 3))
-        level2_id = db.session.scalar(sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 2))
+        level3 = db.session.scalar(
+            sa.select(Level).where(Level.specialization_id == spec.id, Level.number == 3)
+        )
+        level2_id = db.session.scalar(
+            sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 2)
+        )
         level3_id = level3.id
     # Level 3 nobody reached: removable. Then level 2 is the top, and reached: refused.
     assert client.post(f"/admin/levels/{level3_id}/remove").status_code == 303
@@ -81,14 +106,18 @@ def test_levels_that_holders_reached_cannot_be_removed(app, client, logged_admin
     assert saved.max_level == 2 and [n for n, _, _ in levels] == [1, 2]
     page = client.get(f"/admin/specializations/{spec.id}").get_data(as_text=True)
     assert "cannot be removed" in page
-    removed = [e for e in _events(app, "specialization.updated") if e.details.get("change") == "level_removed"]
+    removed = [
+        e for e in _events(app, "specialization.updated") if e.details.get("change") == "level_removed"
+    ]
     assert [e.details["level"] for e in removed] == [3]
 
 
 def test_only_the_top_level_can_be_removed(app, client, logged_admin, make_specialization):
     spec = make_specialization(max_level=3)
     with app.app_context():
-        level1 = db.session.scalar(sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 1))
+        level1 = db.session.scalar(
+            sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 1)
+        )
     client.post(f"/admin/levels/{level1}/remove")
     assert _spec(app, spec.id)[0].max_level == 3
 
@@ -96,12 +125,18 @@ def test_only_the_top_level_can_be_removed(app, client, logged_admin, make_speci
 def test_add_and_edit_a_level(app, client, logged_admin, make_specialization):
     spec = make_specialization(max_level=1)
     assert client.post(f"/admin/specializations/{spec.id}/levels", data={"title": ""}).status_code == 422
-    assert client.post(f"/admin/specializations/{spec.id}/levels",
-                       data={"title": "Expert", "description": "The top"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/specializations/{spec.id}/levels", data={"title": "Expert", "description": "The top"}
+        ).status_code
+        == 303
+    )
     saved, levels = _spec(app, spec.id)
     assert saved.max_level == 2 and levels[1][:2] == (2, "Expert")
     with app.app_context():
-        level_id = db.session.scalar(sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 2))
+        level_id = db.session.scalar(
+            sa.select(Level.id).where(Level.specialization_id == spec.id, Level.number == 2)
+        )
     assert client.post(f"/admin/levels/{level_id}", data={"title": "Master"}).status_code == 303
     assert _spec(app, spec.id)[1][1][1] == "Master"
     changes = [e.details.get("change") for e in _events(app, "specialization.updated")]
@@ -116,18 +151,25 @@ def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_sp
         assert client.post(f"/admin/levels/{level_id}/requirements", data={"title": title}).status_code == 303
     assert client.post(f"/admin/levels/{level_id}/requirements", data={"title": ""}).status_code == 422
     with app.app_context():
-        ids = {r.title: r.id for r in db.session.scalars(sa.select(Requirement).where(Requirement.level_id == level_id))}
+        ids = {
+            r.title: r.id
+            for r in db.session.scalars(sa.select(Requirement).where(Requirement.level_id == level_id))
+        }
     client.post(f"/admin/requirements/{ids['Written test']}/move", data={"direction": "up"})
     client.post(f"/admin/requirements/{ids['First aid']}", data={"title": "First aid course"})
     client.post(f"/admin/requirements/{ids['Swim 200 m']}/remove")
     assert _spec(app, spec.id)[1][0][2] == ["First aid course", "Written test"]
     changes = [e.details.get("change") for e in _events(app, "specialization.updated")]
-    assert changes == ["requirement_added"] * 3 + ["requirements_reordered", "requirement_updated",
-                                                    "requirement_removed"]
+    assert changes == ["requirement_added"] * 3 + [
+        "requirements_reordered",
+        "requirement_updated",
+        "requirement_removed",
+    ]
 
 
-def test_spec_with_licenses_is_archived_not_deleted(app, client, logged_admin, make_user,
-                                                      make_specialization, make_license):
+def test_spec_with_licenses_is_archived_not_deleted(
+    app, client, logged_admin, make_user, make_specialization, make_license
+):
     spec = make_specialization()
     make_license(make_user(), spec)
     client.post(f"/admin/specializations/{spec.id}/delete")
@@ -138,7 +180,9 @@ def test_spec_with_licenses_is_archived_not_deleted(app, client, logged_admin, m
     assert event.details == {"before": {"archived": False}, "after": {"archived": True}}
     # No new licenses in an archived specialization.
     other = make_user(email="late@example.org")
-    response = client.post("/admin/licenses/issue", data={"email": other.email, "specialization": spec.id, "level": 1})
+    response = client.post(
+        "/admin/licenses/issue", data={"email": other.email, "specialization": spec.id, "level": 1}
+    )
     assert response.status_code == 422
     assert client.post(f"/admin/specializations/{spec.id}/restore").status_code == 303
     assert _spec(app, spec.id)[0].archived_at is None

@@ -1,6 +1,8 @@
 """Users: search, filters, pagination, the account actions and their guard rails."""
+
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -14,9 +16,11 @@ from tests.factories import login
 
 def _events(app, action):
     with app.app_context():
-        return list(db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        ))
+        return list(
+            db.session.scalars(
+                sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            )
+        )
 
 
 def _user(app, user_id) -> User:
@@ -29,8 +33,14 @@ def _user(app, user_id) -> User:
 def _add_users(app, n, prefix="bulk", role=Role.STUDENT, status="active"):
     with app.app_context():
         for i in range(n):
-            db.session.add(User(email=f"{prefix}{i:03d}@example.test", name=f"{prefix.title()} {i:03d}",
-                                role=role, status=status))
+            db.session.add(
+                User(
+                    email=f"{prefix}{i:03d}@example.test",
+                    name=f"{prefix.title()} {i:03d}",
+                    role=role,
+                    status=status,
+                )
+            )
         db.session.commit()
 
 
@@ -66,9 +76,9 @@ def test_keyset_pagination_walks_every_user_once(app, client, logged_admin):
     seen, url, pages = [], "/admin/users?q=bulk&sort=-name", 0
     while url:
         body = client.get(url).get_data(as_text=True)
-        seen += [n for n in __import__("re").findall(r">(Bulk \d{3})</a>", body)]
+        seen += list(re.findall(r">(Bulk \d{3})</a>", body))
         pages += 1
-        next_link = __import__("re").search(r'href="(/admin/users\?[^"]*after=[^"]*)" hx-get', body)
+        next_link = re.search(r'href="(/admin/users\?[^"]*after=[^"]*)" hx-get', body)
         url = next_link.group(1).replace("&amp;", "&") if next_link else None
     assert pages == 3
     assert seen == sorted((f"Bulk {i:03d}" for i in range(60)), reverse=True)
@@ -102,13 +112,20 @@ def test_create_user_emails_a_set_password_link(mail_app):
     from portal.auth import services
 
     with app.app_context():
-        admin_id = services.create_user("boss@example.test", "Boss", Role.ADMIN,
-                                        password="correct horse battery").id
+        admin_id = services.create_user(
+            "boss@example.test", "Boss", Role.ADMIN, password="correct horse battery"
+        ).id
         db.session.commit()
     login(client, type("U", (), {"email": "boss@example.test", "password": "correct horse battery"}))
-    response = client.post("/admin/users/new", data={
-        "name": "New Coach", "email": "New.Coach@Example.org", "role": "instructor", "date_of_birth": "",
-    })
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "New Coach",
+            "email": "New.Coach@Example.org",
+            "role": "instructor",
+            "date_of_birth": "",
+        },
+    )
     assert response.status_code == 303
     messages = inbox.wait_for(1)
     rcpt, message = messages[0]
@@ -123,16 +140,28 @@ def test_create_user_emails_a_set_password_link(mail_app):
 
 def test_create_user_errors_keep_what_was_typed(client, logged_admin, make_user):
     taken = make_user(email="taken@example.org")
-    response = client.post("/admin/users/new", data={
-        "name": "Someone", "email": taken.email, "role": "student", "date_of_birth": "2999-01-01",
-    })
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Someone",
+            "email": taken.email,
+            "role": "student",
+            "date_of_birth": "2999-01-01",
+        },
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert 'value="Someone"' in body
     assert "field-error" in body
-    response = client.post("/admin/users/new", data={
-        "name": "Someone", "email": taken.email, "role": "student", "date_of_birth": "",
-    })
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Someone",
+            "email": taken.email,
+            "role": "student",
+            "date_of_birth": "",
+        },
+    )
     assert response.status_code == 422 and "already exists" in response.get_data(as_text=True)
 
 
@@ -142,8 +171,9 @@ def test_create_user_errors_keep_what_was_typed(client, logged_admin, make_user)
 def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
     student, their_client = second_client()
     assert their_client.get("/dashboard").status_code == 200
-    response = client.post(f"/admin/users/{student.id}/status",
-                           data={"status": "suspended", "reason": "Unpaid fees"})
+    response = client.post(
+        f"/admin/users/{student.id}/status", data={"status": "suspended", "reason": "Unpaid fees"}
+    )
     assert response.status_code == 303
     assert their_client.get("/dashboard").status_code == 302  # logged out: back to login
     assert _user(app, student.id).status == "suspended"
@@ -155,8 +185,9 @@ def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, s
 def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
     other_admin, their_client = second_client(Role.ADMIN)
     assert their_client.get("/admin/").status_code == 200
-    response = client.post(f"/admin/users/{other_admin.id}/role",
-                           data={"role": "instructor", "reason": "Changed job"})
+    response = client.post(
+        f"/admin/users/{other_admin.id}/role", data={"role": "instructor", "reason": "Changed job"}
+    )
     assert response.status_code == 303
     assert their_client.get("/admin/").status_code == 302
     assert _user(app, other_admin.id).role == "instructor"
@@ -166,12 +197,12 @@ def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, sec
 
 def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, make_user):
     make_user(Role.ADMIN)  # not the last admin: the self-rule alone refuses
-    response = client.post(f"/admin/users/{logged_admin.id}/status",
-                           data={"status": "suspended", "reason": "Oops"})
+    response = client.post(
+        f"/admin/users/{logged_admin.id}/status", data={"status": "suspended", "reason": "Oops"}
+    )
     assert response.status_code == 422
     assert "cannot suspend or deactivate your own account" in response.get_data(as_text=True)
-    response = client.post(f"/admin/users/{logged_admin.id}/role",
-                           data={"role": "student", "reason": "Oops"})
+    response = client.post(f"/admin/users/{logged_admin.id}/role", data={"role": "student", "reason": "Oops"})
     assert response.status_code == 422
     assert "cannot remove your own admin role" in response.get_data(as_text=True)
     me = _user(app, logged_admin.id)
@@ -186,14 +217,18 @@ def test_last_active_admin_cannot_be_removed(app, client, logged_admin, make_use
     other = make_user(Role.ADMIN)
     make_user(Role.ADMIN, status="suspended")  # a suspended admin does not count
     # The logged-in admin removes the other one: fine, one active admin is left.
-    assert client.post(f"/admin/users/{other.id}/role",
-                       data={"role": "student", "reason": "Left"}).status_code == 303
+    assert (
+        client.post(f"/admin/users/{other.id}/role", data={"role": "student", "reason": "Left"}).status_code
+        == 303
+    )
     with app.app_context():
         me = db.session.get(User, logged_admin.id)
         # Acting as a (hypothetical) different admin, removing the last one is refused.
         ghost = User(id=-1, email="ghost@example.test", name="Ghost", role=Role.ADMIN)
-        for change in (lambda: services.change_role(me, "student", ghost, "x"),
-                       lambda: services.change_status(me, "suspended", ghost, "x")):
+        for change in (
+            lambda: services.change_role(me, "student", ghost, "x"),
+            lambda: services.change_status(me, "suspended", ghost, "x"),
+        ):
             try:
                 change()
             except services.AdminError as exc:
@@ -213,10 +248,18 @@ def test_reason_is_required_and_no_op_is_refused(client, logged_admin, make_user
 
 def test_reactivating_and_promoting(app, client, logged_admin, make_user):
     student = make_user(status="suspended")
-    assert client.post(f"/admin/users/{student.id}/status",
-                       data={"status": "active", "reason": "Paid"}).status_code == 303
-    assert client.post(f"/admin/users/{student.id}/role",
-                       data={"role": "instructor", "reason": "Hired"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/users/{student.id}/status", data={"status": "active", "reason": "Paid"}
+        ).status_code
+        == 303
+    )
+    assert (
+        client.post(
+            f"/admin/users/{student.id}/role", data={"role": "instructor", "reason": "Hired"}
+        ).status_code
+        == 303
+    )
     user = _user(app, student.id)
     assert (user.role, user.status) == ("instructor", "active")
 
@@ -229,8 +272,10 @@ def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user):
     page = client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
     assert "Record consent" in page
     assert client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": ""}).status_code == 422
-    assert client.post(f"/admin/users/{minor.id}/consent",
-                       data={"guardian_name": "Rosa Martínez"}).status_code == 303
+    assert (
+        client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": "Rosa Martínez"}).status_code
+        == 303
+    )
     user = _user(app, minor.id)
     assert user.guardian_name == "Rosa Martínez" and user.guardian_consent_by_id == logged_admin.id
     assert _events(app, "user.consent_recorded")[-1].details["guardian_name"] == "Rosa Martínez"
@@ -258,14 +303,18 @@ def test_end_all_sessions(app, client, logged_admin, second_client):
     assert client.post(f"/admin/users/{student.id}/sessions/end").status_code == 303
     assert their_client.get("/dashboard").status_code == 302
     with app.app_context():
-        live = db.session.scalar(sa.select(sa.func.count(UserSession.id)).where(
-            UserSession.user_id == student.id, UserSession.revoked_at.is_(None)))
+        live = db.session.scalar(
+            sa.select(sa.func.count(UserSession.id)).where(
+                UserSession.user_id == student.id, UserSession.revoked_at.is_(None)
+            )
+        )
     assert live == 0
     assert _events(app, "user.sessions_ended")[-1].details["count"] == 1
 
 
-def test_user_page_shows_licenses_and_activity(client, logged_admin, make_user, make_specialization,
-                                               make_license):
+def test_user_page_shows_licenses_and_activity(
+    client, logged_admin, make_user, make_specialization, make_license
+):
     student = make_user(name="Maya Example")
     spec = make_specialization()
     license = make_license(student, spec)
