@@ -34,7 +34,8 @@ class AuditFilterForm(FlaskForm):
                              validators=[Optional()])
     ip = SearchField("IP address or block", validators=[Optional(), Length(max=49)])
     outcome = SelectField(
-        "Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o) for o in Outcome.ALL], validators=[Optional()]
+        "Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o) for o in Outcome.ALL],
+        validators=[Optional()],
     )
 
     def __init__(self, *args, **kwargs):
