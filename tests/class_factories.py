@@ -52,3 +52,42 @@ def join(app):
             return detach(joined)
 
     return do
+
+
+@pytest.fixture
+def fill_class(app):
+    """Add ``n`` students to a class in one go, each with a level-1 license; every
+    second one has a pending upgrade request and one confirmed requirement."""
+
+    def fill(klass, n: int, *, prefix: str = "pupil") -> list[int]:
+        from portal.dashboard import services as class_services
+        from portal.licenses import services as license_services
+        from portal.models.catalogue import Level, Requirement
+        from portal.models.klass import ClassMembership
+
+        with app.app_context():
+            k = db.session.get(Klass, klass.id)
+            teacher = db.session.get(User, k.instructor_id)
+            level2 = db.session.scalars(
+                db.select(Requirement)
+                .join(Level)
+                .where(Level.specialization_id == k.specialization_id, Level.number == 2)
+                .order_by(Requirement.position)
+            ).all()
+            ids = []
+            for i in range(n):
+                number = next(_counter)
+                user = User(email=f"{prefix}{number}@example.test", name=f"{prefix.title()} {number:04d}")
+                db.session.add(user)
+                db.session.flush()
+                db.session.add(ClassMembership(class_id=k.id, user_id=user.id))
+                license = license_services.issue_license(user, k.specialization, 1, teacher)
+                if i % 2 == 0:
+                    license_services.request_upgrade(license, "Ready", user)
+                    if level2:
+                        class_services.confirm_requirement(user, level2[0], actor=teacher)
+                ids.append(user.id)
+            db.session.commit()
+            return ids
+
+    return fill
