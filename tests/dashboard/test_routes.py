@@ -1,0 +1,280 @@
+"""Class pages: create, roster (search, confirmations, removal, codes), join, leave."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit import actions
+from portal.extensions import db
+from portal.models import AuditEvent, ClassMembership, Klass, RequirementCompletion
+from portal.models.catalogue import Level, Requirement
+from tests.factories import login
+
+HTMX = {"HX-Request": "true"}
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def level_requirements(spec_id: int, number: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(Requirement.id)
+            .join(Level)
+            .where(Level.specialization_id == spec_id, Level.number == number)
+            .order_by(Requirement.position)
+        )
+    )
+
+
+def assert_partial(response):
+    body = response.get_data(as_text=True)
+    assert "<html" not in body
+    assert "HX-Request" in response.headers.get("Vary", "")
+    return body
+
+
+@pytest.fixture
+def spec(make_specialization):
+    return make_specialization("PLY", "Player", max_level=3, requirements_per_level=2)
+
+
+@pytest.fixture
+def teacher(make_user):
+    return make_user("instructor", name="Carla Rivera")
+
+
+@pytest.fixture
+def klass(make_class, teacher, spec):
+    return make_class(teacher, spec, "Player autumn")
+
+
+def test_instructor_creates_a_class(app, client, teacher, spec):
+    login(client, teacher)
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    assert 'name="name"' in page and 'name="specialization"' in page and 'name="description"' in page
+    response = client.post(
+        "/dashboard/classes",
+        data={"name": "Player spring", "specialization": spec.id, "description": "Mondays"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        made = db.session.scalar(sa.select(Klass))
+        assert (made.name, made.description, made.instructor_id) == ("Player spring", "Mondays", teacher.id)
+        assert response.headers["Location"].endswith(f"/dashboard/classes/{made.id}")
+        code = made.join_code
+    roster = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert code in roster and "Player spring" in roster
+
+
+def test_create_class_form_errors_keep_what_was_typed(app, client, teacher, spec):
+    login(client, teacher)
+    response = client.post(
+        "/dashboard/classes", data={"name": "", "specialization": spec.id, "description": "Kept text"}
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "field-error" in body and "Kept text" in body
+    response = client.post("/dashboard/classes", data={"name": "X", "specialization": "999"})
+    assert response.status_code == 422
+    with app.app_context():
+        assert count(Klass) == 0
+
+
+def test_students_and_admins_cannot_create_classes(app, client, make_user, spec, klass, join):
+    student = make_user("student")
+    join(student, klass)
+    login(client, student)
+    refused = client.post("/dashboard/classes", data={"name": "Mine", "specialization": spec.id})
+    assert refused.status_code == 403
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    assert "Player autumn" in page and "Leave" in page and 'name="name"' not in page
+    client.post("/auth/logout")
+    login(client, make_user("admin"))
+    assert client.post("/dashboard/classes", data={"name": "A", "specialization": spec.id}).status_code == 403
+    with app.app_context():
+        assert count(Klass) == 1
+
+
+def test_admin_sees_every_class_instructor_only_theirs(client, make_user, make_class, spec, klass):
+    other = make_user("instructor", name="Daniel Okafor")
+    theirs = make_class(other, spec, "Okafor group")
+    login(client, other)
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    assert "Okafor group" in page and "Player autumn" not in page
+    client.post("/auth/logout")
+    login(client, make_user("admin"))
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    assert "Okafor group" in page and "Player autumn" in page
+    assert client.get(f"/dashboard/classes/{theirs.id}").status_code == 200
+
+
+def test_another_instructors_roster_is_404_and_denied(app, client, make_user, klass):
+    login(client, make_user("instructor"))
+    assert client.get(f"/dashboard/classes/{klass.id}").status_code == 404
+    assert client.post(f"/dashboard/classes/{klass.id}/rotate-code").status_code == 404
+    assert client.get("/dashboard/classes/99999").status_code == 404
+    with app.app_context():
+        denied = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == actions.ACCESS_DENIED)
+        ).all()
+        assert [e.details.get("reason") for e in denied] == ["not_owner", "not_owner"]
+
+
+def test_students_cannot_see_rosters(client, make_user, klass, join):
+    student = make_user("student")
+    join(student, klass)
+    login(client, student)
+    assert client.get(f"/dashboard/classes/{klass.id}").status_code == 403
+
+
+def test_roster_search_page_and_htmx(client, teacher, klass, make_user, join):
+    for name in ("Maya Lindqvist", "Liam O'Connor", "Emma Dubois"):
+        join(make_user("student", name=name), klass)
+    login(client, teacher)
+    page = client.get(f"/dashboard/classes/{klass.id}?q=lind").get_data(as_text=True)
+    assert "Maya Lindqvist" in page and "Emma Dubois" not in page
+    assert 'value="lind"' in page  # the box keeps the search
+    response = client.get(f"/dashboard/classes/{klass.id}?q=dubois", headers=HTMX)
+    body = assert_partial(response)
+    assert 'id="roster"' in body and "Emma Dubois" in body and "Maya" not in body
+    body = client.get(f"/dashboard/classes/{klass.id}?q=%25", headers=HTMX).get_data(as_text=True)
+    assert "No student matches" in body  # wildcards are searched literally
+
+
+def test_requirements_form_without_javascript(
+    app, client, teacher, klass, spec, make_user, join, make_license
+):
+    student = make_user("student")
+    join(student, klass)
+    make_license(student, spec, 1)
+    with app.app_context():
+        r1, r2 = level_requirements(spec.id, 2)
+    login(client, teacher)
+    url = f"/dashboard/classes/{klass.id}/students/{student.id}/requirements"
+    response = client.post(url, data={"requirement": [r1, r2]})
+    assert response.status_code == 303
+    assert f"/dashboard/classes/{klass.id}" in response.headers["Location"]
+    with app.app_context():
+        assert count(RequirementCompletion, RequirementCompletion.user_id == student.id) == 2
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "2 of 2 requirements for level 2" in page
+    client.post(url, data={"requirement": [r2]})
+    with app.app_context():
+        done = db.session.scalars(sa.select(RequirementCompletion.requirement_id)).all()
+        assert done == [r2]
+        actions_done = db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.like("requirement.%"))
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert actions_done == ["requirement.confirmed", "requirement.confirmed", "requirement.unconfirmed"]
+
+
+def test_requirement_checkbox_with_htmx_returns_the_row(app, client, teacher, klass, spec, make_user, join):
+    student = make_user("student", name="Noah Becker")
+    join(student, klass)  # no license yet: working toward level 1
+    with app.app_context():
+        r1, _ = level_requirements(spec.id, 1)
+    login(client, teacher)
+    response = client.post(
+        f"/dashboard/classes/{klass.id}/students/{student.id}/requirements",
+        data={"requirement": [r1]},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    body = assert_partial(response)
+    assert body.lstrip().startswith(f'<tr id="student-{student.id}"')
+    assert "1 of 2 requirements for level 1" in body and "Saved" in body
+
+
+def test_requirements_of_a_non_member_are_404(client, teacher, klass, make_user):
+    stranger = make_user("student")
+    login(client, teacher)
+    response = client.post(f"/dashboard/classes/{klass.id}/students/{stranger.id}/requirements", data={})
+    assert response.status_code == 404
+
+
+def test_remove_student(app, client, teacher, klass, make_user, join):
+    student = make_user("student")
+    join(student, klass)
+    login(client, teacher)
+    response = client.post(f"/dashboard/classes/{klass.id}/students/{student.id}/remove")
+    assert response.status_code == 303
+    with app.app_context():
+        assert count(ClassMembership) == 0
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == actions.CLASS_STUDENT_REMOVED)
+        )
+        assert event.details["student_id"] == student.id
+    again = client.post(f"/dashboard/classes/{klass.id}/students/{student.id}/remove")
+    assert again.status_code == 404
+
+
+def test_rotate_code_plain_and_htmx(app, client, teacher, klass):
+    login(client, teacher)
+    response = client.post(f"/dashboard/classes/{klass.id}/rotate-code")
+    assert response.status_code == 303
+    with app.app_context():
+        first = db.session.get(Klass, klass.id).join_code
+    assert first != klass.join_code
+    response = client.post(f"/dashboard/classes/{klass.id}/rotate-code", headers=HTMX)
+    body = assert_partial(response)
+    with app.app_context():
+        second = db.session.get(Klass, klass.id).join_code
+    assert second != first and second in body and 'id="join-code"' in body
+
+
+def test_archive_class(app, client, teacher, klass):
+    login(client, teacher)
+    assert client.post(f"/dashboard/classes/{klass.id}/archive").status_code == 303
+    page = client.get(f"/dashboard/classes/{klass.id}").get_data(as_text=True)
+    assert "Archived" in page and klass.join_code not in page
+    assert client.post(f"/dashboard/classes/{klass.id}/archive").status_code == 409
+
+
+def test_join_page_good_bad_and_twice(app, client, klass, make_user):
+    student = make_user("student")
+    login(client, student)
+    page = client.get("/dashboard/join").get_data(as_text=True)
+    assert 'name="join_code"' in page
+    bad = client.post("/dashboard/join", data={"join_code": "ply-zzz-zzz"})
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert "field-error" in body and "ply-zzz-zzz" in body
+    typed = " " + klass.join_code.lower().replace("-", "  ") + " "
+    good = client.post("/dashboard/join", data={"join_code": typed})
+    assert good.status_code == 303 and good.headers["Location"].endswith("/dashboard")
+    assert "Welcome to Player autumn" in client.get("/dashboard").get_data(as_text=True)
+    twice = client.post("/dashboard/join", data={"join_code": klass.join_code}, follow_redirects=True)
+    assert "already in Player autumn" in twice.get_data(as_text=True)
+    with app.app_context():
+        assert count(ClassMembership) == 1
+
+
+def test_join_with_htmx(client, klass, make_user):
+    login(client, make_user("student"))
+    bad = client.post("/dashboard/join", data={"join_code": "nope"}, headers=HTMX)
+    assert bad.status_code == 422
+    body = assert_partial(bad)
+    assert 'id="join-form"' in body and "nine letters" in body
+    good = client.post("/dashboard/join", data={"join_code": klass.join_code}, headers=HTMX)
+    assert good.headers.get("HX-Redirect") == "/dashboard"
+
+
+def test_join_is_for_students(client, teacher):
+    login(client, teacher)
+    assert client.get("/dashboard/join").status_code == 403
+
+
+def test_leave_class(app, client, klass, make_user, join):
+    student = make_user("student")
+    join(student, klass)
+    login(client, student)
+    response = client.post(f"/dashboard/classes/{klass.id}/leave")
+    assert response.status_code == 303
+    with app.app_context():
+        assert count(ClassMembership) == 0
+        assert count(AuditEvent, AuditEvent.action == actions.CLASS_LEFT) == 1
+    assert client.post(f"/dashboard/classes/{klass.id}/leave").status_code == 404
