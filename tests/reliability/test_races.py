@@ -1,0 +1,217 @@
+"""Races against a real multi-process server (gunicorn, 4 workers) on this run's database.
+
+Many clients fire the same request at the same moment (released together by a
+barrier). The invariants hold: one level change, one account, one membership, one
+pending request, an intact audit chain; and no answer is a 5xx, and the server log
+has no "database is locked" and no traceback.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models.audit import AuditEvent
+from portal.models.klass import ClassMembership
+from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
+from portal.models.user import Role, User
+from tests.security_factories import HttpClient
+
+WORKERS = 4
+# Import the app once in the master process: four workers start in seconds, not tens.
+PRELOAD = "--preload"
+
+
+def together(calls):
+    """Run the callables in threads, released at the same instant; returns their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list = []
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=60)
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def assert_server_healthy(server, replies):
+    statuses = Counter(r.status for r in replies)
+    assert not [s for s in statuses if s >= 500], statuses
+    log = server.log()
+    assert "database is locked" not in log
+    assert "Traceback" not in log, log[-3000:]
+    assert "incident" not in log, log[-3000:]
+
+
+def assert_chain_intact(app):
+    from portal.audit import chain
+
+    with app.app_context():
+        result = chain.verify(db.session)
+        assert result.ok, result.summary()
+        return result
+
+
+def sessions_for(server, user, n: int) -> list[HttpClient]:
+    """``n`` separate logged-in sessions of one user (logging in concurrently, too)."""
+    clients = [HttpClient(server.url) for _ in range(n)]
+    together([lambda c=c: c.login(user.email, user.password) for c in clients])
+    return clients
+
+
+def test_twenty_simultaneous_approvals(app, live_server, make_user, make_specialization, make_license,
+                                       make_request):
+    admin = make_user(Role.ADMIN)
+    holder = make_user(Role.STUDENT)
+    license = make_license(holder, make_specialization(max_level=3))
+    request = make_request(license)
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    admins = sessions_for(server, admin, 20)
+    for c in admins:
+        c.get("/licenses/requests/")
+    replies = together([
+        lambda c=c: c.post(f"/licenses/requests/{request.id}/approve", {"note": "Well done"})
+        for c in admins
+    ])
+    assert_server_healthy(server, replies)
+    statuses = Counter(r.status for r in replies)
+    assert statuses[303] + statuses[302] >= 1
+    # Everyone else is told it was already decided (409), or sent back to the queue.
+    assert set(statuses) <= {302, 303, 409}, statuses
+    with app.app_context():
+        lic = db.session.get(License, license.id)
+        assert lic.level == 2
+        history = db.session.scalars(
+            sa.select(LicenseEvent).where(LicenseEvent.license_id == license.id)
+        ).all()
+        assert [h.kind for h in history].count("upgraded") == 1 and len(history) == 2
+        approved = db.session.scalar(sa.select(sa.func.count()).where(
+            AuditEvent.action == "license.upgrade_approved"))
+        assert approved == 1
+        assert db.session.get(UpgradeRequest, request.id).status == RequestStatus.APPROVED
+        from portal.licenses import chain as license_chain
+
+        assert license_chain.verify_history(lic).ok
+    assert_chain_intact(app)
+
+
+def test_simultaneous_registrations_with_one_email(app, live_server):
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    visitors = [HttpClient(server.url) for _ in range(12)]
+    for v in visitors:
+        v.get("/auth/register")
+    email = "same.person@example.org"
+    form = {"name": "Same Person", "email": email, "password": "a long unusual passphrase 42",
+            "confirm_password": "a long unusual passphrase 42", "date_of_birth": "2001-02-03"}
+    replies = together([lambda v=v: v.post("/auth/register", form) for v in visitors])
+    assert_server_healthy(server, replies)
+    statuses = Counter(r.status for r in replies)
+    assert statuses[302] + statuses[303] == 1, statuses
+    assert set(statuses) <= {302, 303, 422}, statuses
+    refused = [r for r in replies if r.status == 422]
+    assert all("already" in r.body.lower() or "registered" in r.body.lower() for r in refused)
+    with app.app_context():
+        users = db.session.scalars(sa.select(User).where(sa.func.lower(User.email) == email)).all()
+        assert len(users) == 1
+        registered = db.session.scalar(sa.select(sa.func.count()).where(
+            AuditEvent.action == "user.registered"))
+        assert registered == 1
+    assert_chain_intact(app)
+
+
+def test_simultaneous_joins_of_one_class(app, live_server, make_user, make_specialization, make_class):
+    instructor = make_user(Role.INSTRUCTOR)
+    klass = make_class(instructor, make_specialization())
+    student = make_user(Role.STUDENT)
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    tabs = sessions_for(server, student, 12)
+    for t in tabs:
+        t.get("/dashboard/join")
+    replies = together([lambda t=t: t.post("/dashboard/join", {"join_code": klass.join_code}) for t in tabs])
+    assert_server_healthy(server, replies)
+    assert {r.status for r in replies} <= {200, 302, 303, 409, 422}
+    with app.app_context():
+        memberships = db.session.scalar(sa.select(sa.func.count()).where(
+            ClassMembership.class_id == klass.id, ClassMembership.user_id == student.id))
+        assert memberships == 1
+        joined = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "class.joined"))
+        assert joined == 1
+    assert_chain_intact(app)
+
+
+def test_simultaneous_upgrade_requests(app, live_server, make_user, make_specialization, make_license):
+    holder = make_user(Role.STUDENT)
+    license = make_license(holder, make_specialization(max_level=3))
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    tabs = sessions_for(server, holder, 12)
+    for t in tabs:
+        t.get(f"/licenses/{license.id}/upgrade")
+    replies = together([
+        lambda t=t: t.post(f"/licenses/{license.id}/upgrade", {"reason": "I met every requirement."})
+        for t in tabs
+    ])
+    assert_server_healthy(server, replies)
+    statuses = Counter(r.status for r in replies)
+    assert statuses[302] + statuses[303] == 1, statuses
+    with app.app_context():
+        pending = db.session.scalar(sa.select(sa.func.count()).where(
+            UpgradeRequest.license_id == license.id, UpgradeRequest.status == RequestStatus.PENDING))
+        assert pending == 1
+        requested = db.session.scalar(sa.select(sa.func.count()).where(
+            AuditEvent.action == "license.upgrade_requested"))
+        assert requested == 1
+    assert_chain_intact(app)
+
+
+def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user, make_specialization,
+                                                    make_license):
+    """Failed logins, certificate downloads and denials at once: every one is recorded, in one chain."""
+    holder = make_user(Role.STUDENT)
+    stranger = make_user(Role.STUDENT)
+    license = make_license(holder, make_specialization())
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    owners = sessions_for(server, holder, 8)
+    strangers = sessions_for(server, stranger, 8)
+    anonymous = [HttpClient(server.url) for _ in range(16)]
+    for a in anonymous:
+        a.get("/auth/login")
+    with app.app_context():
+        before = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    calls = (
+        [lambda c=c: c.get(f"/licenses/{license.id}/certificate.pdf") for c in owners]
+        + [lambda c=c: c.get(f"/licenses/{license.id}") for c in strangers]
+        + [lambda a=a, i=i: a.post("/auth/login", {"email": f"ghost{i}@example.org", "password": "wrong!"})
+           for i, a in enumerate(anonymous)]
+    )
+    replies = together(calls)
+    assert_server_healthy(server, replies)
+    assert [r.status for r in replies[:8]] == [200] * 8
+    assert [r.status for r in replies[8:16]] == [404] * 8
+    assert all(r.status in (401, 422) for r in replies[16:])
+    with app.app_context():
+        after = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    new = after - before
+    assert new["license.certificate_downloaded"] == 8
+    assert new["access.denied"] == 8
+    assert new["auth.login_failed"] == 16
+    result = assert_chain_intact(app)
+    assert result.count == sum(after.values())
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(monkeypatch):
+    """The live server runs without rate limits (the test's many logins come from one address)."""
+    monkeypatch.setenv("PORTAL_RATELIMIT_ENABLED", "0")
