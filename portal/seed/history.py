@@ -1,6 +1,105 @@
-"""Demo extra audit history over past weeks."""
+"""Demo audit history over the past four weeks, so statistics and security pages look alive.
+
+Everyday logins and downloads, a burst of failed logins from one address that
+tries several accounts (and locks one), an account tried from many addresses,
+a few refused requests and an admin's exports. Events are sealed onto the chain
+in order, so ``audit verify`` stays green.
+"""
 from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from portal.audit import actions
+from portal.audit.history import append
+from portal.db import utcnow
+from portal.extensions import db
+from portal.models.audit import Outcome
+
+BROWSERS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 Version/18.0 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+]
+HOME_IPS = {
+    "admin": "192.0.2.10", "coach.rivera": "192.0.2.21", "coach.okafor": "192.0.2.22",
+    "maya": "198.51.100.31", "liam": "198.51.100.32", "sofia": "198.51.100.33", "emma": "198.51.100.35",
+}
+ATTACKER = "203.0.113.66"
 
 
 def seed(ctx) -> None:
-    """Filled in by the feature that owns extra audit history over past weeks."""
+    rng = random.Random(2026)
+    users = ctx.users
+    now = utcnow().replace(microsecond=0)
+    start = now - timedelta(days=28)
+    planned: list[tuple] = []  # (at, kwargs)
+
+    def plan(at, action, who=None, **kw):
+        user = users.get(who) if who else None
+        kw.setdefault("ip", HOME_IPS.get(who, "192.0.2.99"))
+        kw.setdefault("user_agent", BROWSERS[sum(map(ord, who or "")) % len(BROWSERS)])
+        planned.append((at, dict(action=action, actor=user, **kw)))
+
+    # Everyday use: logins, certificate downloads, logouts.
+    for day in range(28):
+        base = start + timedelta(days=day)
+        for who in ("admin", "coach.rivera", "coach.okafor", "maya", "liam", "sofia", "emma"):
+            if rng.random() < (0.35 if day % 7 in (5, 6) else 0.8):
+                at = base + timedelta(hours=rng.randint(7, 20), minutes=rng.randint(0, 59))
+                plan(at, actions.LOGIN, who, resource=("user", users[who].id),
+                     method="POST", path="/auth/login", status=303)
+                if who in ("maya", "emma", "liam") and rng.random() < 0.3:
+                    plan(at + timedelta(minutes=3), actions.LICENSE_CERTIFICATE_DOWNLOADED, who,
+                         method="GET", path="/licenses/", status=200)
+                plan(at + timedelta(minutes=rng.randint(10, 90)), actions.LOGOUT, who,
+                     resource=("user", users[who].id), method="POST", path="/auth/logout", status=303)
+            if rng.random() < 0.06:  # a mistyped password now and then
+                at = base + timedelta(hours=rng.randint(7, 20))
+                plan(at, actions.LOGIN_FAILED, who, resource=("user", users[who].id),
+                     outcome=Outcome.FAILURE, reason="wrong_password",
+                     method="POST", path="/auth/login", status=200)
+
+    # Ten days ago: one address sprays passwords at several accounts and locks Liam out.
+    burst = start + timedelta(days=18, hours=3, minutes=12)
+    targets = ["maya", "liam", "emma", "coach.rivera"] + [None] * 3
+    for i in range(26):
+        who = targets[i % len(targets)]
+        kw = {"email": f"user{i}@example.net"} if who is None else {"resource": ("user", users[who].id)}
+        plan(burst + timedelta(seconds=20 * i), actions.LOGIN_FAILED, who, ip=ATTACKER,
+             user_agent="python-requests/2.32", outcome=Outcome.FAILURE,
+             reason="unknown_email" if who is None else "wrong_password",
+             method="POST", path="/auth/login", status=200, **kw)
+    plan(burst + timedelta(minutes=9), actions.LOCKOUT, "liam", ip=ATTACKER,
+         user_agent="python-requests/2.32", resource=("user", users["liam"].id),
+         outcome=Outcome.FAILURE, minutes=15)
+
+    # Five days ago: Emma's account is tried from several addresses.
+    for i, ip in enumerate(["203.0.113.90", "203.0.113.91", "198.18.0.4", "198.18.7.12"]):
+        plan(now - timedelta(days=5, hours=2) + timedelta(minutes=7 * i), actions.LOGIN_FAILED, "emma",
+             ip=ip, resource=("user", users["emma"].id), outcome=Outcome.FAILURE,
+             reason="wrong_password", method="POST", path="/auth/login", status=200)
+
+    # Refused requests: a student trying admin pages, another student's license, a stale form.
+    for days, who, path, status, reason in [
+        (12, "liam", "/admin/", 403, "role"), (12, "liam", "/admin/users", 403, "role"),
+        (9, "sofia", "/licenses/1", 404, "not_owner"), (6, "emma", "/audit/", 403, "role"),
+        (3, "maya", "/licenses/requests/1/approve", 403, "role"), (2, None, "/auth/login", 400, "csrf"),
+    ]:
+        plan(now - timedelta(days=days, hours=rng.randint(1, 8)), actions.ACCESS_DENIED, who,
+             outcome=Outcome.DENIED, status=status, reason=reason,
+             method="POST" if status == 400 or path.endswith("approve") else "GET", path=path)
+
+    # The admin exports failed logins after the burst, and checks the trail.
+    plan(burst + timedelta(hours=6), actions.AUDIT_EXPORTED, "admin", method="GET",
+         path="/audit/export.csv", status=200, format="csv",
+         filter={"actions": [actions.LOGIN_FAILED], "ip": ATTACKER})
+    plan(now - timedelta(days=1, hours=4), actions.AUDIT_EXPORTED, "admin", method="GET",
+         path="/audit/export.csv", status=200, format="csv", filter={"outcome": "denied"})
+
+    planned.sort(key=lambda item: item[0])
+    for i, (at, kw) in enumerate(planned, 1):
+        append(db.session, at=at, **kw)
+        if i % 200 == 0:
+            db.session.flush()  # keeps sealing cheap (it looks at pending events)
