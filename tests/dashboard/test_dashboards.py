@@ -176,7 +176,7 @@ def test_admin_sees_counts_links_and_charts(
     assert page.count("<h1") == 1
     assert 'href="/admin/users?role=student&amp;status=active" aria-label="Students, active: 3">3</a>' in page
     assert 'aria-label="Students, suspended: 1">1</a>' in page
-    assert 'href="/admin/licenses?specialization=PLY&amp;level=1&amp;status=active"' in page
+    assert f'href="/admin/licenses?specialization={spec.id}&amp;level=1&amp;status=active"' in page
     assert 'aria-label="Player level 1: 2"' in page and 'aria-label="Player level 2: 1"' in page
     assert '<a href="/licenses/requests/">1</a>' in page
     assert '<a href="/audit/?action=auth.login_failed">1</a>' in page
