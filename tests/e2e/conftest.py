@@ -1,0 +1,240 @@
+"""Browser fixtures: Playwright driving Debian's Chromium against a live gunicorn server.
+
+One Chromium runs for the whole e2e package; every test gets fresh browser contexts
+(cookies, storage) through ``browse``. Each page the test opens is watched:
+
+- console errors, uncaught exceptions, CSP violations and failed requests
+  (any 5xx, any 4xx for a static asset) fail the test at teardown;
+- ``tab.check()`` runs axe-core (from npm, injected by the test, never served by
+  the portal) and fails on serious or critical violations; every HTML page a tab
+  loaded must have been checked by the end of the test;
+- ``tab.shot(name)`` saves full-page screenshots at phone and desktop widths to
+  ``screenshots/`` (ignored by git).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "screenshots"
+WIDTHS = {"phone": 390, "desktop": 1280}
+DESKTOP = {"width": 1280, "height": 900}
+# Expected answers a browser logs as "Failed to load resource": form errors (422),
+# conflicts (409) and pages the journey means to hit (404 for another user's data).
+EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (404|409|422)")
+
+# Axe rules judged by people, not machines, on pages whose content is the point.
+SEVERE = {"serious", "critical"}
+# With JavaScript disabled the page's timers never fire, and axe waits on them. The
+# test's own evaluation still runs, so timers become microtasks for axe's sake.
+TIMER_SHIM = """() => {
+    const soon = (fn, ...args) => { Promise.resolve().then(() => fn(...args)); return 1; };
+    window.setTimeout = soon;
+    window.clearTimeout = () => {};
+    window.requestAnimationFrame = (fn) => soon(fn, performance.now());
+    window.requestIdleCallback = (fn) => soon(fn, {timeRemaining: () => 50, didTimeout: false});
+}"""
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="package")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian's Chromium is not installed at {CHROMIUM}: browser journeys skipped "
+            "(`make browser` installs it with apt when run as root)"
+        )
+    if not AXE.exists():
+        pytest.skip(f"axe-core is missing at {AXE.relative_to(ROOT)}: run `npm ci`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="package")
+def axe_source() -> str:
+    return AXE.read_text()
+
+
+@dataclass
+class Tab:
+    """A page with its watchers; ``problems`` fail the test at teardown."""
+
+    page: object
+    base_url: str
+    axe_source: str
+    label: str
+    screenshots: bool
+    js: bool = True
+    problems: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+    checked: set[str] = field(default_factory=set)
+
+    def __post_init__(self):
+        page = self.page
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error on {page.url}: {error}"))
+        page.on("response", self._on_response)
+        page.on("load", lambda p: self.loaded.append(p.url))
+
+    def _on_console(self, message):
+        if message.type != "error":
+            return
+        if EXPECTED_STATUS.search(message.text):
+            return
+        self.problems.append(f"console error on {self.page.url}: {message.text}")
+
+    def _on_response(self, response):
+        status, url = response.status, response.url
+        if status >= 500 or (status >= 400 and "/static/" in url):
+            self.problems.append(f"{status} for {response.request.method} {url}")
+
+    # -- navigation -------------------------------------------------------------
+    def goto(self, path: str, *, check: bool = True):
+        response = self.page.goto(self.base_url + path)
+        if check:
+            self.check()
+        return response
+
+    @property
+    def path(self) -> str:
+        parts = urlsplit(self.page.url)
+        return parts.path
+
+    def wait_for_path(self, pattern: str):
+        """Wait until the URL path matches the regular expression ``pattern``."""
+        regex = re.compile(pattern)
+        self.page.wait_for_url(lambda url: bool(regex.fullmatch(urlsplit(url).path)))
+
+    # -- accessibility ----------------------------------------------------------
+    def check(self) -> list[dict]:
+        """Run axe on the current page; record serious and critical violations."""
+        page = self.page
+        page.wait_for_load_state("load")
+        if page.evaluate("typeof window.axe === 'undefined'"):
+            if not self.js:
+                page.evaluate(TIMER_SHIM)
+            page.evaluate(self.axe_source)
+        violations = page.evaluate(
+            """async () => {
+                const result = await axe.run(document, {resultTypes: ['violations']});
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary),
+                }));
+            }"""
+        )
+        severe = [v for v in violations if v["impact"] in SEVERE]
+        for v in severe:
+            nodes = "\n      ".join(v["nodes"])
+            self.problems.append(f"axe {v['impact']} {v['id']} on {page.url}: {v['help']}\n      {nodes}")
+        self.checked.add(page.url.split("#")[0])
+        return severe
+
+    # -- screenshots ------------------------------------------------------------
+    def shot(self, name: str) -> None:
+        """Full-page screenshots at phone and desktop widths into screenshots/."""
+        if not self.screenshots:
+            return
+        page = self.page
+        SCREENSHOTS.mkdir(exist_ok=True)
+        size = page.viewport_size or DESKTOP
+        for label, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": size["height"]})
+            target = SCREENSHOTS / f"{name}-{label}.png"
+            page.screenshot(path=str(target), full_page=True, animations="disabled")
+        page.set_viewport_size(size)
+
+    def unchecked_pages(self) -> list[str]:
+        pages = []
+        for url in self.loaded:
+            bare = url.split("#")[0]
+            if bare not in self.checked and bare not in pages:
+                pages.append(bare)
+        return pages
+
+
+class Browse:
+    """Opens watched tabs, each in a fresh context, for one test."""
+
+    def __init__(self, browser, axe_source: str, screenshots: bool):
+        self.browser = browser
+        self.axe_source = axe_source
+        self.screenshots = screenshots
+        self.base_url = ""
+        self.contexts = []
+        self.tabs: list[Tab] = []
+
+    def __call__(self, label: str = "tab", *, js: bool = True, base_url: str | None = None,
+                 viewport: dict | None = None, color_scheme: str = "light") -> Tab:
+        context = self.browser.new_context(
+            java_script_enabled=js,
+            viewport=viewport or DESKTOP,
+            accept_downloads=True,
+            color_scheme=color_scheme,
+            locale="en-GB",
+            timezone_id="Europe/Madrid",
+        )
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        tab = Tab(page, base_url or self.base_url, self.axe_source, label,
+                  screenshots=self.screenshots and js, js=js)
+        self.tabs.append(tab)
+        return tab
+
+    def close(self) -> list[str]:
+        problems = []
+        for tab in self.tabs:
+            problems += [f"[{tab.label}] {p}" for p in tab.problems]
+            problems += [f"[{tab.label}] page not checked with axe: {url}" for url in tab.unchecked_pages()]
+        for context in self.contexts:
+            context.close()
+        return problems
+
+
+@pytest.fixture
+def browse(browser, axe_source):
+    """``tab = browse("student", js=False)`` opens a watched page in a fresh context."""
+    opener = Browse(browser, axe_source, screenshots=True)
+    yield opener
+    problems = opener.close()
+    assert not problems, "browser problems:\n  " + "\n  ".join(problems)
+
+
+@pytest.fixture
+def portal(live_server, browse):
+    """The live portal (gunicorn, two workers) on this test's database, with ``browse`` aimed at it."""
+    server = live_server(workers=2)
+    browse.base_url = server.url
+    return server
