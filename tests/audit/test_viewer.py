@@ -65,7 +65,7 @@ def test_lists_newest_first_with_links(client, scene, app):
     assert shown_ids(html) == newest_first
     assert numbered(html, scene["ids"]) == [6, 5, 4, 3, 2, 1]
     assert 'href="/audit/events/' in html and 'href="/audit/resource/license/7"' in html
-    assert "/audit/?actor=bob@example.test" in html
+    assert "/audit/?actor=bob%40example.test" in html
 
 
 @pytest.mark.parametrize(
