@@ -427,12 +427,18 @@ def _link(token: str) -> str:
 
 def reset_password(token: str, new_password: str, *, keep_session_id: int | None = None) -> User:
     """Set a new password from a reset link; every session of the user ends
-    (but ``keep_session_id``, the requester's own, if given). Raises TokenError or AuthError."""
+    (but ``keep_session_id``, the requester's own, if given). A pending account that an
+    admin created becomes active when its owner sets a password through their "set"
+    link. Raises TokenError or AuthError."""
     user, purpose = user_for_token(token)
     validate_new_password(new_password, email=user.email, name=user.name)
     _set_password(user, new_password)
     ended = sessions.revoke_all(user.id, "password_reset", except_id=keep_session_id)
     record(None, actions.PASSWORD_RESET, user, purpose=purpose, sessions_ended=len(ended))
+    if purpose == "set" and user.status == UserStatus.PENDING:
+        user.status = UserStatus.ACTIVE
+        record(user, actions.USER_STATUS_CHANGED, user, before=UserStatus.PENDING,
+               after=UserStatus.ACTIVE, reason="password_set")
     return user
 
 

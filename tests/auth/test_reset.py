@@ -231,7 +231,8 @@ def test_set_password_link_for_admin_created_account(mail_app, make_user):
     admin = make_user("admin")
     with app.app_context():
         user = services.create_user(
-            "new@example.org", "New Instructor", "instructor", actor=db.session.get(User, admin.id)
+            "new@example.org", "New Instructor", "instructor", actor=db.session.get(User, admin.id),
+            status="pending",
         )
         db.session.flush()
         assert services.send_set_password_link(user, actor=db.session.get(User, admin.id))
@@ -245,3 +246,15 @@ def test_set_password_link_for_admin_created_account(mail_app, make_user):
     login(client, type("U", (), {"email": "new@example.org", "password": NEW})())
     event = audit_events(app, "auth.password_reset_requested")[0]
     assert event.actor_id == admin.id and event.details == {"purpose": "set"}
+    # Setting the password accepted the invitation: the pending account is active.
+    [activated] = audit_events(app, "user.status_changed")
+    assert (activated.details["before"], activated.details["after"]) == ("pending", "active")
+    [done] = audit_events(app, "auth.password_reset")
+    assert done.details["purpose"] == "set"
+
+
+def test_pending_account_gets_no_reset_link(app, client, make_user):
+    user = make_user(status="pending", email="pending@example.org")
+    client.post("/auth/forgot-password", data={"email": user.email})
+    [event] = audit_events(app, "auth.password_reset_requested")
+    assert event.outcome == "failure" and event.details["reason"] == "status_pending"
