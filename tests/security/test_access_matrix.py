@@ -1,0 +1,288 @@
+"""The access matrix: every rule of the URL map, for every kind of visitor.
+
+Each rule's expected outcome for each visitor is written down below. A new route
+without an entry fails ``test_every_route_has_an_entry`` (and its own case). Another
+user's objects answer 404, never 403, and the 404 page shows none of their data.
+
+Outcomes: ``ok`` (served, or a form answer such as 303/409/422), ``login`` (redirect
+to the login page), ``403`` (the role may not), ``404`` (not yours, or not there).
+The world (tests/security/world.py): ``student`` holds the license, the pending
+request and the second session in the URLs and is in ``instructor``'s class;
+``other_student`` and ``other_instructor`` have their own license and class.
+``suspended`` was suspended and ``revoked`` had their sessions ended after logging in.
+"""
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from portal import create_app
+from tests.security import world as W
+
+# Columns: anonymous, student, other_student, other_instructor, instructor, admin, suspended, revoked
+#          (anon  stud  other oinst inst  admin susp  revkd)
+MATRIX = {
+    "/":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/.well-known/portal-keys.json":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/admin/":
+        "login 403   403   403   403   ok    login login",
+    "/admin/jobs":
+        "login 403   403   403   403   ok    login login",
+    "/admin/jobs/<int:job_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/jobs/<int:job_id>/resume":
+        "login 403   403   403   403   ok    login login",
+    "/admin/levels/<int:level_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/levels/<int:level_id>/remove":
+        "login 403   403   403   403   ok    login login",
+    "/admin/levels/<int:level_id>/requirements":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>/reinstate":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>/renew":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>/revoke":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>/suspend":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/bulk":
+        "login 403   403   403   403   ok    login login",
+    "/admin/licenses/issue":
+        "login 403   403   403   403   ok    login login",
+    "/admin/requirements/<int:req_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/requirements/<int:req_id>/move":
+        "login 403   403   403   403   ok    login login",
+    "/admin/requirements/<int:req_id>/remove":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/<int:spec_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/<int:spec_id>/archive":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/<int:spec_id>/delete":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/<int:spec_id>/levels":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/<int:spec_id>/restore":
+        "login 403   403   403   403   ok    login login",
+    "/admin/specializations/new":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/consent":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/role":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/send-link":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/sessions/end":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/status":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/unlock":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/new":
+        "login 403   403   403   403   ok    login login",
+    "/audit/":
+        "login 403   403   403   403   ok    login login",
+    "/audit/events/<int:event_id>":
+        "login 403   403   403   403   ok    login login",
+    "/audit/export.csv":
+        "login 403   403   403   403   ok    login login",
+    "/audit/integrity":
+        "login 403   403   403   403   ok    login login",
+    "/audit/integrity/check":
+        "login 403   403   403   403   ok    login login",
+    "/audit/integrity/jobs/<int:job_id>":
+        "login 403   403   403   403   404   login login",
+    "/audit/mine":
+        "login ok    ok    ok    ok    ok    login login",
+    "/audit/resource/<resource_type>/<resource_id>":
+        "login 403   403   403   403   ok    login login",
+    "/audit/security":
+        "login 403   403   403   403   ok    login login",
+    "/audit/stats":
+        "login 403   403   403   403   ok    login login",
+    "/auth/change-password":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/forgot-password":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/login":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/logout":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/register":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/reset-password":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/reset-password/<token>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/sessions":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/sessions/<int:session_id>/revoke":
+        "login ok    404   404   404   404   login login",
+    "/auth/sessions/revoke-others":
+        "login ok    ok    ok    ok    ok    login login",
+    "/dashboard":
+        "login ok    ok    ok    ok    ok    login login",
+    "/dashboard/classes":
+        "login ok    ok    ok    ok    ok    login login",
+    "/dashboard/classes/<int:class_id>":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/archive":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/leave":
+        "login ok    404   403   403   403   login login",
+    "/dashboard/classes/<int:class_id>/rotate-code":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/students/<int:user_id>/remove":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/students/<int:user_id>/requirements":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/join":
+        "login ok    ok    403   403   403   login login",
+    "/healthz":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/licenses/":
+        "login ok    ok    ok    ok    ok    login login",
+    "/licenses/<int:license_id>":
+        "login ok    404   404   ok    ok    login login",
+    "/licenses/<int:license_id>/certificate.pdf":
+        "login ok    404   404   ok    ok    login login",
+    "/licenses/<int:license_id>/qr.svg":
+        "login ok    404   404   ok    ok    login login",
+    "/licenses/<int:license_id>/reinstate":
+        "login 403   403   403   403   ok    login login",
+    "/licenses/<int:license_id>/renew":
+        "login 403   403   403   403   ok    login login",
+    "/licenses/<int:license_id>/revoke":
+        "login 403   403   403   403   ok    login login",
+    "/licenses/<int:license_id>/suspend":
+        "login 403   403   403   403   ok    login login",
+    "/licenses/<int:license_id>/upgrade":
+        "login ok    404   404   404   404   login login",
+    "/licenses/requests/":
+        "login 403   403   ok    ok    ok    login login",
+    "/licenses/requests/<int:request_id>/approve":
+        "login 403   403   404   ok    ok    login login",
+    "/licenses/requests/<int:request_id>/reject":
+        "login 403   403   404   ok    ok    login login",
+    "/licenses/requests/<int:request_id>/withdraw":
+        "login ok    404   403   403   403   login login",
+    "/licenses/select-specialization":
+        "login ok    ok    403   403   403   login login",
+    "/static/<path:filename>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/verify":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/verify/<code>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/verify/<code>.json":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+}
+MATRIX = {rule: tuple(row.split()) for rule, row in MATRIX.items()}
+
+# After an instructor removes the student, the admin's try finds no such member:
+# each allowed visitor gets a world of their own for these.
+ISOLATE = {"/dashboard/classes/<int:class_id>/students/<int:user_id>/remove"}
+
+
+def _rules():
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "matrix",
+                      "INSTANCE_PATH": tempfile.mkdtemp(prefix="portal-matrix-")})
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+RULES = _rules()
+GROUPS = sorted({r.endpoint.split(".")[0] for r in RULES})
+POST_RULES = [r.rule for r in RULES if W.method_for_rule(r) == "POST"]
+# One case per blueprint (every GET, and every refused POST: refusals change nothing),
+# then one case per POST rule for the visitors who may act (in a world of their own).
+CASES = [f"group {group}" for group in GROUPS] + [f"POST {rule}" for rule in POST_RULES]
+
+
+def test_every_route_has_an_entry():
+    rules = {r.rule for r in RULES}
+    missing = sorted(rules - set(MATRIX))
+    stale = sorted(set(MATRIX) - rules)
+    assert not missing, f"routes without an entry in the access matrix: {missing}"
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+    assert all(len(row) == len(W.VISITORS) for row in MATRIX.values())
+
+
+def _row(rule) -> tuple[str, ...] | None:
+    return MATRIX.get(rule.rule)
+
+
+def _check(world, rule, visitors, problems, secrets):
+    url = W.url_for_rule(rule, world.ids)
+    method = W.method_for_rule(rule)
+    expected_row = _row(rule)
+    if expected_row is None:
+        problems.append(f"{rule.rule}: no entry in the access matrix")
+        return
+    for visitor in visitors:
+        expected = expected_row[W.VISITORS.index(visitor)]
+        response = world.clients[visitor].open(url, method=method)
+        got = W.outcome(response)
+        got = "ok" if got == "allowed" else got
+        if got != expected:
+            problems.append(f"{method} {url} as {visitor}: expected {expected}, got {got} "
+                            f"({response.status_code})")
+        if response.status_code == 404:
+            body = response.get_data(as_text=True)
+            leaked = [s for s in secrets if s in body]
+            if leaked:
+                problems.append(f"{method} {url} as {visitor}: the 404 page shows {leaked}")
+        response.close()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_access_matrix(case, app, make_user, make_specialization, make_license, make_request, make_class,
+                       join):
+    def new_world(prefix="", visitors=None):
+        return W.build(app, make_user, make_specialization, make_license, make_request, make_class, join,
+                       prefix=prefix, visitors=visitors)
+
+    problems: list[str] = []
+    kind, target = case.split(" ", 1)
+    rules = {r.rule: r for r in app.url_map.iter_rules()}
+    if kind == "group":
+        world = new_world()
+        secrets = [world.ids["code"], world.users["student"].email]
+        for rule in rules.values():
+            if rule.endpoint.split(".")[0] != target:
+                continue
+            if W.method_for_rule(rule) == "GET":
+                _check(world, rule, W.VISITORS, problems, secrets)
+            elif _row(rule) is not None:
+                refused = [v for v, o in zip(W.VISITORS, _row(rule), strict=True) if o != "ok"]
+                _check(world, rule, refused, problems, secrets)
+            else:
+                problems.append(f"{rule.rule}: no entry in the access matrix")
+    else:
+        rule = rules[target]
+        row = _row(rule)
+        assert row is not None, f"{target}: no entry in the access matrix"
+        allowed = [v for v, o in zip(W.VISITORS, row, strict=True) if o == "ok"]
+        if not allowed:
+            return
+        world = new_world(visitors=allowed)
+        secrets = [world.ids["code"], world.users["student"].email]
+        for i, visitor in enumerate(allowed):
+            if target in ISOLATE and i:
+                world = new_world(prefix=f"w{i}.", visitors=[visitor])
+            _check(world, rule, [visitor], problems, secrets)
+    assert not problems, "\n".join(problems)
