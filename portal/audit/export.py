@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -33,13 +32,24 @@ def record_export(actor, flt: AuditFilter) -> None:
     record(actor, actions.AUDIT_EXPORTED, None, filter=flt.describe(), format="csv")
 
 
+_E = AuditEvent
+# Selected in CSV column order; details as its stored JSON text (no decode and re-encode).
+_SELECT = [_E.seq, _E.id, _E.at, _E.actor_id, _E.actor_label, _E.action, _E.resource_type,
+           _E.resource_id, _E.outcome, _E.status, _E.ip, _E.method, _E.path, _E.user_agent,
+           sa.cast(_E.details, sa.Text).label("details"), _E.hash]
+_TEXT = [i for i, name in enumerate(COLUMNS)
+         if name in ("actor", "action", "resource_type", "resource_id", "ip", "path", "user_agent",
+                     "details")]
+
+
 def _row(r) -> list:
-    return [
-        r.seq, r.id, r.at.isoformat(), r.actor_id, neutralise(r.actor_label), neutralise(r.action),
-        neutralise(r.resource_type), neutralise(r.resource_id), r.outcome, r.status,
-        neutralise(r.ip), r.method, neutralise(r.path), neutralise(r.user_agent),
-        neutralise(json.dumps(r.details or {}, sort_keys=True, ensure_ascii=False)), r.hash,
-    ]
+    row = list(r)
+    row[2] = row[2].isoformat()
+    for i in _TEXT:
+        value = row[i]
+        if value and value[0] in _FORMULA_START:
+            row[i] = "'" + value
+    return row
 
 
 def rows(where: list, batch: int = BATCH) -> Iterator[str]:
@@ -48,10 +58,9 @@ def rows(where: list, batch: int = BATCH) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     yield buffer.getvalue()
-    cols = [getattr(AuditEvent, c.key) for c in AuditEvent.__table__.columns]
     cursor = None
     while True:
-        stmt = sa.select(*cols).where(*where)
+        stmt = sa.select(*_SELECT).where(*where)
         if cursor is not None:
             stmt = stmt.where(after_cursor(cursor))
         chunk = db.session.execute(stmt.order_by(*NEWEST_FIRST).limit(batch)).all()

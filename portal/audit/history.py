@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,7 +78,6 @@ def generate(session, n: int, *, start: datetime, end: datetime, actor_ids: list
     table = AuditEvent.__table__
     ips = [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(2000)]
     rows: list[dict] = []
-    probe = AuditEvent()
     for i in range(n):
         action, outcome = rng.choice(choices)
         actor_id = rng.choice(actor_ids)
@@ -92,9 +92,7 @@ def generate(session, n: int, *, start: datetime, end: datetime, actor_ids: list
             "method": "POST", "path": "/bench", "status": 200 if outcome == Outcome.SUCCESS else 403,
             "outcome": outcome, "prev_hash": prev,
         }
-        for key, value in values.items():
-            setattr(probe, key, value)
-        values["hash"] = prev = chain.compute_hash(probe)
+        values["hash"] = prev = chain.compute_hash(SimpleNamespace(**values))
         rows.append(values)
         if len(rows) >= batch:
             session.execute(sa.insert(table), rows)
