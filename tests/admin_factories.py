@@ -1,5 +1,6 @@
 """Factory fixtures for the administration tests: an admin's client and a class full
 of students, made through the real services."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,8 +38,12 @@ def class_of_students(app, make_user, make_specialization, make_class):
         with app.app_context():
             for _ in range(n):
                 number = next(_counter)
-                user = User(email=f"pupil{number}@example.test", name=f"Pupil {number:04d}",
-                            role=Role.STUDENT, date_of_birth=date(2000, 1, 1))
+                user = User(
+                    email=f"pupil{number}@example.test",
+                    name=f"Pupil {number:04d}",
+                    role=Role.STUDENT,
+                    date_of_birth=date(2000, 1, 1),
+                )
                 db.session.add(user)
                 db.session.flush()
                 db.session.add(ClassMembership(class_id=klass.id, user_id=user.id))
