@@ -106,7 +106,7 @@ def ip_condition(text: str):
 
 # Beyond this many distinct addresses a block is broad, and the time index finds its
 # events faster than a list of exact addresses would.
-MAX_BLOCK_ADDRESSES = 32
+MAX_BLOCK_ADDRESSES = 16
 
 
 def _addresses_in(bounds: list[tuple[str, str]]) -> list[str] | None:
@@ -205,7 +205,8 @@ def page(where: list, before: int | None = None, after: int | None = None,
         # Walk up (oldest first) from the cursor, then show the rows newest first.
         at, eid = cursor
         stmt = stmt.where(
-            sa.or_(AuditEvent.at > at, sa.and_(AuditEvent.at == at, AuditEvent.id > eid))
+            AuditEvent.at >= at,
+            sa.or_(AuditEvent.at > at, sa.and_(AuditEvent.at == at, AuditEvent.id > eid)),
         ).order_by(AuditEvent.at, AuditEvent.id).limit(size + 1)
         rows = list(db.session.scalars(stmt))
         has_newer = len(rows) > size
@@ -232,7 +233,9 @@ def page(where: list, before: int | None = None, after: int | None = None,
 def after_cursor(cursor: tuple[datetime, int]):
     """Rows older than ``cursor`` in the newest-first order."""
     at, eid = cursor
-    return sa.or_(AuditEvent.at < at, sa.and_(AuditEvent.at == at, AuditEvent.id < eid))
+    # The plain "at <= x" bound lets the index range start at the cursor (an OR alone would not).
+    return sa.and_(AuditEvent.at <= at,
+                   sa.or_(AuditEvent.at < at, sa.and_(AuditEvent.at == at, AuditEvent.id < eid)))
 
 
 # -- periods ----------------------------------------------------------------

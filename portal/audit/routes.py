@@ -2,7 +2,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, g, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -98,8 +108,8 @@ def event(event_id: int):
         "next": db.session.scalar(sa.select(AuditEvent.id).where(AuditEvent.seq == ev.seq + 1)),
     }
     actor = db.session.get(User, ev.actor_id) if ev.actor_id else None
-    return render_page(
-        "audit/event.html", "audit/event.html", ev=ev, actor=actor, neighbours=neighbours,
+    return render_template(
+        "audit/event.html", ev=ev, actor=actor, neighbours=neighbours,
         resource_name=_resource_name(ev.resource_type, ev.resource_id),
     )
 
@@ -197,8 +207,8 @@ def mine():
 @bp.get("/integrity")
 def integrity_page():
     seq, head_hash = _head()
-    return render_page(
-        "audit/integrity.html", "audit/integrity.html",
+    return render_template(
+        "audit/integrity.html",
         count=db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) or 0,
         head_seq=seq, head_hash=head_hash, last=integrity.last_check(),
         job=integrity.running_job(),
