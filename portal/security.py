@@ -1,7 +1,7 @@
 """Security headers on every response."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_login import current_user
 
 CSP = "; ".join(
@@ -21,6 +21,17 @@ CSP = "; ".join(
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # No text we store may hold NUL (PostgreSQL refuses it outright); a request
+        # carrying one in its path, query or form is malformed, whatever the route.
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value
+            for source in (request.args, request.form)
+            for key, value in source.items(multi=True)
+        ):
+            abort(400)
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
