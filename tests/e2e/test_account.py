@@ -1,0 +1,95 @@
+"""Account journeys: ending another device's session, and a password reset through the outbox."""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import time
+
+import pytest
+
+from tests.e2e.helpers import JOURNEY_PASSWORD, log_in
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_user_logs_out_the_other_device(portal, browse, make_user, js):
+    make_user("student", name="Alex Moreno", email="alex@example.org", password=JOURNEY_PASSWORD)
+    laptop = browse("laptop", js=js)
+    phone = browse("phone", js=js)
+    log_in(phone, "alex@example.org")
+    log_in(laptop, "alex@example.org")
+
+    laptop.goto("/auth/sessions")
+    page = laptop.page
+    rows = page.locator("#sessions tbody tr")
+    assert rows.count() == 2
+    assert "This device" in page.inner_text("#sessions tr.current-session")
+    laptop.shot("sessions")
+    other = page.locator("#sessions tbody tr:not(.current-session)")
+    if js:
+        with page.expect_response(lambda r: "/revoke" in r.url):
+            other.get_by_role("button", name="Log out this device").click()
+    else:
+        with page.expect_navigation():
+            other.get_by_role("button", name="Log out this device").click()
+    laptop.check()
+    page.wait_for_function("() => document.querySelectorAll('#sessions tbody tr').length === 1")
+    assert "only device" in page.inner_text("#sessions")
+
+    # The phone is logged out at its next click.
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="Dashboard").first.click()
+    phone.check()
+    assert phone.path == "/auth/login"
+    # The laptop carries on.
+    laptop.goto("/dashboard")
+    assert laptop.path == "/dashboard"
+
+
+def _reset_link(outbox, to: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] and to in message["To"]:
+                body = message.get_body(("plain",)).get_content()
+                match = re.search(r"https?://\S+/auth/reset-password/\S+", body)
+                assert match, body
+                return match.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no reset message for {to} in {outbox}")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_password_reset_through_the_outbox(portal, browse, make_user, js):
+    make_user("student", name="Alex Moreno", email="alex@example.org", password="an old forgotten password")
+    tab = browse("student", js=js)
+    page = tab.page
+    tab.goto("/auth/login")
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("Forgot", re.I)).click()
+    tab.check()
+    page.fill("#email", "alex@example.org")
+    page.get_by_role("button", name=re.compile("link", re.I)).click()
+    page.wait_for_function(
+        "() => /check your|sent|if an account/i.test(document.querySelector('main').innerText)")
+    tab.check()
+
+    link = _reset_link(portal.instance_path / "outbox", "alex@example.org")
+    assert link.startswith(portal.url)
+    page.goto(link)
+    tab.check()
+    page.fill("#password", JOURNEY_PASSWORD)
+    page.fill("#confirm_password", JOURNEY_PASSWORD)
+    with page.expect_navigation(url=re.compile(r"/(dashboard|auth/login)")):
+        page.locator("main form button[type=submit]").click()
+    tab.check()
+
+    # The link worked once; the new password opens the account.
+    tab.allowed_statuses.add(400)
+    page.goto(link)
+    tab.check()
+    assert re.search(r"expired|used|invalid|no longer", page.inner_text("main"), re.I)
+    fresh = browse("again", js=js)
+    log_in(fresh, "alex@example.org", JOURNEY_PASSWORD)
+    assert "Welcome, Alex Moreno" in fresh.page.inner_text("h1")
