@@ -348,7 +348,7 @@ def student_overview(student: User) -> StudentOverview:
         db.session.scalars(
             sa.select(AuditEvent)
             .where(AuditEvent.actor_id == student.id)
-            .order_by(AuditEvent.seq.desc())
+            .order_by(AuditEvent.at.desc())
             .limit(10)
         )
     )
@@ -378,17 +378,25 @@ class InstructorOverview:
 
 def _taught_by(instructor: User):
     """A condition on UpgradeRequest: its student is in one of the instructor's open
-    classes of the request's specialization."""
-    return sa.exists(
-        sa.select(ClassMembership.id)
-        .join(Klass, Klass.id == ClassMembership.class_id)
+    classes of the request's specialization. Driven from the instructor's classes, so
+    the database looks only at their students' pending requests."""
+    ids = (
+        sa.select(UpgradeRequest.id)
+        .join(ClassMembership, ClassMembership.user_id == UpgradeRequest.user_id)
+        .join(
+            Klass,
+            sa.and_(
+                Klass.id == ClassMembership.class_id,
+                Klass.specialization_id == UpgradeRequest.specialization_id,
+            ),
+        )
         .where(
             Klass.instructor_id == instructor.id,
             Klass.archived_at.is_(None),
-            Klass.specialization_id == UpgradeRequest.specialization_id,
-            ClassMembership.user_id == UpgradeRequest.user_id,
+            UpgradeRequest.status == RequestStatus.PENDING,
         )
     )
+    return UpgradeRequest.id.in_(ids)
 
 
 def instructor_overview(instructor: User) -> InstructorOverview:

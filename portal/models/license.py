@@ -137,6 +137,9 @@ class UpgradeRequest(db.Model):
             postgresql_where=sa.text("status = 'pending'"),
         ),
         sa.Index("ix_upgrade_requests_status_created", "status", "created_at"),
+        # A student's own requests, and an instructor's recent decisions (dashboards).
+        sa.Index("ix_upgrade_requests_user_created", "user_id", "created_at"),
+        sa.Index("ix_upgrade_requests_decider", "decided_by_id", "decided_at"),
         sa.CheckConstraint(
             "status IN ('pending', 'approved', 'rejected', 'withdrawn')", name="status"
         ),
