@@ -335,6 +335,7 @@ def student_overview(student: User) -> StudentOverview:
         for lic in licenses
     ]
     held = {lic.specialization_id for lic in licenses}
+    age = student.age_on(utcnow().date())
     open_specs = [
         s
         for s in db.session.scalars(
@@ -342,7 +343,7 @@ def student_overview(student: User) -> StudentOverview:
             .where(Specialization.archived_at.is_(None))
             .order_by(Specialization.name)
         )
-        if s.id not in held
+        if s.id not in held and (age is None or age >= s.min_age)
     ]
     activity = list(
         db.session.scalars(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -86,6 +87,14 @@ def test_student_sees_licenses_progress_requests_classes_activity(
     assert "Request level 2" not in page
     assert "waiting for a decision" in page
     assert '<span class="badge badge-pending">Pending</span>' in page
+
+
+def test_only_specializations_the_student_may_start_are_offered(client, login_as, spec, make_specialization):
+    adults = make_specialization("COA", "Coach", min_age=18)
+    login_as("student", date_of_birth=date.today() - timedelta(days=16 * 366))
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'<option value="{spec.id}">Player</option>' in page
+    assert f'value="{adults.id}"' not in page
 
 
 def test_a_student_never_sees_another_students_data(
