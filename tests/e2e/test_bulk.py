@@ -57,5 +57,7 @@ def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, m
     tab.shot("admin-job")
 
     with app.app_context():
-        issued = db.session.scalar(sa.select(sa.func.count(License.id)).where(License.specialization_id == spec.id))
+        issued = db.session.scalar(
+            sa.select(sa.func.count(License.id)).where(License.specialization_id == spec.id)
+        )
         assert issued == STUDENTS
