@@ -1,0 +1,197 @@
+"""Fuzzing every form with Hypothesis.
+
+Every FlaskForm subclass in ``portal/*/forms.py`` is mapped to the route that
+receives it and the visitor who may post it. Hypothesis generates values for each
+of its fields (text of any kind, numbers, dates, booleans, the real choices and
+junk); no answer may be a 5xx, and afterwards the database is consistent: the audit
+chain is intact, every license has a valid history and signature, every account
+has its creation event, and no row is half written.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wtforms import fields as wtf
+
+import portal
+from portal.extensions import db
+from tests.security import world as W
+
+EXAMPLES = 12
+
+# Form class -> (visitor, method, URL with {ids}, form prefix)
+FORM_ROUTES = {
+    "UserCreateForm": ("admin", "POST", "/admin/users/new"),
+    "UserRoleForm": ("admin", "POST", "/admin/users/{user_id}/role"),
+    "UserStatusForm": ("admin", "POST", "/admin/users/{other_student_id}/status"),
+    "ConsentForm": ("admin", "POST", "/admin/users/{user_id}/consent"),
+    "ReasonForm": ("admin", "POST", "/admin/users/{other_student_id}/sessions/end"),
+    "SpecializationForm": ("admin", "POST", "/admin/specializations/new"),
+    "LevelForm": ("admin", "POST", "/admin/specializations/{spec_id}/levels"),
+    "RequirementForm": ("admin", "POST", "/admin/levels/{level_id}/requirements"),
+    "LicenseIssueForm": ("admin", "POST", "/admin/licenses/issue"),
+    "NoteForm": ("admin", "POST", "/admin/licenses/{other_license_id}/renew"),
+    "SuspendForm": ("admin", "POST", "/admin/licenses/{other_license_id}/suspend"),
+    "RevokeForm": ("admin", "POST", "/admin/licenses/{other_license_id}/revoke"),
+    "BulkForm": ("admin", "POST", "/admin/licenses/bulk"),
+    "AuditFilterForm": ("admin", "GET", "/audit/"),
+    "LoginForm": ("anonymous", "POST", "/auth/login"),
+    "RegisterForm": ("anonymous", "POST", "/auth/register"),
+    "ForgotPasswordForm": ("anonymous", "POST", "/auth/forgot-password"),
+    "ResetPasswordForm": ("anonymous", "POST", "/auth/reset-password/{reset_token}"),
+    "ChangePasswordForm": ("student", "POST", "/auth/change-password"),
+    "ClassCreateForm": ("instructor", "POST", "/dashboard/classes"),
+    "ClassJoinForm": ("student", "POST", "/dashboard/join"),
+    "SpecializationSelectForm": ("student", "POST", "/licenses/select-specialization"),
+    "UpgradeRequestForm": ("student", "POST", "/licenses/{license_id}/upgrade"),
+    "RequestApproveForm": ("instructor", "POST", "/licenses/requests/{request_id}/approve"),
+    "RequestRejectForm": ("instructor", "POST", "/licenses/requests/{request_id}/reject"),
+    "LicenseSuspendForm": ("admin", "POST", "/licenses/{license_id}/suspend"),
+    "LicenseRevokeForm": ("admin", "POST", "/licenses/{license_id}/revoke"),
+    "LicenseNoteForm": ("admin", "POST", "/licenses/{license_id}/renew"),
+    "VerifyForm": ("anonymous", "GET", "/verify"),
+}
+# A form used with a prefix by its route.
+PREFIXES = {"LicenseNoteForm": "renew"}
+
+
+def all_forms() -> dict[str, type]:
+    for module in pkgutil.iter_modules(portal.__path__):
+        try:
+            importlib.import_module(f"portal.{module.name}.forms")
+        except ModuleNotFoundError:
+            continue
+    found = {}
+    todo = list(FlaskForm.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("portal."):
+            found[cls.__name__] = cls
+    return found
+
+
+FORMS = all_forms()
+
+
+def test_every_form_is_fuzzed():
+    assert len(FORMS) >= 20
+    missing = sorted(set(FORMS) - set(FORM_ROUTES))
+    assert not missing, f"forms without a route in the fuzzer: {missing}"
+
+
+# --- strategies ----------------------------------------------------------------------------
+
+nasty_text = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=300),
+    st.sampled_from(["", " ", "0", "-1", "1e400", "NaN", "' OR 1=1 --", "<script>alert(1)</script>",
+                     "{{7*7}}", "%s%s%n", "\u202e", "x" * 3000, "\ufeff", "null", "[]", "{}"]),
+)
+
+
+def strategy_for(field) -> st.SearchStrategy:
+    if isinstance(field, wtf.BooleanField):
+        return st.sampled_from(["y", "on", "", "false", "0", "1"]) | nasty_text
+    if isinstance(field, (wtf.IntegerField, wtf.DecimalField, wtf.FloatField)):
+        return st.integers(-(2**70), 2**70).map(str) | nasty_text
+    if isinstance(field, wtf.DateTimeLocalField):
+        as_text = st.datetimes(min_value=datetime(1, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M"))
+        return as_text | nasty_text
+    if isinstance(field, wtf.DateField):
+        return st.dates(min_value=date(1, 1, 1)).map(lambda d: d.isoformat()) | nasty_text
+    if isinstance(field, (wtf.SelectField, wtf.RadioField, wtf.SelectMultipleField)):
+        choices = [str(c[0]) for c in (field.choices or []) if isinstance(c, (tuple, list))]
+        return (st.sampled_from(choices) if choices else st.nothing()) | nasty_text
+    if isinstance(field, wtf.EmailField):
+        return st.emails().map(str) | nasty_text
+    return nasty_text
+
+
+def form_fields(app, form_name: str) -> list:
+    cls = FORMS[form_name]
+    prefix = PREFIXES.get(form_name, "")
+    with app.test_request_context("/", method="POST"):
+        form = cls(meta={"csrf": False}, prefix=prefix) if prefix else cls(meta={"csrf": False})
+        return [f for f in form if f.type not in ("CSRFTokenField", "SubmitField")]
+
+
+# --- consistency --------------------------------------------------------------------------
+
+
+def assert_consistent(app):
+    from portal.audit import chain as audit_chain
+    from portal.licenses import chain as license_chain
+    from portal.licenses import state
+    from portal.models.audit import AuditEvent
+    from portal.models.license import License, LicenseEvent, UpgradeRequest
+    from portal.models.user import User
+
+    with app.app_context():
+        result = audit_chain.verify(db.session)
+        assert result.ok, result.summary()
+        for lic in db.session.scalars(sa.select(License)):
+            history = license_chain.verify_history(lic)
+            assert history.ok, (lic.code, history.message)
+            assert state.check(lic), f"{lic.code}: signature does not match"
+        created = set(db.session.scalars(
+            sa.select(AuditEvent.resource_id).where(
+                AuditEvent.resource_type == "user",
+                AuditEvent.action.in_(("user.created", "user.registered")))))
+        users = {str(i) for i in db.session.scalars(sa.select(User.id))}
+        assert users <= created, f"accounts without a creation event: {users - created}"
+        orphans = db.session.scalar(sa.select(sa.func.count()).select_from(UpgradeRequest).where(
+            UpgradeRequest.license_id.is_not(None),
+            ~sa.exists().where(License.id == UpgradeRequest.license_id)))
+        assert orphans == 0
+        no_history = db.session.scalar(sa.select(sa.func.count()).select_from(License).where(
+            ~sa.exists().where(LicenseEvent.license_id == License.id)))
+        assert no_history == 0
+
+
+@pytest.mark.parametrize("form_name", sorted(FORM_ROUTES))
+def test_fuzz_form(form_name, app, make_user, make_specialization, make_license, make_request, make_class,
+                   join):
+    visitor, method, template = FORM_ROUTES[form_name]
+    world = W.build(app, make_user, make_specialization, make_license, make_request, make_class, join,
+                    visitors=[visitor])
+    ids = dict(world.ids, other_student_id=world.users["other_student"].id)
+    if "{reset_token}" in template:
+        from portal.auth import services
+        from portal.models.user import User
+
+        with app.app_context():
+            holder = db.session.get(User, world.users["other_student"].id)
+            ids["reset_token"] = services.make_reset_token(holder)
+    url = template.format(**ids)
+    fields = form_fields(app, form_name)
+    assert fields, form_name
+    client = world.clients[visitor]
+    data_strategy = st.fixed_dictionaries({f.name: strategy_for(f) for f in fields})
+    failures = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                     HealthCheck.data_too_large])
+    @given(data=data_strategy, htmx=st.booleans())
+    def fuzz(data, htmx):
+        headers = {"HX-Request": "true"} if htmx else {}
+        if method == "GET":
+            response = client.get(url, query_string=data, headers=headers)
+        else:
+            response = client.post(url, data=data, headers=headers)
+        if response.status_code >= 500:
+            failures.append((response.status_code, data))
+        response.close()
+        assert response.status_code < 500, (response.status_code, data)
+
+    fuzz()
+    assert not failures
+    assert_consistent(app)
