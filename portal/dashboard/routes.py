@@ -121,7 +121,10 @@ def requirements(class_id: int, user_id: int):
     klass = _staff_class(class_id)
     student = _member(klass, user_id)
     checked = {int(v) for v in request.form.getlist("requirement") if v.isdigit()}
-    reqs = queries.requirements_for_next_level(klass, student)
+    # Only the boxes the form showed: if the student moved up a level meanwhile, the
+    # new level's confirmations are not undone by a form about the old one.
+    shown = {int(v) for v in request.form.getlist("shown") if v.isdigit()}
+    reqs = [r for r in queries.requirements_for_next_level(klass, student) if r.id in shown]
     try:
         confirmed, unconfirmed = services.set_requirements(
             student, reqs, checked, actor=current_user

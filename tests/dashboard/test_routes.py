@@ -153,14 +153,14 @@ def test_requirements_form_without_javascript(
         r1, r2 = level_requirements(spec.id, 2)
     login(client, teacher)
     url = f"/dashboard/classes/{klass.id}/students/{student.id}/requirements"
-    response = client.post(url, data={"requirement": [r1, r2]})
+    response = client.post(url, data={"shown": [r1, r2], "requirement": [r1, r2]})
     assert response.status_code == 303
     assert f"/dashboard/classes/{klass.id}" in response.headers["Location"]
     with app.app_context():
         assert count(RequirementCompletion, RequirementCompletion.user_id == student.id) == 2
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "2 of 2 requirements for level 2" in page
-    client.post(url, data={"requirement": [r2]})
+    client.post(url, data={"shown": [r1, r2], "requirement": [r2]})
     with app.app_context():
         done = db.session.scalars(sa.select(RequirementCompletion.requirement_id)).all()
         assert done == [r2]
@@ -176,17 +176,34 @@ def test_requirement_checkbox_with_htmx_returns_the_row(app, client, teacher, kl
     student = make_user("student", name="Noah Becker")
     join(student, klass)  # no license yet: working toward level 1
     with app.app_context():
-        r1, _ = level_requirements(spec.id, 1)
+        r1, r2 = level_requirements(spec.id, 1)
     login(client, teacher)
     response = client.post(
         f"/dashboard/classes/{klass.id}/students/{student.id}/requirements",
-        data={"requirement": [r1]},
+        data={"shown": [r1, r2], "requirement": [r1]},
         headers=HTMX,
     )
     assert response.status_code == 200
     body = assert_partial(response)
     assert body.lstrip().startswith(f'<tr id="student-{student.id}"')
     assert "1 of 2 requirements for level 1" in body and "Saved" in body
+
+
+def test_a_stale_form_does_not_undo_the_next_levels_confirmations(
+    app, client, teacher, klass, spec, make_user, join, make_license
+):
+    student = make_user("student")
+    join(student, klass)
+    make_license(student, spec, 2)  # the form below was shown while the student was level 1
+    with app.app_context():
+        old = level_requirements(spec.id, 2)
+        current = level_requirements(spec.id, 3)
+    login(client, teacher)
+    url = f"/dashboard/classes/{klass.id}/students/{student.id}/requirements"
+    client.post(url, data={"shown": current, "requirement": current[:1]})
+    client.post(url, data={"shown": old, "requirement": []})  # the stale form
+    with app.app_context():
+        assert db.session.scalars(sa.select(RequirementCompletion.requirement_id)).all() == current[:1]
 
 
 def test_requirements_of_a_non_member_are_404(client, teacher, klass, make_user):
