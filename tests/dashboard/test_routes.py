@@ -1,6 +1,8 @@
 """Class pages: create, roster (search, confirmations, removal, codes), join, leave."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -295,3 +297,54 @@ def test_leave_class(app, client, klass, make_user, join):
         assert count(ClassMembership) == 0
         assert count(AuditEvent, AuditEvent.action == actions.CLASS_LEFT) == 1
     assert client.post(f"/dashboard/classes/{klass.id}/leave").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/classes/{k}/rotate-code",
+        "/dashboard/classes/{k}/archive",
+        "/dashboard/classes/{k}/students/{s}/remove",
+        "/dashboard/classes/{k}/students/{s}/requirements",
+    ],
+)
+def test_students_cannot_manage_a_class(app, client, klass, make_user, join, path):
+    student = make_user("student")
+    join(student, klass)
+    login(client, student)
+    assert client.post(path.format(k=klass.id, s=student.id)).status_code == 403
+    with app.app_context():
+        assert count(ClassMembership) == 1
+        assert db.session.get(Klass, klass.id).join_code == klass.join_code
+
+
+def test_roster_pages(client, teacher, klass, fill_class):
+    fill_class(klass, 55)
+    login(client, teacher)
+    first = client.get(f"/dashboard/classes/{klass.id}").get_data(as_text=True)
+    assert first.count('<tr id="student-') == 50 and "Page 1 of 2" in first and 'rel="next"' in first
+    second = client.get(f"/dashboard/classes/{klass.id}?page=2").get_data(as_text=True)
+    assert second.count('<tr id="student-') == 5 and 'rel="prev"' in second
+    # Out-of-range pages show the last page rather than an error.
+    assert client.get(f"/dashboard/classes/{klass.id}?page=99").get_data(as_text=True).count("<tr id=") == 5
+
+
+def test_htmx_requirement_post_needs_the_csrf_header(app_factory, make_user, spec, make_class, join):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    teacher = make_user("instructor")
+    klass = make_class(teacher, spec)
+    student = make_user("student")
+    join(student, klass)
+    login(client, teacher)
+    with app.app_context():
+        r1, r2 = level_requirements(spec.id, 1)
+    url = f"/dashboard/classes/{klass.id}/students/{student.id}/requirements"
+    data = {"shown": [r1, r2], "requirement": [r1]}
+    assert client.post(url, data=data, headers=HTMX).status_code == 400
+    page = client.get(f"/dashboard/classes/{klass.id}").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    response = client.post(url, data=data, headers={**HTMX, "X-CSRFToken": token})
+    assert response.status_code == 200
+    with app.app_context():
+        assert count(RequirementCompletion) == 1
