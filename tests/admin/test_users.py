@@ -134,6 +134,21 @@ def test_create_user_emails_a_set_password_link(mail_app):
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new.coach@example.org"))
         assert (user.role, user.status, user.password_hash) == ("instructor", "pending", None)
+    # The new owner chooses a password with the link, and can then log in.
+    link = re.search(r"http://portal\.test(/auth/reset-password/\S+)", inbox.text(message)).group(1)
+    owner = app.test_client()
+    chosen = owner.post(
+        link, data={"password": "a fresh long passphrase", "confirm_password": "a fresh long passphrase"}
+    )
+    assert chosen.status_code in (302, 303)
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(User.status).where(User.email == "new.coach@example.org")) == "active"
+        )
+    login(
+        app.test_client(),
+        type("U", (), {"email": "new.coach@example.org", "password": "a fresh long passphrase"}),
+    )
     created = _events(app, "user.created")[-1]
     assert created.actor_id == admin_id and created.details["role"] == "instructor"
 
