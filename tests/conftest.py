@@ -23,7 +23,16 @@ import sqlalchemy as sa
 from portal import create_app
 from portal.extensions import db
 
-pytest_plugins = ["tests.factories", "tests.license_factories", "tests.security_factories", "tests.certificate_factories", "tests.class_factories", "tests.auth_factories", "tests.audit_factories", "tests.admin_factories"]
+pytest_plugins = [
+    "tests.factories",
+    "tests.license_factories",
+    "tests.security_factories",
+    "tests.certificate_factories",
+    "tests.class_factories",
+    "tests.auth_factories",
+    "tests.audit_factories",
+    "tests.admin_factories",
+]
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get(
