@@ -198,3 +198,21 @@ def test_postgres_trigger_rejects_update_and_delete(app):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 2
         assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.seq == 1)) == "user.updated"
+
+
+def test_full_check_agrees_with_sealing_for_unusual_values(app, add_events):
+    from datetime import UTC, datetime
+
+    from portal.audit import chain
+
+    add_events(
+        {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "action": actions.USER_UPDATED,
+         "note": "Sofía – ünïcødé ✓", "nested": {"b": [1, None, True], "a": "x"}},
+        {"at": datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC), "action": actions.USER_UPDATED,
+         "ip": "2001:db8::1", "status": 0},
+    )
+    with app.app_context():
+        result = chain.verify(db.session)
+        assert result.ok and result.count == 2
+        for event in db.session.scalars(sa.select(AuditEvent)):
+            assert chain.compute_hash(event) == event.hash
