@@ -25,3 +25,15 @@ def test_visitor_pages_are_accessible_and_clean(portal, browse, js):
     response = tab.goto("/no-such-page")
     assert response.status == 404
     tab.shot("not-found")
+
+
+def test_dark_scheme_keeps_contrast(portal, browse):
+    """The system's dark scheme: Pico and our colours switch together, still AA."""
+    tab = browse("night", color_scheme="dark")
+    tab.goto("/")
+    background = tab.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
+    tab.shot("landing-dark")
+    tab.goto("/auth/login")
+    tab.goto("/verify")
+    tab.shot("verify-form-dark")
