@@ -49,6 +49,39 @@ def seed_demo(if_empty: bool) -> None:
     seed.print_logins(click.echo)
 
 
+@seed_cli.command("scale")
+@click.option("--students", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--audit-events", type=click.IntRange(0), default=1_000_000, show_default=True)
+@click.option("--instructors", type=click.IntRange(1), default=None, help="[default: students / 500]")
+@click.option("--classes", type=click.IntRange(1), default=None, help="[default: students / 50]")
+@click.option("--licenses", type=click.IntRange(0), default=None, help="[default: 1.5 × students]")
+@click.option("--pending", type=click.IntRange(0), default=None,
+              help="Pending upgrade requests [default: students / 20].")
+@click.option("--seed", "random_seed", type=int, default=2026, show_default=True,
+              help="Random seed: the same seed gives the same academy.")
+def seed_scale(students: int, audit_events: int, instructors: int | None, classes: int | None,
+               licenses: int | None, pending: int | None, random_seed: int) -> None:
+    """A large academy for benchmarks (bulk inserts; commits as it goes)."""
+    import time
+
+    from portal.seed import scale
+
+    size = scale.Size(students=students, audit_events=audit_events, instructors=instructors,
+                      classes=classes, licenses=licenses, pending=pending)
+    click.echo(f"Adding a scale academy: {size.students:,} students, {size.instructors:,} instructors, "
+               f"{size.classes:,} classes, {size.licenses:,} licenses, {size.audit_events:,} audit events …")
+    start = time.perf_counter()
+    try:
+        counts = scale.run(size, seed=random_seed, echo=click.echo)
+    except scale.ScaleError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Done in {time.perf_counter() - start:.0f} s: "
+               + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
+    click.echo(f"Logins (password for all: {scale.PASSWORD}): {scale.email('admin', 1)}, "
+               f"{scale.email('instructor', 1)}, {scale.email('student', 1)}")
+
+
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
     from portal.audit.cli import audit_cli
