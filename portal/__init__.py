@@ -57,6 +57,9 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # The PDF and font libraries narrate every render at INFO; keep their warnings only.
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _init_extensions(app: Flask) -> None:
