@@ -62,7 +62,7 @@ def index():
         page = queries.page(where, before=_cursor_arg("before"), after=_cursor_arg("after"))
     return render_page(
         "audit/index.html", "audit/_results.html", status=200 if page else 422,
-        form=form, results=page, args=_filter_args(), endpoint="audit.index",
+        form=form, results=page, args=_filter_args(), endpoint="audit.index", zone=user_zone(),
     )
 
 
@@ -71,7 +71,8 @@ def export_csv():
     form, flt, where = _filter_form()
     if where is None:
         return render_page("audit/index.html", "audit/_results.html", status=422,
-                           form=form, results=None, args=_filter_args(), endpoint="audit.index")
+                           form=form, results=None, args=_filter_args(), endpoint="audit.index",
+                           zone=user_zone())
     # Record the export first (a GET that writes), then stream outside the write lock.
     begin_write(db.session)
     export.record_export(current_user, flt)
