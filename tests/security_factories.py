@@ -170,6 +170,8 @@ class HttpClient:
         reply = self.post("/auth/login", {"email": email, "password": password}, form_page="/auth/login")
         assert reply.status in (302, 303), (reply.status, reply.body[:300])
         self.get("/dashboard")  # a fresh CSRF token for the new session
+        add_secret(password)
+        add_secret(self.cookie("portal_session"))
         return reply
 
     def cookie(self, name: str) -> str | None:

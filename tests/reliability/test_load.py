@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.user import Role
 from tests.reliability.test_races import PRELOAD, assert_chain_intact
-from tests.security_factories import HttpClient
+from tests.security_factories import HttpClient, find_leaks
 
 CONNECTIONS = 50
 SECONDS = float(os.environ.get("PORTAL_LOAD_SECONDS", "60"))
@@ -121,6 +121,7 @@ def test_mixed_load(app, live_server, make_user, make_specialization, make_licen
     assert set(statuses) <= {200, 302, 303}, statuses
     log = server.log()
     assert "database is locked" not in log and "Traceback" not in log, log[-3000:]
+    assert not find_leaks(log.splitlines()), "secrets in the server log"
     with app.app_context():
         after = Counter(db.session.scalars(sa.select(AuditEvent.action)))
     for action in AUDITED:

@@ -18,7 +18,7 @@ from portal.models.audit import AuditEvent
 from portal.models.klass import ClassMembership
 from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
-from tests.security_factories import HttpClient
+from tests.security_factories import HttpClient, find_leaks
 
 WORKERS = 4
 # Import the app once in the master process: four workers start in seconds, not tens.
@@ -54,6 +54,7 @@ def assert_server_healthy(server, replies):
     assert "database is locked" not in log
     assert "Traceback" not in log, log[-3000:]
     assert "incident" not in log, log[-3000:]
+    assert not find_leaks(log.splitlines()), "secrets in the server log"
 
 
 def assert_chain_intact(app):
