@@ -144,6 +144,9 @@ class Tab:
         """Run axe on the current page; record serious and critical violations."""
         page = self.page
         page.wait_for_load_state("load")
+        if self.js:  # judge the settled page, not one mid-swap
+            page.wait_for_function(
+                "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
         if page.evaluate("typeof window.axe === 'undefined'"):
             if not self.js:
                 page.evaluate(TIMER_SHIM)
@@ -237,7 +240,16 @@ def browse(browser, axe_source):
 
 @pytest.fixture
 def portal(live_server, browse):
-    """The live portal (gunicorn, two workers) on this test's database, with ``browse`` aimed at it."""
+    """The live portal (gunicorn, one worker: quick to start) on this test's database,
+    with ``browse`` aimed at it."""
+    server = live_server(workers=1)
+    browse.base_url = server.url
+    return server
+
+
+@pytest.fixture
+def busy_portal(live_server, browse):
+    """The live portal with two worker processes, for journeys that span them."""
     server = live_server(workers=2)
     browse.base_url = server.url
     return server

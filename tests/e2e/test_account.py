@@ -12,7 +12,9 @@ from tests.e2e.helpers import JOURNEY_PASSWORD, log_in
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-def test_user_logs_out_the_other_device(portal, browse, make_user, js):
+def test_user_logs_out_the_other_device(busy_portal, browse, make_user, js):
+    # Two workers: the phone's next request may reach the other process, which must
+    # still see that its session has ended.
     make_user("student", name="Alex Moreno", email="alex@example.org", password=JOURNEY_PASSWORD)
     laptop = browse("laptop", js=js)
     phone = browse("phone", js=js)
