@@ -4,9 +4,12 @@ A code looks like ``PLY-7K3Q-9XZD-M2P4-R``: the specialization's code, twelve
 random characters (60 bits) in three groups, and a check character. The
 alphabet is Crockford's base 32 (digits and letters without I, L, O and U), so
 look-alike characters cannot be confused; when reading, ``I``/``L`` are taken as
-``1`` and ``O`` as ``0``. The check character is a position-weighted sum modulo
-31 (a prime) over everything before it, which catches every single wrong
-character and nearly every swap of two neighbours.
+``1`` and ``O`` as ``0``. The check character is a position-weighted sum over
+everything before it, computed in the finite field GF(32) with a different
+non-zero weight for every position: since the field has no zero divisors, every
+single wrong character changes the sum, and so does every swap of two different
+neighbouring characters, the check character included. (A plain sum modulo 31
+over a 32-letter alphabet would miss a 0 typed as Z.)
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ _LOOK_ALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
 RANDOM_CHARS = 12
 GROUP = 4
 BITS = RANDOM_CHARS * 5
-_MODULUS = 31
+# x^5 + x^2 + 1, a primitive polynomial: x generates all 31 non-zero elements.
+_FIELD_POLY = 0b100101
 _PREFIX = re.compile(r"^[A-Z0-9]{1,3}$")
 
 
@@ -29,9 +33,25 @@ def _char_value(ch: str) -> int:
     return _VALUE[ch] if ch in _VALUE else ord(ch)
 
 
+def _gf32_mul(a: int, b: int) -> int:
+    product = 0
+    while b:
+        if b & 1:
+            product ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0b100000:
+            a ^= _FIELD_POLY
+    return product
+
+
 def check_char(prefix: str, body: str) -> str:
-    total = sum(i * _char_value(ch) for i, ch in enumerate(prefix + body, start=1))
-    return ALPHABET[total % _MODULUS]
+    total, weight = 0, 1
+    # Weights x, x^2, x^3 ...: distinct and non-zero for up to 31 positions.
+    for ch in prefix + body:
+        weight = _gf32_mul(weight, 0b10)
+        total ^= _gf32_mul(weight, _char_value(ch) % 32)
+    return ALPHABET[total]
 
 
 def _display(prefix: str, body: str, check: str) -> str:
