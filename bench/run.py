@@ -394,8 +394,10 @@ def bulk_figure(report: Report) -> None:
     try:
         app = instance.app(RATELIMIT_ENABLED=False, JOBS_INLINE=True)
         result = bulk_issue(app, students, True)
+        # The goal is 60 s for 500 licenses; a smaller run is held to its share.
         report.add("bulk", f"bulk issuance of {students} licenses with certificates", result["seconds"],
-                   "s", 60, succeeded=result["succeeded"], failed=result["failed"])
+                   "s", round(60 * students / 500, 1), succeeded=result["succeeded"],
+                   failed=result["failed"])
     finally:
         instance.cleanup()
 
