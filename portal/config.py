@@ -79,6 +79,7 @@ def load(instance_path: str) -> dict:
         "SIGNING_KEY_DIR": os.environ.get("PORTAL_KEY_DIR") or os.path.join(instance_path, "keys"),
         "CERTIFICATE_CACHE_DIR": os.environ.get("PORTAL_CERT_CACHE")
         or os.path.join(instance_path, "certificates"),
+        "CERTIFICATE_RENDER_TIMEOUT": _int("PORTAL_CERTIFICATE_RENDER_TIMEOUT", 30),
         "AUDIT_CHECKPOINT_DIR": os.environ.get("PORTAL_CHECKPOINT_DIR")
         or os.path.join(instance_path, "checkpoints"),
         "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
+import multiprocessing
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from weasyprint import HTML
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
 from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import chain, qr, state
+from portal.licenses.pdf_render import ForbiddenResource, StaticOnlyFetcher, html_to_pdf  # noqa: F401 (re-exported)
 from portal.licenses.services import REVOKE_REASON_LABELS
 from portal.models.catalogue import Level
 from portal.models.license import License, LicenseStatus
@@ -44,32 +44,6 @@ TEMPLATE = "pdf/certificate.html"
 
 class CertificateError(Exception):
     """The certificate could not be produced; nothing was cached or changed."""
-
-
-class ForbiddenResource(FatalURLFetchingError):
-    """A certificate asked for something outside the portal's static files."""
-
-
-class StaticOnlyFetcher(URLFetcher):
-    """Serve ``file:`` URLs inside one folder; refuse everything else, fatally.
-
-    Raising a ``FatalURLFetchingError`` stops the whole render (WeasyPrint would
-    otherwise only log a warning and leave the resource out).
-    """
-
-    def __init__(self, root: str | os.PathLike, **kwargs):
-        super().__init__(allowed_protocols=("file",), fail_on_errors=True, **kwargs)
-        self.root = Path(root).resolve()
-
-    def fetch(self, url, headers=None):
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
-            raise ForbiddenResource(f"certificate may not fetch {url[:200]!r}")
-        path = Path(unquote(parts.path)).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            raise ForbiddenResource(f"certificate may not fetch {url[:200]!r}")
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path2url(path), path.read_bytes(), {"Content-Type": mime})
 
 
 def static_root() -> Path:
@@ -89,14 +63,10 @@ def check_integrity(license: License) -> None:
         raise CertificateError(f"license {license.code}: the signature does not match its state")
 
 
-def render(license: License) -> bytes:
-    """The certificate of ``license`` as PDF bytes.
-
-    Raises CertificateError when WeasyPrint fails or the template asks for a
-    resource it may not have.
-    """
+def html_for(license: License) -> str:
+    """The certificate page as HTML (cheap; the PDF conversion is the costly part)."""
     fields = state.signed_fields(license)
-    html = render_template(
+    return render_template(
         TEMPLATE,
         license=license,
         fields=fields,
@@ -112,10 +82,75 @@ def render(license: License) -> bytes:
         verify_url=qr.verification_url(license, signed=False),
         academy=current_app.config["PORTAL_ACADEMY_NAME"],
     )
+
+
+# Renders for web requests run here, so a request can give up after a time limit.
+_request_renders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="certificate")
+_process_pool: ProcessPoolExecutor | None = None
+
+
+def render(license: License) -> bytes:
+    """The certificate of ``license`` as PDF bytes, within CERTIFICATE_RENDER_TIMEOUT.
+
+    Raises CertificateError when WeasyPrint fails, takes too long, or the template
+    asks for a resource it may not have.
+    """
+    html = html_for(license)
+    future = _request_renders.submit(html_to_pdf, html, str(static_root()))
     try:
-        return HTML(string=html, base_url=path2url(static_root()), url_fetcher=fetcher()).write_pdf()
-    except (Exception, FatalURLFetchingError) as exc:  # FatalURLFetchingError is a BaseException
+        return future.result(timeout=current_app.config["CERTIFICATE_RENDER_TIMEOUT"])
+    except FutureTimeout:
+        raise CertificateError(f"rendering the certificate of {license.code} took too long") from None
+    except RuntimeError as exc:
         raise CertificateError(f"rendering the certificate of {license.code} failed: {exc}") from exc
+
+
+def _pool() -> ProcessPoolExecutor:
+    global _process_pool
+    if _process_pool is None:
+        # Fresh interpreters (spawn), so no database connection or lock is inherited.
+        _process_pool = ProcessPoolExecutor(
+            max_workers=max(1, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")
+        )
+    return _process_pool
+
+
+def prerender(licenses: list[License]) -> dict[int, str | None]:
+    """Render and cache many certificates, in parallel processes when worth it.
+
+    Returns {license id: None when ready, else the reason it failed}. The caller
+    has checked each license's integrity; cached ones are not redone.
+    """
+    outcome: dict[int, str | None] = {}
+    todo: list[tuple[License, Path, str]] = []
+    for license in licenses:
+        path = cache_path(license)
+        if path.exists():
+            outcome[license.id] = None
+        else:
+            todo.append((license, path, html_for(license)))
+    root = str(static_root())
+    if len(todo) >= 4:
+        futures = [(lic, path, _pool().submit(html_to_pdf, html, root)) for lic, path, html in todo]
+        results = []
+        for lic, path, future in futures:
+            try:
+                results.append((lic, path, future.result(), None))
+            except Exception as exc:  # a crashed worker process included
+                results.append((lic, path, None, str(exc)))
+    else:
+        results = []
+        for lic, path, html in todo:
+            try:
+                results.append((lic, path, html_to_pdf(html, root), None))
+            except RuntimeError as exc:
+                results.append((lic, path, None, str(exc)))
+    for lic, path, data, error in results:
+        if error is None:
+            _write_atomically(path, data)
+            _drop_older(lic, keep=path)
+        outcome[lic.id] = error
+    return outcome
 
 
 def _past_expiry(license: License) -> bool:
