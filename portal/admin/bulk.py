@@ -85,32 +85,51 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
 
     # Certificates are rendered after each chunk's changes are committed, so no
     # render holds a write transaction, and several render at once on several cores.
+    # While one chunk's certificates render, the next chunk's changes are made.
+    rendering: list = []
     for start in range(0, len(keys), RENDER_CHUNK):
         to_render: list[int] = []
         run.each(keys[start : start + RENDER_CHUNK], work)
-        if to_render:
-            _render_certificates(job_id, to_render)
+        _note_certificates(job_id, rendering)
+        rendering = _start_certificates(to_render)
+    _note_certificates(job_id, rendering)
 
 
 RENDER_CHUNK = 24
 
 
-def _render_certificates(job_id: int, license_ids: list[int]) -> None:
-    """Render the chunk's certificates and note the result on each job item."""
+def _start_certificates(license_ids: list[int]) -> list:
+    from portal.licenses import certificates
+
+    if not license_ids:
+        return []
+    licenses = db.session.scalars(sa.select(License).where(License.id.in_(license_ids))).all()
+    pending = certificates.start_renders(list(licenses))
+    db.session.rollback()  # end the read transaction while the renders run
+    return pending
+
+
+def _note_certificates(job_id: int, pending: list) -> None:
+    """Collect finished renders and note the result on each job item."""
     from portal.licenses import certificates
     from portal.models.job import JobItem
 
-    licenses = db.session.scalars(sa.select(License).where(License.id.in_(license_ids))).all()
-    results = certificates.prerender(list(licenses))
-    holders = {lic.id: str(lic.holder_id) for lic in licenses}
+    if not pending:
+        return
+    results = certificates.finish_renders(pending)
+    holders = dict(
+        db.session.execute(sa.select(License.id, License.holder_id).where(License.id.in_(results))).all()
+    )
     items = {
         item.key: item
         for item in db.session.scalars(
-            sa.select(JobItem).where(JobItem.job_id == job_id, JobItem.key.in_(holders.values()))
+            sa.select(JobItem).where(
+                JobItem.job_id == job_id, JobItem.key.in_([str(h) for h in holders.values()])
+            )
         )
     }
     for license_id, error in results.items():
-        item = items.get(holders[license_id])
+        item = items.get(str(holders.get(license_id)))
         if item is not None:
             item.message += ", certificate ready" if error is None else f", certificate failed: {error}"
     db.session.commit()

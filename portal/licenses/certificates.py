@@ -121,35 +121,55 @@ def prerender(licenses: list[License]) -> dict[int, str | None]:
     Returns {license id: None when ready, else the reason it failed}. The caller
     has checked each license's integrity; cached ones are not redone.
     """
-    outcome: dict[int, str | None] = {}
-    todo: list[tuple[License, Path, str]] = []
+    return finish_renders(start_renders(licenses))
+
+
+def start_renders(licenses: list[License]) -> list[tuple[int, Path, object]]:
+    """Begin rendering; the work goes on in other processes while the caller continues.
+
+    Each entry is (license id, cache path, a future or a finished result). Pass the
+    list to :func:`finish_renders` (in an app context) to collect and cache them.
+    """
+    pending: list[tuple[int, Path, object]] = []
+    root = str(static_root())
+    todo = []
     for license in licenses:
         path = cache_path(license)
         if path.exists():
-            outcome[license.id] = None
+            pending.append((license.id, path, None))
         else:
-            todo.append((license, path, html_for(license)))
-    root = str(static_root())
-    if len(todo) >= 4:
-        futures = [(lic, path, _pool().submit(html_to_pdf, html, root)) for lic, path, html in todo]
-        results = []
-        for lic, path, future in futures:
+            todo.append((license.id, path, html_for(license)))
+    parallel = len(todo) >= 4
+    for license_id, path, html in todo:
+        if parallel:
+            pending.append((license_id, path, _pool().submit(html_to_pdf, html, root)))
+        else:
             try:
-                results.append((lic, path, future.result(), None))
-            except Exception as exc:  # a crashed worker process included
-                results.append((lic, path, None, str(exc)))
-    else:
-        results = []
-        for lic, path, html in todo:
-            try:
-                results.append((lic, path, html_to_pdf(html, root), None))
+                pending.append((license_id, path, html_to_pdf(html, root)))
             except RuntimeError as exc:
-                results.append((lic, path, None, str(exc)))
-    for lic, path, data, error in results:
-        if error is None:
-            _write_atomically(path, data)
-            _drop_older(lic, keep=path)
-        outcome[lic.id] = error
+                pending.append((license_id, path, exc))
+    return pending
+
+
+def finish_renders(pending: list[tuple[int, Path, object]]) -> dict[int, str | None]:
+    outcome: dict[int, str | None] = {}
+    for license_id, path, result in pending:
+        if result is None:  # already cached
+            outcome[license_id] = None
+            continue
+        if hasattr(result, "result"):
+            try:
+                result = result.result()
+            except Exception as exc:  # a crashed worker process included
+                result = exc
+        if isinstance(result, BaseException):
+            outcome[license_id] = str(result)
+            continue
+        _write_atomically(path, result)
+        for old in cache_dir().glob(f"{license_id}-*.pdf"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        outcome[license_id] = None
     return outcome
 
 
