@@ -55,7 +55,9 @@ class License(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("holder_id", "specialization_id"),
         sa.Index("ix_licenses_spec_level", "specialization_id", "level"),
-        sa.Index("ix_licenses_status", "status"),
+        # Covers the admin dashboard's "active licenses by specialization and level".
+        sa.Index("ix_licenses_status_spec_level", "status", "specialization_id", "level"),
+        sa.Index("ix_licenses_issued_at", "issued_at"),
         sa.CheckConstraint(
             "status IN ('active', 'suspended', 'revoked', 'expired')", name="status"
         ),
