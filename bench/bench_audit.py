@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bench.common import Instance, Server, WrkResult, _ms, timed, workers_default
+from bench.common import Instance, Server, WrkResult, timed, workers_default, wrk
 
 ACTORS = 500
 
@@ -168,18 +166,7 @@ def verify_time(app) -> None:
 
 
 def wrk_get(url: str, seconds: int, cookie: str, connections: int) -> WrkResult:
-    out = subprocess.run(
-        ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-         "-H", f"Cookie: {cookie}", url],
-        check=True, capture_output=True, text=True, timeout=seconds + 30,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    avg = _ms(re.search(r"Latency\s+([\d.]+\w+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    return WrkResult(rps, avg, p99, requests, errors, non_2xx)
+    return wrk(url, seconds=seconds, connections=connections, cookie=cookie)
 
 
 def throughput(instance, app, seconds: int, workers: int, connections: int, rounds: int) -> None:

@@ -141,13 +141,16 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, seconds: int = 5, threads: int = 2, connections: int = 16) -> WrkResult:
+def wrk(
+    url: str, seconds: int = 5, threads: int = 2, connections: int = 16, cookie: str | None = None
+) -> WrkResult:
     """Load ``url`` for ``seconds`` with wrk; needs the ``wrk`` program (Debian: ``wrk``)."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
     out = subprocess.run(
         ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-         "--timeout", "10s", url],
+         "--timeout", "10s", *headers, url],
         check=True, capture_output=True, text=True, timeout=seconds + 30,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
