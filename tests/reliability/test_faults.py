@@ -401,7 +401,9 @@ def test_worker_killed_mid_bulk_job_no_duplicates(app, db_url, tmp_path, make_us
     instructor = make_user(Role.INSTRUCTOR)
     spec = make_specialization()
     klass = make_class(instructor, spec)
-    students = [make_user(Role.STUDENT) for _ in range(8)]
+    # More students than one chunk of the bulk job (whose certificates render between
+    # chunks), so the worker is still making changes when it is killed.
+    students = [make_user(Role.STUDENT) for _ in range(30)]
     for student in students:
         join(student, klass)
     from portal.admin import services as admin_services
