@@ -22,6 +22,7 @@ from flask import Flask, current_app
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
+from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.models.job import Job, JobItem, JobStatus
 from portal.models.user import User
@@ -32,7 +33,7 @@ QUEUE_NAME = "portal"
 HANDLERS: dict[str, Callable[[Job, JobRun], None]] = {}
 
 
-class JobError(Exception):
+class JobError(PortalError):
     """An item or a whole job could not be done; the message is shown to the admin."""
 
 

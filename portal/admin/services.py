@@ -15,6 +15,7 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
 from portal.db import utcnow
+from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobStatus
@@ -26,12 +27,8 @@ BULK_KIND = "licenses.bulk"
 BULK_ACTIONS = ("issue", "upgrade")
 
 
-class AdminError(Exception):
+class AdminError(PortalError):
     """A refused admin action; ``field`` names the form field it belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # --- accounts ------------------------------------------------------------------

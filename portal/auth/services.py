@@ -23,20 +23,14 @@ from portal.audit.services import record
 from portal.auth import policy, sessions
 from portal.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
 from portal.db import utcnow
+from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.models.audit import Outcome
 from portal.models.user import Role, User, UserSession, UserStatus
 
 
-class AuthError(Exception):
-    """A refused login or account change; the message is safe to show.
-
-    ``field`` names the form field the message belongs beside, when there is one.
-    """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class AuthError(PortalError):
+    """A refused login or account change; the message is safe to show."""
 
 
 class TokenError(AuthError):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
+from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
@@ -26,7 +27,7 @@ CODE_PATTERN = re.compile(r"^[A-Z]{3}-[" + CODE_ALPHABET + r"]{3}-[" + CODE_ALPH
 _CODE_ATTEMPTS = 8
 
 
-class ClassError(Exception):
+class ClassError(PortalError):
     """A refused class action; the message is safe to show to the user."""
 
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from portal.db import utcnow
+from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.licenses import chain, qr, state
 from portal.licenses.pdf_render import ForbiddenResource, StaticOnlyFetcher, html_to_pdf  # noqa: F401 (re-exported)
@@ -42,7 +43,9 @@ TEMPLATE_VERSION = "1"
 TEMPLATE = "pdf/certificate.html"
 
 
-class CertificateError(Exception):
+class CertificateError(PortalError):
+    status = 503
+
     """The certificate could not be produced; nothing was cached or changed."""
 
 

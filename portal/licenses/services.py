@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
+from portal.exceptions import Conflict, PortalError
 from portal.extensions import db
 from portal.licenses import chain, codes, state
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
@@ -40,11 +41,11 @@ REVOKE_REASONS = (
 REVOKE_REASON_LABELS = dict(REVOKE_REASONS)
 
 
-class LicenseError(Exception):
+class LicenseError(PortalError):
     """A refused license action; the message is safe to show to the user."""
 
 
-class RequestConflict(LicenseError):
+class RequestConflict(LicenseError, Conflict):
     """The request was already decided (or the license changed) by someone else."""
 
 
