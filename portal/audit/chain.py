@@ -6,16 +6,16 @@ in sequence order in constant memory and names the first one that does not fit.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 
+from portal.hashchain import GENESIS, ChainResult, canonical_json, link_hash
 from portal.models.audit import AuditEvent
 
-GENESIS = "0" * 64
+_result = partial(ChainResult, subject="audit chain", unit="event")
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises appends.
 _PG_LOCK_KEY = 0x504F5254414C  # "PORTAL"
 
@@ -30,30 +30,26 @@ _FIELDS = ("seq", "at", "actor_id", "actor_label", "action", "resource_type", "r
            "details", "ip", "user_agent", "method", "path", "status", "outcome", "prev_hash")
 
 
-# The same output as json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-# without building an encoder for every event.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _encode(content: dict) -> bytes:
+def _content(content: dict) -> dict:
     content["at"] = _iso(content["at"])
     content["details"] = content["details"] or {}
-    return _ENCODER.encode(content).encode()
+    return content
 
 
 def canonical(event) -> bytes:
     """The hashed content of an event, or of any object with the same attributes."""
-    return _encode({name: getattr(event, name) for name in _FIELDS})
+    return canonical_json(_content({name: getattr(event, name) for name in _FIELDS}))
 
 
 def compute_hash(event) -> str:
-    return hashlib.sha256(event.prev_hash.encode() + canonical(event)).hexdigest()
+    """The event's hash; the previous hash is hashed twice, in front and in the content."""
+    return link_hash(_content({name: getattr(event, name) for name in _FIELDS}), event.prev_hash)
 
 
 def _hash_values(values: tuple) -> str:
     """The hash of an event given as values in ``_FIELDS`` order (the verification fast path)."""
     content = dict(zip(_FIELDS, values, strict=True))
-    return hashlib.sha256(content["prev_hash"].encode() + _encode(content)).hexdigest()
+    return link_hash(_content(content), content["prev_hash"])
 
 
 def _sqlite_at(raw) -> str:
@@ -130,26 +126,7 @@ class _Row:
         self.id, self.hash = row[width], row[width + 1]
 
 
-@dataclass
-class VerifyResult:
-    ok: bool
-    count: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None = None
-    first_bad_id: int | None = None
-    problem: str | None = None
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"audit chain intact: {self.count} events, head #{self.head_seq} {self.head_hash}"
-        return (
-            f"audit chain broken at event #{self.first_bad_seq} (id {self.first_bad_id}): "
-            f"{self.problem}"
-        )
-
-
-def verify(session, checkpoint: dict | None = None, batch: int = 5000, progress=None) -> VerifyResult:
+def verify(session, checkpoint: dict | None = None, batch: int = 5000, progress=None) -> ChainResult:
     """Walk the whole chain. ``checkpoint`` ({"seq", "hash"}) also proves no tail was cut."""
     table = AuditEvent.__table__
     # The hashed fields first (in _FIELDS order), then id and hash: rows are read by position.
@@ -165,7 +142,7 @@ def verify(session, checkpoint: dict | None = None, batch: int = 5000, progress=
         result.close()
 
 
-def _walk(rows, checkpoint, batch, progress) -> VerifyResult:
+def _walk(rows, checkpoint, batch, progress) -> ChainResult:
     expected_seq, prev = 1, GENESIS
     count = 0
     width = len(_FIELDS)
@@ -176,20 +153,20 @@ def _walk(rows, checkpoint, batch, progress) -> VerifyResult:
                 f"expected sequence {expected_seq} but found {row.seq}: "
                 + ("events are missing (deleted)" if row.seq > expected_seq else "duplicate or reordered")
             )
-            return VerifyResult(False, count, expected_seq - 1, prev, row.seq, row.id, problem)
+            return _result(False, count, prev, row.seq, row.id, problem)
         if row.prev_hash != prev:
-            return VerifyResult(
-                False, count, expected_seq - 1, prev, row.seq, row.id,
+            return _result(
+                False, count, prev, row.seq, row.id,
                 "does not link to the previous event (inserted, deleted or reordered)",
             )
         if _hash_values(row.values) != row.hash:
-            return VerifyResult(
-                False, count, expected_seq - 1, prev, row.seq, row.id,
+            return _result(
+                False, count, prev, row.seq, row.id,
                 "content does not match its hash (changed)",
             )
         if checkpoint and row.seq == checkpoint["seq"] and row.hash != checkpoint["hash"]:
-            return VerifyResult(
-                False, count, expected_seq - 1, prev, row.seq, row.id,
+            return _result(
+                False, count, prev, row.seq, row.id,
                 "differs from the signed checkpoint",
             )
         prev = row.hash
@@ -199,9 +176,9 @@ def _walk(rows, checkpoint, batch, progress) -> VerifyResult:
             progress(count)
     head_seq = expected_seq - 1
     if checkpoint and head_seq < checkpoint["seq"]:
-        return VerifyResult(
-            False, count, head_seq, prev, head_seq + 1, None,
+        return _result(
+            False, count, prev, head_seq + 1, None,
             f"the chain ends at #{head_seq} but the checkpoint saw #{checkpoint['seq']}: "
             "events were cut off the end",
         )
-    return VerifyResult(True, count, head_seq, prev)
+    return _result(True, count, prev)

@@ -47,7 +47,7 @@ def _write(stmt) -> None:
         g.portal_write_intent = False
 
 
-def record_result(actor, result: chain.VerifyResult, source: str, job: Job | None = None,
+def record_result(actor, result: chain.ChainResult, source: str, job: Job | None = None,
                   checkpoint: dict | None = None) -> AuditEvent:
     details = {"ok": result.ok, "count": result.count, "head_seq": result.head_seq,
                "head_hash": result.head_hash, "source": source}
@@ -60,7 +60,7 @@ def record_result(actor, result: chain.VerifyResult, source: str, job: Job | Non
                   outcome=Outcome.SUCCESS if result.ok else Outcome.FAILURE, **details)
 
 
-def check(checkpoint: dict | None = None, progress=None) -> chain.VerifyResult:
+def check(checkpoint: dict | None = None, progress=None) -> chain.ChainResult:
     """Walk the whole chain without holding the write lock."""
     with read_only_scan():
         return chain.verify(db.session, checkpoint=checkpoint, progress=progress)

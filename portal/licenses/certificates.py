@@ -61,7 +61,7 @@ def check_integrity(license: License) -> None:
     """Refuse to vouch for a license whose history or signature does not hold."""
     result = chain.verify_history(license)
     if not result.ok:
-        raise CertificateError(f"license {license.code}: {result.message}")
+        raise CertificateError(f"license {license.code}: {result.summary()}")
     if not state.check(license):
         raise CertificateError(f"license {license.code}: the signature does not match its state")
 

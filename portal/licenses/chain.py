@@ -7,26 +7,25 @@ Changing, inserting or removing a row breaks the chain from that row on.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 
 from portal.db import utcnow
 from portal.extensions import db
+from portal.hashchain import GENESIS, ChainResult, link_hash
 from portal.models.license import License, LicenseEvent
 
-GENESIS = "0" * 64
+_result = partial(ChainResult, subject="history", unit="row")
 
 
 def _ts(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def canonical(event: LicenseEvent) -> bytes:
-    content = {
+def _content(event: LicenseEvent) -> dict:
+    return {
         "license_id": event.license_id,
         "seq": event.seq,
         "kind": event.kind,
@@ -39,11 +38,10 @@ def canonical(event: LicenseEvent) -> bytes:
         "reason": event.reason,
         "prev_hash": event.prev_hash,
     }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def compute_hash(event: LicenseEvent) -> str:
-    return hashlib.sha256(canonical(event)).hexdigest()
+    return link_hash(_content(event))
 
 
 def _rows(license_id: int) -> list[LicenseEvent]:
@@ -86,26 +84,6 @@ def append(
     return event
 
 
-@dataclass
-class ChainResult:
-    ok: bool
-    checked: int
-    head: str
-    bad_seq: int | None = None
-    bad_id: int | None = None
-    problem: str | None = None
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    @property
-    def message(self) -> str:
-        if self.ok:
-            return f"history intact: {self.checked} rows, head {self.head[:16]}…"
-        where = f"row {self.bad_seq}" if self.bad_seq is not None else "the head"
-        return f"history broken at {where}: {self.problem}"
-
-
 def verify_history(license: License) -> ChainResult:
     """Recompute the chain; the result names the first bad row, if any."""
     rows = _rows(license.id)
@@ -119,12 +97,12 @@ def verify_history(license: License) -> ChainResult:
         elif compute_hash(row) != row.hash:
             problem = "its content was changed"
         if problem:
-            return ChainResult(False, expected_seq - 1, prev, row.seq, row.id, problem)
+            return _result(False, expected_seq - 1, prev, row.seq, row.id, problem)
         prev = row.hash
     if not rows:
-        return ChainResult(False, 0, GENESIS, None, None, "the license has no history")
+        return _result(False, 0, GENESIS, None, None, "the license has no history")
     if license.head_hash != prev:
-        return ChainResult(
+        return _result(
             False, len(rows), prev, None, None, "the license's integrity hash is not the last row's"
         )
-    return ChainResult(True, len(rows), prev)
+    return _result(True, len(rows), prev)

@@ -22,7 +22,7 @@ def licenses_verify(code: str) -> None:
         raise click.ClickException(f"{code}: {reason}.")
     lic, problems = result.license, []
     if not result.history.ok:
-        problems.append(result.history.message)
+        problems.append(result.history.summary())
     if not result.signature_ok:
         problems.append(f"the signature (key {lic.key_id or 'none'}) does not match the license's state")
     if problems:
@@ -31,7 +31,7 @@ def licenses_verify(code: str) -> None:
         f"{lic.code}: {result.fields['holder']}, {result.fields['specialization_name']} level "
         f"{lic.level}, {lic.status} ({result.state.replace('_', ' ')})."
     )
-    click.echo(f"  {result.history.message}")
+    click.echo(f"  {result.history.summary()}")
     click.echo(f"  signature verified with key {lic.key_id} (Ed25519)")
 
 

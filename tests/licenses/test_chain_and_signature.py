@@ -44,7 +44,7 @@ def _verify(app, lic):
 
 def test_an_untouched_history_verifies(app, busy_license):
     result = _verify(app, busy_license)
-    assert result.ok and result.checked == 4 and "intact" in result.message
+    assert result.ok and result.count == 4 and "intact" in result.summary()
     with app.app_context():
         rows = history(busy_license.id)
         assert rows[0].prev_hash == chain.GENESIS
@@ -63,8 +63,8 @@ def test_a_changed_row_is_named(app, busy_license, column, value):
         id=busy_license.id,
     )
     result = _verify(app, busy_license)
-    assert not result.ok and result.bad_seq == 2 and "changed" in result.problem
-    assert "row 2" in result.message
+    assert not result.ok and result.first_bad_seq == 2 and "changed" in result.problem
+    assert "row #2" in result.summary()
 
 
 def test_a_changed_row_with_a_recomputed_hash_breaks_the_next_link(app, busy_license):
@@ -74,19 +74,19 @@ def test_a_changed_row_with_a_recomputed_hash_breaks_the_next_link(app, busy_lic
         row.hash = chain.compute_hash(row)
         db.session.commit()
     result = _verify(app, busy_license)
-    assert not result.ok and result.bad_seq == 3 and "previous" in result.problem
+    assert not result.ok and result.first_bad_seq == 3 and "previous" in result.problem
 
 
 def test_a_deleted_middle_row_is_named(app, busy_license):
     _sql(app, "DELETE FROM license_events WHERE license_id = :id AND seq = 2", id=busy_license.id)
     result = _verify(app, busy_license)
-    assert not result.ok and result.bad_seq == 3 and "missing" in result.problem
+    assert not result.ok and result.first_bad_seq == 3 and "missing" in result.problem
 
 
 def test_a_deleted_last_row_no_longer_matches_the_head(app, busy_license):
     _sql(app, "DELETE FROM license_events WHERE license_id = :id AND seq = 4", id=busy_license.id)
     result = _verify(app, busy_license)
-    assert not result.ok and result.bad_seq is None and "integrity hash" in result.problem
+    assert not result.ok and result.first_bad_seq is None and "integrity hash" in result.problem
 
 
 def test_a_license_without_history_does_not_verify(app, busy_license):

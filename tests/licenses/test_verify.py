@@ -343,7 +343,7 @@ def test_cli_verify_names_a_changed_history_row(app, runner, signed_license):
     result = runner.invoke(args=["licenses", "verify", license.code])
 
     assert result.exit_code == 1
-    assert "history broken at row 1" in result.output
+    assert "history broken at row #1" in result.output
 
 
 def test_cli_verify_names_a_signature_mismatch(app, runner, signed_license):

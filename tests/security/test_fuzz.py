@@ -139,7 +139,7 @@ def assert_consistent(app):
         assert result.ok, result.summary()
         for lic in db.session.scalars(sa.select(License)):
             history = license_chain.verify_history(lic)
-            assert history.ok, (lic.code, history.message)
+            assert history.ok, (lic.code, history.summary())
             assert state.check(lic), f"{lic.code}: signature does not match"
         created = set(db.session.scalars(
             sa.select(AuditEvent.resource_id).where(

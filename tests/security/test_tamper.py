@@ -203,9 +203,9 @@ def test_intact_license_verifies(app, upgraded_license, runner, client):
 @pytest.mark.parametrize(
     "tamper, named",
     [
-        ("UPDATE license_events SET level = 5 WHERE license_id = :id AND seq = 1", "row 1"),
+        ("UPDATE license_events SET level = 5 WHERE license_id = :id AND seq = 1", "row #1"),
         ("DELETE FROM license_events WHERE license_id = :id AND seq = 1", "row 1"),
-        ("UPDATE license_events SET note = 'rewritten' WHERE license_id = :id AND seq = 2", "row 2"),
+        ("UPDATE license_events SET note = 'rewritten' WHERE license_id = :id AND seq = 2", "row #2"),
         ("UPDATE licenses SET level = 3 WHERE id = :id", "signature"),
     ],
     ids=["changed", "deleted", "changed-note", "license-row-changed"],
@@ -228,7 +228,7 @@ def test_reordered_license_history(app, upgraded_license, runner, client):
     sql(app, "UPDATE license_events SET seq = 1 WHERE license_id = :id AND seq = 2", id=license_id)
     sql(app, "UPDATE license_events SET seq = 2 WHERE license_id = :id AND seq = -1", id=license_id)
     exit_code, output = licenses_verify(runner, code)
-    assert exit_code == 1 and "row 1" in output
+    assert exit_code == 1 and "row #1" in output
     assert "failed its integrity check" in public_verdict(client, code)
 
 
@@ -243,7 +243,7 @@ def test_inserted_license_history_row(app, upgraded_license, runner, client):
         db.session.add(forged)
         db.session.commit()
     exit_code, output = licenses_verify(runner, code)
-    assert exit_code == 1 and f"row {rows + 1}" in output
+    assert exit_code == 1 and f"row #{rows + 1}" in output
     assert "failed its integrity check" in public_verdict(client, code)
     # The certificate of a tampered license is not produced.
     with app.app_context():
