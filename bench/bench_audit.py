@@ -37,9 +37,9 @@ def rss_mb() -> float:
 
 
 def generate(app, n: int) -> tuple[datetime, datetime]:
-    from portal.audit import history
     from portal.extensions import db
     from portal.models.user import User
+    from portal.seed import audit_events
 
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=90)
@@ -57,7 +57,7 @@ def generate(app, n: int) -> tuple[datetime, datetime]:
             if done % 100_000 == 0:
                 print(f"  … {done:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
 
-        history.generate(db.session, n, start=start, end=end, actor_ids=ids, batch=20_000,
+        audit_events.generate(db.session, n, start=start, end=end, actor_ids=ids, batch=20_000,
                          progress=progress)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.audit import history
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+from portal.seed import audit_events
 
 # A fixed "now" for events made by tests, recent enough for the 7-day period.
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
@@ -32,7 +32,7 @@ def add_events(app):
                 state["at"] = max(state["at"], at)
                 actor = spec.pop("actor", None)
                 spec.setdefault("action", "user.updated")
-                event = history.append(db.session, at=at, actor=actor, **spec)
+                event = audit_events.append(db.session, at=at, actor=actor, **spec)
                 db.session.flush()
                 ids.append(event.id)
             db.session.commit()

@@ -38,8 +38,60 @@ def _is_secret(key: str) -> bool:
     return any(word in lowered for word in _SECRET_WORDS)
 
 
-def client_ip() -> str | None:
-    return request.remote_addr if has_request_context() else None
+def build_event(
+    actor,
+    action: str,
+    resource=None,
+    *,
+    at: datetime,
+    outcome: str = Outcome.SUCCESS,
+    status: int | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    method: str | None = None,
+    path: str | None = None,
+    actor_label: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An event not yet on the chain, every field given; :func:`record` fills them from now
+    and the request, the demo seeds from the past they make up. See :func:`record`."""
+    if outcome not in Outcome.ALL:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    resource_type = resource_id = None
+    if isinstance(resource, tuple):
+        resource_type, resource_id = resource
+    elif resource is not None:
+        if resource.id is None:
+            db.session.flush()
+        resource_type, resource_id = resource.audit_type, resource.id
+    if actor is not None and actor.id is None:
+        db.session.flush()
+    return AuditEvent(
+        at=at,
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "email", None) or actor_label,
+        action=action,
+        resource_type=resource_type,
+        resource_id=None if resource_id is None else str(resource_id),
+        details=_clean(details or {}),
+        ip=ip,
+        user_agent=user_agent,
+        method=method,
+        path=path,
+        status=status,
+        outcome=outcome,
+    )
+
+
+def _request_fields() -> dict[str, Any]:
+    if not has_request_context():
+        return {}
+    return {
+        "ip": request.remote_addr,
+        "user_agent": (request.user_agent.string or "")[:512] or None,
+        "method": request.method,
+        "path": request.path[:512],
+    }
 
 
 def record(
@@ -60,34 +112,8 @@ def record(
     The event commits or rolls back with the change it describes. Keys that look
     like secrets (password, token ...) are dropped from ``details``.
     """
-    if outcome not in Outcome.ALL:
-        raise ValueError(f"unknown outcome {outcome!r}")
-    resource_type = resource_id = None
-    if isinstance(resource, tuple):
-        resource_type, resource_id = resource
-    elif resource is not None:
-        if resource.id is None:
-            db.session.flush()
-        resource_type, resource_id = resource.audit_type, resource.id
-    if actor is not None and actor.id is None:
-        db.session.flush()
-    actor_id = getattr(actor, "id", None)
-    event = AuditEvent(
-        at=utcnow(),
-        actor_id=actor_id,
-        actor_label=getattr(actor, "email", None),
-        action=action,
-        resource_type=resource_type,
-        resource_id=None if resource_id is None else str(resource_id),
-        details=_clean(details),
-        outcome=outcome,
-        status=http_status,
-    )
-    if has_request_context():
-        event.ip = request.remote_addr
-        event.user_agent = (request.user_agent.string or "")[:512] or None
-        event.method = request.method
-        event.path = request.path[:512]
+    event = build_event(actor, action, resource, at=utcnow(), outcome=outcome, status=http_status,
+                        details=details, **_request_fields())
     chain.seal(db.session, event)
     db.session.add(event)
     return event

@@ -11,10 +11,10 @@ import random
 from datetime import timedelta
 
 from portal.audit import actions
-from portal.audit.history import append
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import Outcome
+from portal.seed.audit_events import append
 
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
