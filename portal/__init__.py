@@ -9,6 +9,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
+from portal import jobs
+from portal.audit import integrity
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _register_job_handlers(app)
 
     from portal import errors, security, templating
 
@@ -86,3 +89,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (public_bp, auth_bp, dashboard_bp, licenses_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
+
+
+def _register_job_handlers(app: Flask) -> None:
+    """Every kind of background job and what does its work; the RQ worker builds the app
+    too, so it knows them all."""
+    jobs.handler(integrity.JOB_KIND)(integrity.run_check)

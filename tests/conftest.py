@@ -19,9 +19,12 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
 
 from portal import create_app
 from portal.extensions import db
+from tests.support.worker import REDIS_URL, redis_or_skip
 
 pytest_plugins = [
     "tests.factories",
@@ -193,3 +196,14 @@ def live_server(db_url, tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def rq_app(app_factory):
+    """An app whose jobs go to a queue of its own on the test Redis (skips without Redis);
+    serve it with ``tests.support.worker.run_worker_burst``."""
+    redis_or_skip()
+    queue = f"portal-test-{uuid.uuid4().hex[:10]}"
+    app = app_factory(JOBS_INLINE=False, REDIS_URL=REDIS_URL, JOBS_QUEUE=queue)
+    yield app
+    Queue(queue, connection=Redis.from_url(REDIS_URL)).delete(delete_jobs=True)

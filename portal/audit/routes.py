@@ -16,7 +16,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from portal.audit import bp, export, integrity, queries
+from portal import jobs
+from portal.audit import bp, chain, export, integrity, queries
 from portal.audit.forms import AuditFilterForm
 from portal.audit.queries import AuditFilter, FilterError
 from portal.db import begin_write, utcnow
@@ -218,8 +219,6 @@ def integrity_page():
 
 
 def _head():
-    from portal.audit import chain
-
     return chain.head(db.session)
 
 
@@ -228,10 +227,8 @@ def integrity_check():
     job, new = integrity.start_check(current_user)
     job_id = job.id
     db.session.commit()
-    # Nothing touches the session from here on: on SQLite it would start a new
-    # write transaction that an inline job would then wait for.
     if new:
-        integrity.launch(current_app._get_current_object(), job_id)
+        jobs.dispatch(job_id)
         flash("The full check has started.", "info")
     else:
         flash("A full check is already under way.", "info")

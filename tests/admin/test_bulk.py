@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
 
 from portal.extensions import db
 from portal.models.audit import AuditEvent
@@ -21,9 +20,7 @@ from portal.models.job import Job, JobItem
 from portal.models.license import License, LicenseEvent
 from portal.models.user import User
 from tests.factories import login
-
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support.worker import REDIS_URL, ROOT, flask_command, run_worker_burst, worker_env
 
 
 def _reading(app):
@@ -275,50 +272,6 @@ def test_thread_path_without_redis(app_factory, make_user, class_of_students):
 # --- an RQ queue and a real worker process ------------------------------------------------------------
 
 
-def _redis_or_skip():
-    from redis import Redis
-
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
-
-
-@pytest.fixture
-def rq_app(app_factory):
-    _redis_or_skip()
-    queue = f"portal-test-{uuid.uuid4().hex[:10]}"
-    app = app_factory(JOBS_INLINE=False, REDIS_URL=REDIS_URL, JOBS_QUEUE=queue)
-    yield app
-    from redis import Redis
-    from rq import Queue
-
-    Queue(queue, connection=Redis.from_url(REDIS_URL)).delete(delete_jobs=True)
-
-
-def _worker_env(app, db_url):
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": db_url,
-            "PORTAL_INSTANCE_PATH": app.instance_path,
-            "REDIS_URL": REDIS_URL,
-            "PORTAL_JOBS_QUEUE": app.config["JOBS_QUEUE"],
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "PORTAL_BASE_URL": app.config["PORTAL_BASE_URL"],
-        }
-    )
-    return env
-
-
-def _flask(*args):
-    return (
-        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", *args]
-        if (ROOT / ".venv" / "bin" / "flask").exists()
-        else [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-    )
-
-
 def test_rq_path_with_a_real_worker(rq_app, db_url, make_user, class_of_students):
     app = rq_app
     client = app.test_client()
@@ -327,18 +280,8 @@ def test_rq_path_with_a_real_worker(rq_app, db_url, make_user, class_of_students
     job_id = _start(client, klass, prerender=True)
     job, _ = _job(app, job_id)
     assert job.status == "queued"  # waiting for a worker
-    from redis import Redis
-    from rq import Queue
-
     assert Queue(app.config["JOBS_QUEUE"], connection=Redis.from_url(REDIS_URL)).count == 1
-    done = subprocess.run(
-        _flask("jobs", "worker", "--burst"),
-        cwd=ROOT,
-        env=_worker_env(app, db_url),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = run_worker_burst(app, db_url)
     assert done.returncode == 0, done.stderr[-3000:]
     job, items = _job(app, job_id)
     assert (job.status, job.succeeded, job.total) == ("finished", 5, 5)
@@ -355,9 +298,9 @@ def test_worker_killed_midway_then_resumed_leaves_no_duplicates(rq_app, db_url, 
     klass, spec, ids = class_of_students(40)
     job_id = _start(client, klass, prerender=True)
     worker = subprocess.Popen(
-        _flask("jobs", "worker", "--burst"),
+        flask_command("jobs", "worker", "--burst"),
         cwd=ROOT,
-        env=_worker_env(app, db_url),
+        env=worker_env(app, db_url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -378,9 +321,9 @@ def test_worker_killed_midway_then_resumed_leaves_no_duplicates(rq_app, db_url, 
     assert job.status == "running" and 3 <= job.done < 40, (job.status, job.done)
 
     resumed = subprocess.run(
-        _flask("jobs", "run", str(job_id)),
+        flask_command("jobs", "run", str(job_id)),
         cwd=ROOT,
-        env=_worker_env(app, db_url),
+        env=worker_env(app, db_url),
         capture_output=True,
         text=True,
         timeout=300,

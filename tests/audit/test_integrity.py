@@ -3,17 +3,23 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
 
-from portal.audit import actions, checkpoints
+from portal.audit import actions, chain, checkpoints, integrity
 from portal.audit.services import record
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.job import Job
 from portal.models.user import Role
 from tests.audit.test_chain import _sql
+from tests.factories import login
+from tests.support.worker import REDIS_URL, run_worker_burst
 
 
 def _append(app, n):
@@ -83,8 +89,6 @@ def test_background_check_names_the_first_bad_event(client, login_as, app):
 
 def test_a_running_check_is_not_started_twice(client, login_as, app):
     admin = login_as(Role.ADMIN)
-    from portal.audit import integrity
-
     with app.app_context():
         first_id = integrity.start_check(db.session.get(type(admin), admin.id))[0].id
         db.session.commit()
@@ -98,16 +102,12 @@ def test_a_running_check_is_not_started_twice(client, login_as, app):
 
 
 def test_background_thread_runs_the_check(app_factory, make_user, app):
-    threaded = app_factory(JOBS_INLINE=False)
+    threaded = app_factory(JOBS_INLINE=False, REDIS_URL=None)
     client = threaded.test_client()
-    from tests.factories import login
-
     login(client, make_user(Role.ADMIN))
     _append(app, 20)
     job_url = client.post("/audit/integrity/check").headers["Location"]
     job_id = int(job_url.rsplit("/", 1)[1])
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with threaded.app_context():
@@ -119,6 +119,31 @@ def test_background_thread_runs_the_check(app_factory, make_user, app):
         time.sleep(0.05)
     assert status == "finished"
     assert "intact" in client.get(job_url).get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_rq_worker_runs_the_check(rq_app, db_url, make_user, app):
+    """With Redis configured the check is queued like every job and a real worker process runs it."""
+    client = rq_app.test_client()
+    login(client, make_user(Role.ADMIN))
+    _append(app, 15)
+    job_url = client.post("/audit/integrity/check").headers["Location"]
+    job_id = int(job_url.rsplit("/", 1)[1])
+    with rq_app.app_context():
+        assert db.session.get(Job, job_id).status == "queued"  # waiting for a worker
+        db.session.remove()
+    assert Queue(rq_app.config["JOBS_QUEUE"], connection=Redis.from_url(REDIS_URL)).count == 1
+    done = run_worker_burst(rq_app, db_url)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with rq_app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job.status == "finished" and job.result["ok"] is True
+        assert job.done == job.total == job.result["count"]
+        db.session.remove()
+    assert "intact" in client.get(job_url).get_data(as_text=True)
+    verified = _events(app, actions.AUDIT_VERIFIED)
+    assert len(verified) == 1 and verified[0].details["source"] == "job"
+    assert len(_events(app, actions.JOB_STARTED)) == 1 and len(_events(app, actions.JOB_FINISHED)) == 1
 
 
 def test_checkpoint_command_and_verify_against_it(app, runner, tmp_path):
@@ -201,10 +226,6 @@ def test_postgres_trigger_rejects_update_and_delete(app):
 
 
 def test_full_check_agrees_with_sealing_for_unusual_values(app, add_events):
-    from datetime import UTC, datetime
-
-    from portal.audit import chain
-
     add_events(
         {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "action": actions.USER_UPDATED,
          "note": "Sofía – ünïcødé ✓", "nested": {"b": [1, None, True], "a": "x"}},
