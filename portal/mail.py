@@ -20,8 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template
-from jinja2 import TemplateNotFound
+from flask import current_app
 
 from portal.db import utcnow
 
@@ -72,16 +71,6 @@ def send(to: str, subject: str, text_body: str, html_body: str | None = None) ->
             exc,
         )
         return False
-
-
-def send_template(to: str, subject: str, template: str, **context) -> bool:
-    """Render ``templates/mail/<template>.txt`` (and ``.html`` when it exists) and send it."""
-    text_body = render_template(f"mail/{template}.txt", **context)
-    try:
-        html_body = render_template(f"mail/{template}.html", **context)
-    except TemplateNotFound:
-        html_body = None
-    return send(to, subject, text_body, html_body)
 
 
 def send_in_background(

@@ -4,17 +4,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_login import current_user
 
 from portal.models.user import Role
 
 
 def user_zone() -> ZoneInfo:
+    """The logged-in user's zone; UTC for visitors, outside a request (jobs rendering
+    certificates, the CLI) and for a stored name this system does not know."""
+    name = None
+    if has_request_context() and current_user.is_authenticated:
+        name = current_user.timezone
     try:
-        name = current_user.timezone if current_user.is_authenticated else "UTC"
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError, Exception):
+    except (ZoneInfoNotFoundError, ValueError):  # unknown zone; a malformed key
         return ZoneInfo("UTC")
 
 
