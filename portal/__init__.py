@@ -8,10 +8,17 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import portal.models  # noqa: F401  (every table is known to the metadata)
+from portal import cli, errors, jobs, security, templating
 from portal import config as config_module
-from portal import jobs
+from portal.admin import bp as admin_bp
+from portal.audit import bp as audit_bp
 from portal.audit import integrity
+from portal.auth import bp as auth_bp
+from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.licenses import bp as licenses_bp
+from portal.public import bp as public_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,13 +50,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_job_handlers(app)
 
-    from portal import errors, security, templating
-
     errors.register(app)
     security.register(app)
     templating.register(app)
-
-    from portal import cli
 
     cli.register(app)
     return app
@@ -66,8 +69,6 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    import portal.models  # noqa: F401  (every table is known to the metadata)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -80,13 +81,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.admin import bp as admin_bp
-    from portal.audit import bp as audit_bp
-    from portal.auth import bp as auth_bp
-    from portal.dashboard import bp as dashboard_bp
-    from portal.licenses import bp as licenses_bp
-    from portal.public import bp as public_bp
-
     for bp in (public_bp, auth_bp, dashboard_bp, licenses_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
 

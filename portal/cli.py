@@ -1,12 +1,20 @@
 """`flask --app wsgi ...` commands. They call the same services as the routes."""
 from __future__ import annotations
 
+import time
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from portal import jobs, seed
+from portal.audit.cli import audit_cli
+from portal.auth import services
+from portal.auth.cli import mail_cli
 from portal.extensions import db
+from portal.licenses.cli import keys_cli, licenses_cli
 from portal.models.user import Role
+from portal.seed import scale
 
 users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
@@ -19,8 +27,6 @@ seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
 @click.option("--password", default=None, help="Prompted for when not given.")
 def users_create(email: str, role: str, name: str, password: str | None) -> None:
     """Create an active account."""
-    from portal.auth import services
-
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -37,8 +43,6 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(if_empty: bool) -> None:
     """A small academy with every feature in use; prints the demo logins."""
-    from portal import seed
-
     if if_empty and seed.has_users():
         click.echo("The database already has data; demo data not added.")
         seed.print_logins(click.echo)
@@ -62,10 +66,6 @@ def seed_demo(if_empty: bool) -> None:
 def seed_scale(students: int, audit_events: int, instructors: int | None, classes: int | None,
                licenses: int | None, pending: int | None, random_seed: int) -> None:
     """A large academy for benchmarks (bulk inserts; commits as it goes)."""
-    import time
-
-    from portal.seed import scale
-
     size = scale.Size(students=students, audit_events=audit_events, instructors=instructors,
                       classes=classes, licenses=licenses, pending=pending)
     click.echo(f"Adding a scale academy: {size.students:,} students, {size.instructors:,} instructors, "
@@ -84,10 +84,6 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
-    from portal.audit.cli import audit_cli
-    from portal.auth.cli import mail_cli
-    from portal.licenses.cli import keys_cli, licenses_cli
-
     for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli):
         app.cli.add_command(group)
 
@@ -99,10 +95,6 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def jobs_worker(burst: bool) -> None:
     """Serve the job queue (needs REDIS_URL)."""
-    from flask import current_app
-
-    from portal import jobs
-
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the app.")
     click.echo("Portal job worker: waiting for jobs (Ctrl-C to stop).")
@@ -113,8 +105,6 @@ def jobs_worker(burst: bool) -> None:
 @click.argument("job_id", type=int)
 def jobs_run(job_id: int) -> None:
     """Run or resume one job here and now (e.g. after a worker was killed)."""
-    from portal import jobs
-
     jobs.run(job_id)
     job = db.session.get(jobs.Job, job_id)
     if job is None:

@@ -9,6 +9,7 @@ import logging
 import secrets
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -81,8 +82,6 @@ def error_response(code: int, message: str | None = None, incident: str | None =
 
 def _record_denial(code: int, reason: str) -> None:
     """Record a refused request in its own small transaction."""
-    from flask_login import current_user
-
     try:
         db.session.rollback()
         begin_write(db.session)

@@ -16,7 +16,9 @@ import smtplib
 import ssl
 import threading
 import uuid
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -116,9 +118,6 @@ def _write_outbox(message: EmailMessage, folder: str) -> Path:
 
 def outbox_messages(folder: str, limit: int = 10) -> list[tuple[Path, EmailMessage]]:
     """The newest messages in the outbox, newest first."""
-    from email import policy
-    from email.parser import BytesParser
-
     root = Path(folder)
     if not root.is_dir():
         return []

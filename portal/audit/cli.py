@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from portal.audit import checkpoints, integrity
 from portal.extensions import db
 
 audit_cli = AppGroup("audit", help="Check the audit trail.")
@@ -16,8 +17,6 @@ audit_cli = AppGroup("audit", help="Check the audit trail.")
               help="A checkpoint file from `audit checkpoint`: also proves nothing was cut off.")
 def audit_verify(checkpoint_file: str | None) -> None:
     """Check the whole audit chain; exit 1 naming the first bad event."""
-    from portal.audit import checkpoints, integrity
-
     checkpoint = checkpoints.load(checkpoint_file) if checkpoint_file else None
     result = integrity.check(checkpoint=checkpoint)
     click.echo(result.summary())
@@ -36,8 +35,6 @@ def audit_verify(checkpoint_file: str | None) -> None:
               help="Where to write it (default: a new file in AUDIT_CHECKPOINT_DIR).")
 def audit_checkpoint(output: str | None) -> None:
     """Write a signed checkpoint (sequence, head hash, time) to a file outside the database."""
-    from portal.audit import checkpoints
-
     data = checkpoints.make(db.session)
     path = checkpoints.write(data, output)
     db.session.commit()

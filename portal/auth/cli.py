@@ -6,6 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from portal.mail import outbox_messages
+
 mail_cli = AppGroup("mail", help="The outgoing mail.")
 
 
@@ -14,8 +16,6 @@ mail_cli = AppGroup("mail", help="The outgoing mail.")
 @click.option("--show", is_flag=True, help="Also print the text of the newest message.")
 def outbox(limit: int, show: bool) -> None:
     """List the newest messages in the local outbox (used when MAIL_SERVER is unset)."""
-    from portal.mail import outbox_messages
-
     folder = current_app.config["MAIL_OUTBOX"]
     if current_app.config.get("MAIL_SERVER"):
         click.echo(

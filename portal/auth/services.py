@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -465,8 +465,6 @@ def send_set_password_link(user: User, actor: User | None = None) -> bool:
 
 
 def _render_mail(template: str, **context) -> str:
-    from flask import render_template
-
     return render_template(
         f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
     )

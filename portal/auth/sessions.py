@@ -16,6 +16,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
+from ua_parser import parse
 
 from portal.db import _write_intended, utcnow
 from portal.extensions import db, login_manager
@@ -170,8 +171,6 @@ def describe(user_agent: str | None) -> Device:
     """Browser and system in words, from a User-Agent header."""
     if not user_agent:
         return Device("", "", "unknown")
-    from ua_parser import parse
-
     result = parse(user_agent)
     browser = system = ""
     if result.user_agent and result.user_agent.family != "Other":

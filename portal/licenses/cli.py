@@ -4,6 +4,12 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from portal import signing
+from portal.audit import actions
+from portal.audit.services import record
+from portal.extensions import db
+from portal.licenses import services, verification
+
 licenses_cli = AppGroup("licenses", help="Check and maintain licenses.")
 keys_cli = AppGroup("keys", help="The academy's signing keys.")
 
@@ -12,8 +18,6 @@ keys_cli = AppGroup("keys", help="The academy's signing keys.")
 @click.argument("code")
 def licenses_verify(code: str) -> None:
     """Check one license's history chain and signature (exit 1 naming the problem)."""
-    from portal.licenses import verification
-
     result = verification.verify(code)
     if not result.found:
         reason = "its check character does not match (a typing mistake)" if result.typo else (
@@ -38,9 +42,6 @@ def licenses_verify(code: str) -> None:
 @licenses_cli.command("expire")
 def licenses_expire() -> None:
     """Mark active licenses past their expiry date as expired (idempotent; safe from cron)."""
-    from portal.extensions import db
-    from portal.licenses import services
-
     count = services.expire_due()
     db.session.commit()
     click.echo(f"{count} license{'s' if count != 1 else ''} marked expired.")
@@ -49,11 +50,6 @@ def licenses_expire() -> None:
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Make a new signing key; the old ones stay published so old signatures still verify."""
-    from portal import signing
-    from portal.audit import actions
-    from portal.audit.services import record
-    from portal.extensions import db
-
     previous = signing.current_key_id()
     kid = signing.rotate()
     record(None, actions.KEYS_ROTATED, ("key", kid), previous_key=previous, key_id=kid)

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import actions
 from portal.audit.services import record
+from portal.auth.services import needs_guardian_consent
 from portal.db import utcnow
 from portal.exceptions import Conflict, PortalError
 from portal.extensions import db
@@ -78,14 +79,7 @@ def _today() -> date:
 
 def needs_consent(user: User) -> bool:
     """True for a minor without a recorded guardian consent."""
-    try:
-        from portal.auth.services import needs_guardian_consent
-    except ImportError:
-        needs_guardian_consent = None
-    if needs_guardian_consent is not None:
-        return bool(needs_guardian_consent(user))
-    age = user.age_on(_today())
-    return age is not None and age < ADULT_AGE and user.guardian_consent_at is None
+    return needs_guardian_consent(user)
 
 
 def teaches(instructor: User, student_id: int, specialization_id: int | None = None) -> bool:

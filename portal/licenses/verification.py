@@ -23,6 +23,7 @@ from portal import signing
 from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import chain, codes, state
+from portal.licenses.services import REVOKE_REASON_LABELS
 from portal.models.license import License, LicenseStatus
 
 EXPIRING_SOON = timedelta(days=30)
@@ -80,8 +81,6 @@ class Verification:
     def reason_label(self) -> str | None:
         if self.license is None or not self.license.status_reason:
             return None
-        from portal.licenses.services import REVOKE_REASON_LABELS
-
         reason = self.license.status_reason
         return REVOKE_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
 

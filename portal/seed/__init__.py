@@ -4,14 +4,14 @@ Each feature adds its part in its own module; ``demo()`` calls them in order.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models.user import User
-
-DEMO_PASSWORD = "demo-academy-2026"
+from portal.seed.accounts import DEMO_PASSWORD, LOGINS
 
 
 @dataclass
@@ -29,8 +29,6 @@ STEPS = ["accounts", "catalogue", "licenses", "classes", "admin", "history"]
 
 
 def demo() -> SeedContext:
-    import importlib
-
     ctx = SeedContext()
     for name in STEPS:
         module = importlib.import_module(f"portal.seed.{name}")
@@ -40,8 +38,6 @@ def demo() -> SeedContext:
 
 
 def print_logins(echo) -> None:
-    from portal.seed.accounts import LOGINS
-
     echo("")
     echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, note in LOGINS:

@@ -29,10 +29,10 @@ _PEOPLE = {
     "emma@demo.academy": ("Emma Dubois", date(2000, 12, 1)),
 }
 
+DEMO_PASSWORD = "demo-academy-2026"
+
 
 def seed(ctx) -> None:
-    from portal.seed import DEMO_PASSWORD
-
     today = date.today()
     for email, role, _note in LOGINS:
         name, dob = _PEOPLE[email]

@@ -7,8 +7,10 @@ from portal import jobs
 from portal.admin import bulk  # noqa: F401  (registers the bulk job)
 from portal.admin import services as admin_services
 from portal.auth import services as accounts
+from portal.dashboard import services as classes
 from portal.extensions import db
 from portal.models.user import Role
+from portal.seed.accounts import DEMO_PASSWORD
 
 # New students of the weekend intake (the named demo students are left as they are).
 INTAKE = [
@@ -19,9 +21,6 @@ INTAKE = [
 
 
 def seed(ctx) -> None:
-    from portal.dashboard import services as classes
-    from portal.seed import DEMO_PASSWORD
-
     admin, rivera = ctx.users["admin"], ctx.users["coach.rivera"]
     player = ctx.objects["specializations"]["PLY"]
 
