@@ -4,6 +4,7 @@ The audit trail (``portal.audit.chain``) and each license's history
 (``portal.licenses.chain``) are chains of rows, each naming its predecessor's hash.
 What each hashes stays theirs (stored hashes must keep verifying); how a link is
 hashed, what the first link points at and how a check reports are the same here.
+``canonical_json`` is also what signatures cover (license state, audit checkpoints).
 """
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ def link_hash(content: dict, prefix: str = "") -> str:
     ``content`` names the predecessor's hash. The audit chain also puts that hash in
     front as ``prefix``; license history does not. Both are kept: existing rows must verify.
     """
-    return hashlib.sha256(prefix.encode() + _ENCODER.encode(content).encode()).hexdigest()
+    return hashlib.sha256(prefix.encode() + canonical_json(content)).hexdigest()
 
 
 def canonical_json(content: dict) -> bytes:
-    """The bytes ``link_hash`` hashes after the prefix."""
+    """Sorted keys, no spaces, UTF-8: the bytes a link hash or a signature covers."""
     return _ENCODER.encode(content).encode()
 
 

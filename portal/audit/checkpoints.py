@@ -18,6 +18,7 @@ from flask import current_app
 from portal import signing
 from portal.audit import actions, chain
 from portal.audit.services import record
+from portal.hashchain import canonical_json
 
 FORMAT = "portal-audit-checkpoint/1"
 _SIGNED_KEYS = ("format", "seq", "hash", "time")
@@ -30,7 +31,7 @@ class CheckpointError(click.ClickException):
 def payload(data: dict) -> bytes:
     """The canonical bytes that are signed: the signed fields only, sorted, compact."""
     content = {key: data[key] for key in _SIGNED_KEYS}
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(content)
 
 
 def make(session, actor=None) -> dict:

@@ -8,10 +8,10 @@ signed with the academy's Ed25519 key, so anyone holding the public key from
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from portal import signing
+from portal.hashchain import canonical_json
 from portal.models.license import License
 
 SIGNED_FIELD_NAMES = (
@@ -52,7 +52,7 @@ def signed_fields(license: License) -> dict:
 
 def payload(fields: dict) -> bytes:
     """Canonical bytes of the signed fields: what the signature covers."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return canonical_json(fields)
 
 
 def sign_license(license: License) -> None:
