@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from portal.models.job import Job, JobItem
 from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License
 from portal.models.user import Role, User, UserSession, UserStatus
+from portal.pagination import Page
 
 PAGE_SIZE = 25
 
@@ -40,13 +40,6 @@ USER_SORT_LABELS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
 }
-
-
-@dataclass
-class Page:
-    rows: list
-    next_cursor: str | None
-    first: bool
 
 
 def encode_cursor(value, row_id: int) -> str:
@@ -102,12 +95,11 @@ def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name"
     column, descending = USER_SORTS.get(sort, USER_SORTS["name"])
     query, first = _keyset(query, column, descending, after, User.id, limit)
     rows = list(db.session.scalars(query))
-    next_cursor = None
+    next_args = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(getattr(last, column.key), last.id)
-    return Page(rows, next_cursor, first)
+        next_args = {"after": encode_cursor(getattr(rows[-1], column.key), rows[-1].id)}
+    return Page(rows=rows, first=first, next=next_args)
 
 
 def user_overview(user: User) -> dict:
@@ -177,11 +169,11 @@ def licenses_page(*, spec_id: int | None = None, level: int | None = None, statu
         )
     query, first = _keyset(query, License.id, True, after, License.id, limit)
     rows = list(db.session.scalars(query))
-    next_cursor = None
+    next_args = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].id, rows[-1].id)
-    return Page(rows, next_cursor, first)
+        next_args = {"after": encode_cursor(rows[-1].id, rows[-1].id)}
+    return Page(rows=rows, first=first, next=next_args)
 
 
 def job_items(job: Job) -> dict[str, list[tuple[JobItem, str]]]:

@@ -18,6 +18,7 @@ from portal.audit import actions
 from portal.extensions import db
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.user import User
+from portal.pagination import Page
 
 PAGE_SIZE = 50
 # How many users an actor search may expand to before we ask for something narrower.
@@ -188,14 +189,6 @@ def _cursor(event_id: int | None):
     return (row.at, row.id) if row else None
 
 
-@dataclass
-class Page:
-    events: list[AuditEvent]
-    older: int | None  # id to pass as ``before`` for the next (older) page
-    newer: int | None  # id to pass as ``after`` for the previous (newer) page
-    first: bool
-
-
 def page(where: list, before: int | None = None, after: int | None = None,
          size: int | None = None) -> Page:
     """One page of events matching ``where``, newest first, continuing from a cursor."""
@@ -212,9 +205,9 @@ def page(where: list, before: int | None = None, after: int | None = None,
         has_newer = len(rows) > size
         events = list(reversed(rows[:size]))
         return Page(
-            events,
-            older=events[-1].id if events else None,
-            newer=events[0].id if events and has_newer else None,
+            rows=events,
+            next={"before": events[-1].id} if events else None,
+            previous={"after": events[0].id} if events and has_newer else None,
             first=not has_newer,
         )
     cursor = _cursor(before)
@@ -223,9 +216,9 @@ def page(where: list, before: int | None = None, after: int | None = None,
     rows = list(db.session.scalars(stmt.order_by(*NEWEST_FIRST).limit(size + 1)))
     events = rows[:size]
     return Page(
-        events,
-        older=events[-1].id if len(rows) > size else None,
-        newer=events[0].id if cursor and events else None,
+        rows=events,
+        next={"before": events[-1].id} if len(rows) > size else None,
+        previous={"after": events[0].id} if cursor and events else None,
         first=cursor is None,
     )
 

@@ -149,7 +149,7 @@ def resource(resource_type: str, resource_id: str):
         abort(404)
     where = [AuditEvent.resource_type == resource_type, AuditEvent.resource_id == resource_id]
     page = queries.page(where, before=_cursor_arg("before"), after=_cursor_arg("after"))
-    if page.first and not page.events:
+    if page.first and not page.rows:
         abort(404)
     return render_page(
         "audit/resource.html", "audit/_timeline.html",

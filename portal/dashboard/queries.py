@@ -21,6 +21,7 @@ from portal.models.catalogue import Level, Requirement, RequirementCompletion, S
 from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
+from portal.pagination import Page
 
 ROSTER_PAGE_SIZE = 50
 QUEUE_SIZE = 25
@@ -113,10 +114,12 @@ class RosterRow:
     progress: Progress
 
 
-@dataclass
-class Roster:
+@dataclass(kw_only=True)
+class Roster(Page[RosterRow]):
+    """A class's students, in numbered pages: a roster is short enough to count, and
+    "page 2 of 3" is what its teacher bookmarks."""
+
     klass: Klass
-    rows: list[RosterRow]
     total: int
     page: int
     pages: int
@@ -185,6 +188,9 @@ def roster(klass: Klass, query: str = "", page: int = 1, only_user_id: int | Non
             RosterRow(user, lic, req, joined, progress(user.id, spec, lic, requirements, completions))
             for user, lic, req, joined in rows
         ],
+        first=page == 1,
+        next={"page": page + 1} if page < pages else None,
+        previous={"page": page - 1} if page > 1 else None,
         total=total,
         page=page,
         pages=pages,

@@ -221,7 +221,7 @@ def test_paging_uses_no_offset(app, add_events):
         sa.event.listen(db.engine, "before_cursor_execute", capture)
         try:
             first = queries.page(queries.conditions(AuditFilter(actions=[actions.LOGIN])))
-            queries.page(queries.conditions(AuditFilter()), before=first.events[0].id)
+            queries.page(queries.conditions(AuditFilter()), before=first.rows[0].id)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", capture)
     # (SQLite prints "OFFSET ?" with every LIMIT; what matters is that none is set.)
