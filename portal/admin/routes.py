@@ -260,10 +260,17 @@ def specialization_new():
 
 def _spec_page(spec: Specialization, status: int = 200, form=None, level_forms=None):
     form = form or forms.SpecializationForm(obj=spec, formdata=None)
+    # A form for every level and requirement on the page; the one just sent, with its errors.
+    shown = {"new": forms.LevelForm(formdata=None)}
+    for level in spec.levels:
+        shown[level.id] = forms.LevelForm(formdata=None, obj=level)
+        shown[f"req-{level.id}"] = forms.RequirementForm(formdata=None)
+        for req in level.requirements:
+            shown[f"edit-{req.id}"] = forms.RequirementForm(formdata=None, obj=req)
+    shown.update(level_forms or {})
     return render_page(
         "admin/specialization_detail.html", "admin/specialization_detail.html", status=status,
-        spec=spec, form=form, level_form=(level_forms or {}).get("new") or forms.LevelForm(formdata=None),
-        level_errors=level_forms or {}, licenses=services.licenses_in(spec),
+        spec=spec, form=form, level_form=shown["new"], level_forms=shown, licenses=services.licenses_in(spec),
         reached=services._highest_level_held(spec),
     )
 
