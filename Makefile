@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
 
-.PHONY: run setup serve worker test test-sqlite test-postgres lint bench screenshots browser clean
+.PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser clean
 
 run: setup
 	$(FLASK) db upgrade
@@ -56,6 +56,10 @@ worker: setup
 
 test: $(VENV)/.dev-installed $(VENDOR)/.installed browser
 	$(BIN)/python -m tests.run
+
+# The inner loop: SQLite only, without the browser journeys and the tests marked slow.
+test-fast: $(VENV)/.dev-installed $(VENDOR)/.installed
+	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest -q -m "not slow and not e2e"
 
 test-sqlite: $(VENV)/.dev-installed $(VENDOR)/.installed
 	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest

@@ -20,6 +20,7 @@ import time
 from datetime import date
 
 from bench.common import Instance, timed
+from tests.support.http import login
 
 PASSWORD = "bench-password-2026"
 
@@ -77,8 +78,6 @@ def many_users(app, n: int) -> None:
 
 
 def user_list(app, n_calls: int) -> dict[str, tuple[float, float]]:
-    from tests.factories import login
-
     client = app.test_client()
 
     class Admin:

@@ -13,7 +13,7 @@ from portal.config import normalise_database_url
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.models.user import Role
-from tests.factories import login
+from tests.support.http import csrf_token_from, login
 
 
 def test_overrides_and_instance_secret(tmp_path, db_url):
@@ -179,8 +179,6 @@ def test_csrf_rejects_post_without_token(app_factory, make_user):
 
 
 def test_htmx_post_with_header_token_is_accepted(app_factory, make_user):
-    from tests.factories import csrf_token_from
-
     app = app_factory(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
@@ -193,15 +191,13 @@ def test_htmx_post_with_header_token_is_accepted(app_factory, make_user):
     assert response.status_code in (302, 303, 204)
 
 
-def test_denied_request_is_audited_once_by_the_hook(client, make_user, app):
+def test_denied_request_is_audited_once_by_the_hook(client, make_user, app, audit_events):
     student = make_user(Role.STUDENT)
     login(client, student)
     response = client.get("/admin/")
     assert response.status_code == 403
     with app.app_context():
-        events = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == "access.denied")
-        ).all()
+        events = audit_events("access.denied")
         assert len(events) == 1
         assert events[0].actor_id == student.id
         assert events[0].path == "/admin/" and events[0].status == 403

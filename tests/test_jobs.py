@@ -1,8 +1,6 @@
 """The background job runner: progress, per-item outcomes, resuming, threads."""
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
 
 from portal import jobs
@@ -10,6 +8,7 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.extensions import db
 from portal.models import AuditEvent, Job, JobItem
+from tests.support.polling import wait_until
 
 
 @jobs.handler("test.touch")
@@ -59,16 +58,14 @@ def test_inline_job_reports_each_item(app):
     assert names.count("user.updated") == 3
 
 
-def test_rerun_skips_items_already_done(app):
+def test_rerun_skips_items_already_done(app, audit_events):
     job_id, _ = _start(app, ["1", "2"])
     with app.app_context():
         # Pretend the worker died: the job is back to running with its items kept.
         db.session.execute(sa.update(Job).where(Job.id == job_id).values(status="running"))
         db.session.commit()
         jobs.run(job_id)
-        assert db.session.scalar(
-            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "user.updated")
-        ) == 2
+        assert len(audit_events("user.updated")) == 2
     job, items = _job(app, job_id)
     assert job.status == "finished" and len(items) == 2
 
@@ -77,12 +74,8 @@ def test_thread_path_without_redis(app_factory):
     app = app_factory(JOBS_INLINE=False, REDIS_URL=None)
     job_id, how = _start(app, [str(n) for n in range(10)])
     assert how == "thread"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job, _ = _job(app, job_id)
-        if job.status == "finished":
-            break
-        time.sleep(0.05)
+    assert wait_until(lambda: _job(app, job_id)[0].status == "finished")
+    job, _ = _job(app, job_id)
     assert job.status == "finished" and job.succeeded == 10
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts gunicorn
+
 
 def test_gunicorn_serves_health_and_pages(live_server):
     server = live_server(workers=2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from portal.extensions import db
 
@@ -15,7 +16,6 @@ def test_models_and_migrations_do_not_drift(app):
 
 
 def test_migrations_are_at_head(app):
-    from alembic.script import ScriptDirectory
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
         heads = ScriptDirectory.from_config(config).get_heads()

@@ -24,7 +24,7 @@ from portal.models import (
     User,
 )
 from portal.seed import scale
-from tests.factories import login
+from tests.support.http import login
 
 STUDENTS, EVENTS = 200, 2000
 

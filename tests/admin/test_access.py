@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 
 from portal import create_app
 from portal.models.user import Role
-from tests.factories import login
+from tests.support.http import login
 
 
 def _admin_rules():
@@ -23,8 +24,6 @@ ADMIN_RULES = _admin_rules()
 
 
 def _url(app, endpoint, arguments):
-    from flask import url_for
-
     with app.test_request_context():
         return url_for(endpoint, **dict.fromkeys(arguments, 1))
 

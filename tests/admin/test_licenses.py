@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from portal.db import utcnow
 from portal.extensions import db
-from portal.models.audit import AuditEvent
 from portal.models.license import License
 
 
@@ -17,11 +17,6 @@ def _license(app, license_id) -> License:
         license = db.session.get(License, license_id)
         db.session.expunge(license)
         return license
-
-
-def _actions(app):
-    with app.app_context():
-        return list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)))
 
 
 def test_filters(app, client, logged_admin, make_user, make_specialization, make_license):
@@ -57,14 +52,13 @@ def test_pagination(app, client, logged_admin, make_user, make_specialization, m
     made = [make_license(make_user(), spec).code for _ in range(27)]
     first = client.get("/admin/licenses").get_data(as_text=True)
     assert sum(code in first for code in made) == 25 and "Next page" in first
-    import re
 
     next_url = re.search(r'href="(/admin/licenses\?after=[^"]+)"', first).group(1).replace("&amp;", "&")
     second = client.get(next_url).get_data(as_text=True)
     assert sum(code in second for code in made) == 2 and "Next page" not in second
 
 
-def test_issue_a_license(app, client, logged_admin, make_user, make_specialization):
+def test_issue_a_license(app, client, logged_admin, make_user, make_specialization, audit_events):
     spec = make_specialization(max_level=3)
     student = make_user(email="holder@example.org")
     response = client.post(
@@ -74,7 +68,7 @@ def test_issue_a_license(app, client, logged_admin, make_user, make_specializati
     with app.app_context():
         license = db.session.scalar(sa.select(License).where(License.holder_id == student.id))
         assert (license.level, license.status, license.issued_by_id) == (2, "active", logged_admin.id)
-    assert "license.issued" in _actions(app)
+    assert "license.issued" in audit_events.actions()
     # Twice: refused beside the field, nothing new.
     again = client.post(
         "/admin/licenses/issue", data={"email": student.email, "specialization": spec.id, "level": 1}
@@ -104,7 +98,7 @@ def test_issue_refusals(client, logged_admin, make_user, make_specialization):
 
 
 def test_suspend_needs_a_confirmation_page_and_a_note(
-    app, client, logged_admin, make_user, make_specialization, make_license
+    app, client, logged_admin, make_user, make_specialization, make_license, audit_events
 ):
     license = make_license(make_user(), make_specialization())
     page = client.get(f"/admin/licenses/{license.id}/suspend").get_data(as_text=True)
@@ -117,10 +111,11 @@ def test_suspend_needs_a_confirmation_page_and_a_note(
     )
     saved = _license(app, license.id)
     assert (saved.status, saved.status_note) == ("suspended", "Under investigation")
-    assert _actions(app)[-1] == "license.suspended"
+    assert audit_events.actions()[-1] == "license.suspended"
 
 
-def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_specialization, make_license):
+def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_specialization, make_license,
+                                    audit_events):
     license = make_license(make_user(), make_specialization(validity_months=12))
     assert "Revoke license" in client.get(f"/admin/licenses/{license.id}/revoke").get_data(as_text=True)
     bad = client.post(f"/admin/licenses/{license.id}/revoke", data={"reason_category": "", "note": "x"})
@@ -145,7 +140,7 @@ def test_revoke_reinstate_and_renew(app, client, logged_admin, make_user, make_s
     before = _license(app, license.id).expires_at
     assert client.post(f"/admin/licenses/{license.id}/renew").status_code == 303
     assert _license(app, license.id).expires_at > before
-    actions = _actions(app)
+    actions = audit_events.actions()
     assert actions[-3:] == ["license.revoked", "license.reinstated", "license.renewed"]
     history = client.get(f"/admin/licenses/{license.id}").get_data(as_text=True)
     for kind in ("issued", "revoked", "reinstated", "renewed"):

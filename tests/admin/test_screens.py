@@ -17,7 +17,6 @@ def test_every_screen_for_an_admin(
     license = make_license(student, spec)
     teacher = make_user("instructor")
     make_class(teacher, spec, name="Evening group")
-    from portal.admin import bulk  # noqa: F401  (the job kind is registered)
 
     with app.app_context():
         job = enqueue("licenses.bulk", {"action": "issue", "class_name": "X"}, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models.audit import AuditEvent
 from portal.models.catalogue import Level, Requirement, Specialization
 
 
@@ -15,15 +14,6 @@ def _spec(app, spec_id):
         levels = [(lv.number, lv.title, [r.title for r in lv.requirements]) for lv in spec.levels]
         db.session.expunge_all()
         return spec, levels
-
-
-def _events(app, action):
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-            )
-        )
 
 
 FORM = {
@@ -37,7 +27,7 @@ FORM = {
 }
 
 
-def test_create_specialization_with_levels(app, client, logged_admin):
+def test_create_specialization_with_levels(app, client, logged_admin, audit_events):
     response = client.post("/admin/specializations/new", data=FORM)
     assert response.status_code == 303
     with app.app_context():
@@ -51,7 +41,7 @@ def test_create_specialization_with_levels(app, client, logged_admin):
         True,
     )
     assert [n for n, _, _ in levels] == [1, 2, 3]
-    event = _events(app, "specialization.created")[-1]
+    event = audit_events("specialization.created")[-1]
     assert event.details["after"]["code"] == "SKY" and event.actor_id == logged_admin.id
 
 
@@ -66,7 +56,7 @@ def test_create_refuses_bad_and_duplicate_values(client, logged_admin, make_spec
     assert 'value="duplicate"' in response.get_data(as_text=True)
 
 
-def test_edit_records_before_and_after(app, client, logged_admin, make_specialization):
+def test_edit_records_before_and_after(app, client, logged_admin, make_specialization, audit_events):
     spec = make_specialization(max_level=2)
     response = client.post(
         f"/admin/specializations/{spec.id}",
@@ -75,13 +65,13 @@ def test_edit_records_before_and_after(app, client, logged_admin, make_specializ
     assert response.status_code == 303
     saved, levels = _spec(app, spec.id)
     assert saved.name == "Renamed" and saved.auto_issue is False and len(levels) == 4
-    event = _events(app, "specialization.updated")[-1]
+    event = audit_events("specialization.updated")[-1]
     assert event.details["before"]["name"] == spec.name and event.details["after"]["name"] == "Renamed"
     assert "max_level" in event.details["changed"]
 
 
 def test_levels_that_holders_reached_cannot_be_removed(
-    app, client, logged_admin, make_user, make_specialization, make_license
+    app, client, logged_admin, make_user, make_specialization, make_license, audit_events
 ):
     spec = make_specialization(max_level=3)
     make_license(make_user(), spec, level=2)
@@ -107,7 +97,7 @@ def test_levels_that_holders_reached_cannot_be_removed(
     page = client.get(f"/admin/specializations/{spec.id}").get_data(as_text=True)
     assert "cannot be removed" in page
     removed = [
-        e for e in _events(app, "specialization.updated") if e.details.get("change") == "level_removed"
+        e for e in audit_events("specialization.updated") if e.details.get("change") == "level_removed"
     ]
     assert [e.details["level"] for e in removed] == [3]
 
@@ -122,7 +112,7 @@ def test_only_the_top_level_can_be_removed(app, client, logged_admin, make_speci
     assert _spec(app, spec.id)[0].max_level == 3
 
 
-def test_add_and_edit_a_level(app, client, logged_admin, make_specialization):
+def test_add_and_edit_a_level(app, client, logged_admin, make_specialization, audit_events):
     spec = make_specialization(max_level=1)
     assert client.post(f"/admin/specializations/{spec.id}/levels", data={"title": ""}).status_code == 422
     assert (
@@ -139,11 +129,11 @@ def test_add_and_edit_a_level(app, client, logged_admin, make_specialization):
         )
     assert client.post(f"/admin/levels/{level_id}", data={"title": "Master"}).status_code == 303
     assert _spec(app, spec.id)[1][1][1] == "Master"
-    changes = [e.details.get("change") for e in _events(app, "specialization.updated")]
+    changes = [e.details.get("change") for e in audit_events("specialization.updated")]
     assert changes == ["level_added", "level_updated"]
 
 
-def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_specialization):
+def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_specialization, audit_events):
     spec = make_specialization(max_level=1, requirements_per_level=0)
     with app.app_context():
         level_id = db.session.scalar(sa.select(Level.id).where(Level.specialization_id == spec.id))
@@ -159,7 +149,7 @@ def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_sp
     client.post(f"/admin/requirements/{ids['First aid']}", data={"title": "First aid course"})
     client.post(f"/admin/requirements/{ids['Swim 200 m']}/remove")
     assert _spec(app, spec.id)[1][0][2] == ["First aid course", "Written test"]
-    changes = [e.details.get("change") for e in _events(app, "specialization.updated")]
+    changes = [e.details.get("change") for e in audit_events("specialization.updated")]
     assert changes == ["requirement_added"] * 3 + [
         "requirements_reordered",
         "requirement_updated",
@@ -168,7 +158,7 @@ def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_sp
 
 
 def test_spec_with_licenses_is_archived_not_deleted(
-    app, client, logged_admin, make_user, make_specialization, make_license
+    app, client, logged_admin, make_user, make_specialization, make_license, audit_events
 ):
     spec = make_specialization()
     make_license(make_user(), spec)
@@ -176,7 +166,7 @@ def test_spec_with_licenses_is_archived_not_deleted(
     assert _spec(app, spec.id)[0] is not None  # still there
     assert client.post(f"/admin/specializations/{spec.id}/archive").status_code == 303
     assert _spec(app, spec.id)[0].archived_at is not None
-    event = _events(app, "specialization.archived")[-1]
+    event = audit_events("specialization.archived")[-1]
     assert event.details == {"before": {"archived": False}, "after": {"archived": True}}
     # No new licenses in an archived specialization.
     other = make_user(email="late@example.org")
@@ -188,9 +178,9 @@ def test_spec_with_licenses_is_archived_not_deleted(
     assert _spec(app, spec.id)[0].archived_at is None
 
 
-def test_unused_spec_can_be_deleted(app, client, logged_admin, make_specialization):
+def test_unused_spec_can_be_deleted(app, client, logged_admin, make_specialization, audit_events):
     spec = make_specialization()
     assert client.post(f"/admin/specializations/{spec.id}/delete").status_code == 303
     with app.app_context():
         assert db.session.get(Specialization, spec.id) is None
-    assert _events(app, "specialization.deleted")[-1].details["before"]["code"] == spec.code
+    assert audit_events("specialization.deleted")[-1].details["before"]["code"] == spec.code

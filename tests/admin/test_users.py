@@ -7,20 +7,12 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from portal.admin import services as admin_services
+from portal.auth import services as auth_services
 from portal.db import utcnow
 from portal.extensions import db
-from portal.models.audit import AuditEvent
 from portal.models.user import Role, User, UserSession
-from tests.factories import login
-
-
-def _events(app, action):
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-            )
-        )
+from tests.support.http import login
 
 
 def _user(app, user_id) -> User:
@@ -106,13 +98,12 @@ def test_htmx_filtering_returns_the_partial(client, logged_admin, make_user):
 # --- create ---------------------------------------------------------------------------------
 
 
-def test_create_user_emails_a_set_password_link(mail_app):
+def test_create_user_emails_a_set_password_link(mail_app, audit_events):
     app, inbox = mail_app
     client = app.test_client()
-    from portal.auth import services
 
     with app.app_context():
-        admin_id = services.create_user(
+        admin_id = auth_services.create_user(
             "boss@example.test", "Boss", Role.ADMIN, password="correct horse battery"
         ).id
         db.session.commit()
@@ -149,7 +140,7 @@ def test_create_user_emails_a_set_password_link(mail_app):
         app.test_client(),
         type("U", (), {"email": "new.coach@example.org", "password": "a fresh long passphrase"}),
     )
-    created = _events(app, "user.created")[-1]
+    created = audit_events("user.created")[-1]
     assert created.actor_id == admin_id and created.details["role"] == "instructor"
 
 
@@ -183,7 +174,7 @@ def test_create_user_errors_keep_what_was_typed(client, logged_admin, make_user)
 # --- role and status ---------------------------------------------------------------------------
 
 
-def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
+def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, second_client, audit_events):
     student, their_client = second_client()
     assert their_client.get("/dashboard").status_code == 200
     response = client.post(
@@ -192,12 +183,12 @@ def test_suspension_ends_the_users_sessions_at_once(app, client, logged_admin, s
     assert response.status_code == 303
     assert their_client.get("/dashboard").status_code == 302  # logged out: back to login
     assert _user(app, student.id).status == "suspended"
-    event = _events(app, "user.status_changed")[-1]
+    event = audit_events("user.status_changed")[-1]
     assert event.details["before"] == "active" and event.details["after"] == "suspended"
     assert event.details["reason"] == "Unpaid fees" and event.actor_id == logged_admin.id
 
 
-def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, second_client):
+def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, second_client, audit_events):
     other_admin, their_client = second_client(Role.ADMIN)
     assert their_client.get("/admin/").status_code == 200
     response = client.post(
@@ -206,11 +197,11 @@ def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, sec
     assert response.status_code == 303
     assert their_client.get("/admin/").status_code == 302
     assert _user(app, other_admin.id).role == "instructor"
-    event = _events(app, "user.role_changed")[-1]
+    event = audit_events("user.role_changed")[-1]
     assert (event.details["before"], event.details["after"]) == ("admin", "instructor")
 
 
-def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, make_user):
+def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, make_user, audit_events):
     make_user(Role.ADMIN)  # not the last admin: the self-rule alone refuses
     response = client.post(
         f"/admin/users/{logged_admin.id}/status", data={"status": "suspended", "reason": "Oops"}
@@ -223,12 +214,10 @@ def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, ma
     me = _user(app, logged_admin.id)
     assert (me.role, me.status) == ("admin", "active")
     assert client.get("/admin/").status_code == 200
-    assert _events(app, "user.role_changed") == [] and _events(app, "user.status_changed") == []
+    assert audit_events("user.role_changed") == [] and audit_events("user.status_changed") == []
 
 
 def test_last_active_admin_cannot_be_removed(app, client, logged_admin, make_user):
-    from portal.admin import services
-
     other = make_user(Role.ADMIN)
     make_user(Role.ADMIN, status="suspended")  # a suspended admin does not count
     # The logged-in admin removes the other one: fine, one active admin is left.
@@ -241,12 +230,12 @@ def test_last_active_admin_cannot_be_removed(app, client, logged_admin, make_use
         # Acting as a (hypothetical) different admin, removing the last one is refused.
         ghost = User(id=-1, email="ghost@example.test", name="Ghost", role=Role.ADMIN)
         for change in (
-            lambda: services.change_role(me, "student", ghost, "x"),
-            lambda: services.change_status(me, "suspended", ghost, "x"),
+            lambda: admin_services.change_role(me, "student", ghost, "x"),
+            lambda: admin_services.change_status(me, "suspended", ghost, "x"),
         ):
             try:
                 change()
-            except services.AdminError as exc:
+            except admin_services.AdminError as exc:
                 assert "last active admin" in str(exc)
             else:
                 raise AssertionError("the last admin must stay")
@@ -282,7 +271,7 @@ def test_reactivating_and_promoting(app, client, logged_admin, make_user):
 # --- consent, unlock, sessions ------------------------------------------------------------------
 
 
-def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user):
+def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user, audit_events):
     minor = make_user(date_of_birth=date.today() - timedelta(days=16 * 365))
     page = client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
     assert "Record consent" in page
@@ -293,11 +282,11 @@ def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user):
     )
     user = _user(app, minor.id)
     assert user.guardian_name == "Rosa Martínez" and user.guardian_consent_by_id == logged_admin.id
-    assert _events(app, "user.consent_recorded")[-1].details["guardian_name"] == "Rosa Martínez"
+    assert audit_events("user.consent_recorded")[-1].details["guardian_name"] == "Rosa Martínez"
     assert "Record consent" not in client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
 
 
-def test_unlock_a_locked_account(app, client, logged_admin, make_user):
+def test_unlock_a_locked_account(app, client, logged_admin, make_user, audit_events):
     student = make_user()
     with app.app_context():
         user = db.session.get(User, student.id)
@@ -308,10 +297,10 @@ def test_unlock_a_locked_account(app, client, logged_admin, make_user):
     assert client.post(f"/admin/users/{student.id}/unlock").status_code == 303
     user = _user(app, student.id)
     assert user.failed_logins == 0 and user.locked_until is None
-    assert _events(app, "user.unlocked")[-1].details["was_locked"] is True
+    assert audit_events("user.unlocked")[-1].details["was_locked"] is True
 
 
-def test_end_all_sessions(app, client, logged_admin, second_client):
+def test_end_all_sessions(app, client, logged_admin, second_client, audit_events):
     student, their_client = second_client()
     page = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
     assert "1 active session" in page
@@ -324,7 +313,7 @@ def test_end_all_sessions(app, client, logged_admin, second_client):
             )
         )
     assert live == 0
-    assert _events(app, "user.sessions_ended")[-1].details["count"] == 1
+    assert audit_events("user.sessions_ended")[-1].details["count"] == 1
 
 
 def test_user_page_shows_licenses_and_activity(

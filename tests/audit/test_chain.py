@@ -9,13 +9,7 @@ from portal.audit import actions, chain
 from portal.audit.services import record
 from portal.extensions import db
 from portal.models import AuditEvent
-
-
-def _append(app, n: int, **details):
-    with app.app_context():
-        for i in range(n):
-            record(None, actions.USER_UPDATED, ("user", str(i)), index=i, **details)
-        db.session.commit()
+from tests.support.audit import append_events, tamper
 
 
 def _verify(app, checkpoint=None):
@@ -23,27 +17,8 @@ def _verify(app, checkpoint=None):
         return chain.verify(db.session, checkpoint=checkpoint, batch=3)
 
 
-TRIGGER = "audit_events_no_update_delete"
-
-
-def _sql(app, statement: str, **params):
-    """Tamper with the table directly, as someone with database access could.
-
-    On PostgreSQL the append-only trigger is switched off for that (which needs
-    the table owner's rights) and on again afterwards.
-    """
-    with app.app_context():
-        postgres = db.session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            db.session.execute(sa.text(f"ALTER TABLE audit_events DISABLE TRIGGER {TRIGGER}"))
-        db.session.execute(sa.text(statement), params)
-        if postgres:
-            db.session.execute(sa.text(f"ALTER TABLE audit_events ENABLE TRIGGER {TRIGGER}"))
-        db.session.commit()
-
-
 def test_append_links_each_event_to_the_previous(app):
-    _append(app, 5)
+    append_events(app, 5)
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
@@ -72,38 +47,38 @@ def test_rollback_discards_the_event_with_the_change(app):
         record(None, actions.USER_UPDATED, ("user", "1"))
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
-    _append(app, 2)
+    append_events(app, 2)
     assert _verify(app).ok
 
 
 def test_detects_changed_event(app):
-    _append(app, 6)
-    _sql(app, "UPDATE audit_events SET action = 'auth.login' WHERE seq = 4")
+    append_events(app, 6)
+    tamper(app, "UPDATE audit_events SET action = 'auth.login' WHERE seq = 4")
     result = _verify(app)
     assert not result.ok and result.first_bad_seq == 4
     assert "changed" in result.problem
 
 
 def test_detects_changed_details(app):
-    _append(app, 3)
-    _sql(app, "UPDATE audit_events SET ip = '10.0.0.1' WHERE seq = 2")
+    append_events(app, 3)
+    tamper(app, "UPDATE audit_events SET ip = '10.0.0.1' WHERE seq = 2")
     result = _verify(app)
     assert not result.ok and result.first_bad_seq == 2
 
 
 def test_detects_deleted_event(app):
-    _append(app, 6)
-    _sql(app, "DELETE FROM audit_events WHERE seq = 3")
+    append_events(app, 6)
+    tamper(app, "DELETE FROM audit_events WHERE seq = 3")
     result = _verify(app)
     assert not result.ok and result.first_bad_seq == 4
     assert "missing" in result.problem
 
 
 def test_detects_inserted_event(app):
-    _append(app, 5)
+    append_events(app, 5)
     # Make room after #2 and insert a well-formed event there, chained to #2.
-    _sql(app, "UPDATE audit_events SET seq = seq + 100 WHERE seq > 2")
-    _sql(app, "UPDATE audit_events SET seq = seq - 99 WHERE seq > 100")
+    tamper(app, "UPDATE audit_events SET seq = seq + 100 WHERE seq > 2")
+    tamper(app, "UPDATE audit_events SET seq = seq - 99 WHERE seq > 100")
     with app.app_context():
         second = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 2))
         forged = AuditEvent(
@@ -119,20 +94,20 @@ def test_detects_inserted_event(app):
 
 
 def test_detects_reordered_events(app):
-    _append(app, 5)
-    _sql(app, "UPDATE audit_events SET seq = 1000 WHERE seq = 2")
-    _sql(app, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
-    _sql(app, "UPDATE audit_events SET seq = 3 WHERE seq = 1000")
+    append_events(app, 5)
+    tamper(app, "UPDATE audit_events SET seq = 1000 WHERE seq = 2")
+    tamper(app, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    tamper(app, "UPDATE audit_events SET seq = 3 WHERE seq = 1000")
     result = _verify(app)
     assert not result.ok and result.first_bad_seq == 2
 
 
 def test_detects_cut_tail_against_checkpoint(app):
-    _append(app, 5)
+    append_events(app, 5)
     with app.app_context():
         fourth = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 5))
         checkpoint = {"seq": 5, "hash": fourth.hash, "time": "now"}
-    _sql(app, "DELETE FROM audit_events WHERE seq >= 4")
+    tamper(app, "DELETE FROM audit_events WHERE seq >= 4")
     assert _verify(app).ok  # without the checkpoint the shorter chain looks fine
     result = _verify(app, checkpoint)
     assert not result.ok and "cut off" in result.problem
@@ -163,9 +138,9 @@ def test_concurrent_appends_keep_one_chain(app):
 
 
 def test_cli_verify_exit_codes(app, runner):
-    _append(app, 3)
+    append_events(app, 3)
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "intact: 3 events" in ok.output
-    _sql(app, "UPDATE audit_events SET action = 'x.y' WHERE seq = 2")
+    tamper(app, "UPDATE audit_events SET action = 'x.y' WHERE seq = 2")
     bad = runner.invoke(args=["audit", "verify"])
     assert bad.exit_code == 1 and "#2" in bad.output

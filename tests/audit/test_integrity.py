@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -12,33 +11,19 @@ from redis import Redis
 from rq import Queue
 
 from portal.audit import actions, chain, checkpoints, integrity
-from portal.audit.services import record
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.job import Job
 from portal.models.user import Role
-from tests.audit.test_chain import _sql
-from tests.factories import login
+from tests.support.audit import append_events, tamper
+from tests.support.http import login
+from tests.support.polling import wait_until
 from tests.support.worker import REDIS_URL, run_worker_burst
-
-
-def _append(app, n):
-    with app.app_context():
-        for i in range(n):
-            record(None, actions.USER_UPDATED, ("user", i), index=i)
-        db.session.commit()
-
-
-def _events(app, action):
-    with app.app_context():
-        return db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        ).all()
 
 
 def test_integrity_page_shows_count_and_head(client, login_as, app):
     login_as(Role.ADMIN)
-    _append(app, 3)
+    append_events(app, 3)
     with app.app_context():
         count = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
         head = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
@@ -47,9 +32,9 @@ def test_integrity_page_shows_count_and_head(client, login_as, app):
     assert head.hash in html and "Never. Run one now." in html
 
 
-def test_background_check_reports_intact_chain(client, login_as, app):
+def test_background_check_reports_intact_chain(client, login_as, app, audit_events):
     admin = login_as(Role.ADMIN)
-    _append(app, 12)
+    append_events(app, 12)
     response = client.post("/audit/integrity/check")
     assert response.status_code == 303
     job_url = response.headers["Location"]
@@ -63,27 +48,27 @@ def test_background_check_reports_intact_chain(client, login_as, app):
     assert "intact" in html and "<progress" in html and "every 1s" not in html
     partial = client.get(job_url, headers={"HX-Request": "true"})
     assert "<html" not in partial.get_data(as_text=True) and "HX-Request" in partial.headers["Vary"]
-    verified = _events(app, actions.AUDIT_VERIFIED)
+    verified = audit_events(actions.AUDIT_VERIFIED)
     assert len(verified) == 1 and verified[0].actor_id == admin.id
     assert verified[0].details["ok"] is True and verified[0].details["source"] == "job"
     assert verified[0].resource_type == "job" and verified[0].resource_id == str(job_id)
-    assert [e.action for e in _events(app, actions.JOB_STARTED)] == [actions.JOB_STARTED]
+    assert [e.action for e in audit_events(actions.JOB_STARTED)] == [actions.JOB_STARTED]
     # The integrity page now shows the last full check.
     assert "✓ intact" in client.get("/audit/integrity").get_data(as_text=True)
 
 
-def test_background_check_names_the_first_bad_event(client, login_as, app):
+def test_background_check_names_the_first_bad_event(client, login_as, app, audit_events):
     login_as(Role.ADMIN)
-    _append(app, 6)
+    append_events(app, 6)
     with app.app_context():
         target = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == actions.USER_UPDATED)
                                    .order_by(AuditEvent.seq).offset(2).limit(1))
-    _sql(app, "UPDATE audit_events SET details = '{}' WHERE id = :id", id=target.id)
+    tamper(app, "UPDATE audit_events SET details = '{}' WHERE id = :id", id=target.id)
     response = client.post("/audit/integrity/check", follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "broken" in html and f"#{target.seq}" in html
     assert f'href="/audit/events/{target.id}"' in html
-    failed = _events(app, actions.AUDIT_VERIFIED)[-1]
+    failed = audit_events(actions.AUDIT_VERIFIED)[-1]
     assert failed.outcome == "failure" and failed.details["first_bad_seq"] == target.seq
 
 
@@ -105,28 +90,25 @@ def test_background_thread_runs_the_check(app_factory, make_user, app):
     threaded = app_factory(JOBS_INLINE=False, REDIS_URL=None)
     client = threaded.test_client()
     login(client, make_user(Role.ADMIN))
-    _append(app, 20)
+    append_events(app, 20)
     job_url = client.post("/audit/integrity/check").headers["Location"]
     job_id = int(job_url.rsplit("/", 1)[1])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with threaded.app_context():
-            job = db.session.get(Job, job_id)
-            status = job.status
-            db.session.remove()
-        if status in ("finished", "failed"):
-            break
-        time.sleep(0.05)
-    assert status == "finished"
+
+    def status():
+        with threaded.test_request_context(method="GET"):
+            return db.session.get(Job, job_id).status
+
+    assert wait_until(lambda: status() in ("finished", "failed"))
+    assert status() == "finished"
     assert "intact" in client.get(job_url).get_data(as_text=True)
 
 
 @pytest.mark.slow
-def test_rq_worker_runs_the_check(rq_app, db_url, make_user, app):
+def test_rq_worker_runs_the_check(rq_app, db_url, make_user, app, audit_events):
     """With Redis configured the check is queued like every job and a real worker process runs it."""
     client = rq_app.test_client()
     login(client, make_user(Role.ADMIN))
-    _append(app, 15)
+    append_events(app, 15)
     job_url = client.post("/audit/integrity/check").headers["Location"]
     job_id = int(job_url.rsplit("/", 1)[1])
     with rq_app.app_context():
@@ -141,13 +123,13 @@ def test_rq_worker_runs_the_check(rq_app, db_url, make_user, app):
         assert job.done == job.total == job.result["count"]
         db.session.remove()
     assert "intact" in client.get(job_url).get_data(as_text=True)
-    verified = _events(app, actions.AUDIT_VERIFIED)
+    verified = audit_events(actions.AUDIT_VERIFIED)
     assert len(verified) == 1 and verified[0].details["source"] == "job"
-    assert len(_events(app, actions.JOB_STARTED)) == 1 and len(_events(app, actions.JOB_FINISHED)) == 1
+    assert len(audit_events(actions.JOB_STARTED)) == 1 and len(audit_events(actions.JOB_FINISHED)) == 1
 
 
-def test_checkpoint_command_and_verify_against_it(app, runner, tmp_path):
-    _append(app, 5)
+def test_checkpoint_command_and_verify_against_it(app, runner, tmp_path, audit_events):
+    append_events(app, 5)
     target = tmp_path / "cp.json"
     made = runner.invoke(args=["audit", "checkpoint", "--output", str(target)])
     assert made.exit_code == 0, made.output
@@ -157,27 +139,27 @@ def test_checkpoint_command_and_verify_against_it(app, runner, tmp_path):
         fifth = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 5))
         assert data["hash"] == fifth.hash
         assert checkpoints.load(str(target))["seq"] == 5
-    cp_events = _events(app, actions.AUDIT_CHECKPOINT)
+    cp_events = audit_events(actions.AUDIT_CHECKPOINT)
     assert len(cp_events) == 1 and cp_events[0].seq == 6 and cp_events[0].details["seq"] == 5
     ok = runner.invoke(args=["audit", "verify", "--checkpoint", str(target)])
     assert ok.exit_code == 0 and "signature valid" in ok.output and "intact" in ok.output
-    assert _events(app, actions.AUDIT_VERIFIED)[-1].details["checkpoint_seq"] == 5
+    assert audit_events(actions.AUDIT_VERIFIED)[-1].details["checkpoint_seq"] == 5
 
 
 def test_checkpoint_catches_tail_truncation(app, runner, tmp_path):
-    _append(app, 6)
+    append_events(app, 6)
     target = tmp_path / "cp.json"
     assert runner.invoke(args=["audit", "checkpoint", "--output", str(target)]).exit_code == 0
-    _sql(app, "DELETE FROM audit_events WHERE seq >= 5")
+    tamper(app, "DELETE FROM audit_events WHERE seq >= 5")
     plain = runner.invoke(args=["audit", "verify"])
     assert plain.exit_code == 0  # on its own the shorter chain looks whole
-    _sql(app, "DELETE FROM audit_events WHERE seq >= 5")  # drop the event the last check added
+    tamper(app, "DELETE FROM audit_events WHERE seq >= 5")  # drop the event the last check added
     caught = runner.invoke(args=["audit", "verify", "--checkpoint", str(target)])
     assert caught.exit_code == 1 and "cut off" in caught.output
 
 
 def test_checkpoint_default_folder(app, runner):
-    _append(app, 2)
+    append_events(app, 2)
     made = runner.invoke(args=["audit", "checkpoint"])
     assert made.exit_code == 0
     folder = app.config["AUDIT_CHECKPOINT_DIR"]
@@ -186,7 +168,7 @@ def test_checkpoint_default_folder(app, runner):
 
 @pytest.mark.parametrize("field", ["seq", "hash", "signature"])
 def test_tampered_checkpoint_is_refused(app, runner, tmp_path, field):
-    _append(app, 4)
+    append_events(app, 4)
     target = tmp_path / "cp.json"
     runner.invoke(args=["audit", "checkpoint", "--output", str(target)])
     data = json.loads(target.read_text())
@@ -212,7 +194,7 @@ def test_postgres_trigger_rejects_update_and_delete(app):
     with app.app_context():
         if db.session.get_bind().dialect.name != "postgresql":
             pytest.skip("the append-only trigger exists on PostgreSQL only")
-    _append(app, 2)
+    append_events(app, 2)
     for statement in ("UPDATE audit_events SET action = 'x.y' WHERE seq = 1",
                       "DELETE FROM audit_events WHERE seq = 2"):
         with app.app_context():

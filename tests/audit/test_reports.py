@@ -6,14 +6,11 @@ import io
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from portal.audit import actions, export, queries
 from portal.db import utcnow
-from portal.extensions import db
-from portal.models.audit import AuditEvent
 from portal.models.user import Role
-from tests.factories import login
+from tests.support.http import login
 
 TODAY = utcnow().date()
 
@@ -160,7 +157,7 @@ def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
 
 
-def test_export_streams_the_current_filter_and_is_audited(client, login_as, add_events, app):
+def test_export_streams_the_current_filter_and_is_audited(client, login_as, add_events, audit_events):
     admin = login_as(Role.ADMIN)
     ids = add_events(*[{"action": actions.LICENSE_RENEWED, "resource": ("license", i)} for i in range(5)])
     add_events({"action": actions.LOGIN})
@@ -172,9 +169,8 @@ def test_export_streams_the_current_filter_and_is_audited(client, login_as, add_
     assert rows[0] == export.COLUMNS
     assert [int(r[1]) for r in rows[1:]] == list(reversed(ids))
     assert {r[5] for r in rows[1:]} == {actions.LICENSE_RENEWED}
-    with app.app_context():
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == actions.AUDIT_EXPORTED))
-        assert event.actor_id == admin.id and event.details["filter"] == {"actions": ["license.renewed"]}
+    [event] = audit_events(actions.AUDIT_EXPORTED)
+    assert event.actor_id == admin.id and event.details["filter"] == {"actions": ["license.renewed"]}
 
 
 def test_export_walks_batches_in_order(app, add_events):

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from portal.audit import actions, queries
 from portal.audit.queries import AuditFilter
+from portal.audit.routes import changes_of
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.user import Role
-from tests.audit_factories import BASE
-from tests.factories import login
+from tests.support.audit import BASE
+from tests.support.http import login
 
 
 def shown_ids(html: str) -> list[int]:
@@ -259,8 +260,6 @@ def test_user_resource_names_the_account(client, scene):
 
 
 def test_changes_of_understands_both_shapes():
-    from portal.audit.routes import changes_of
-
     assert changes_of({"before": {"a": 1}, "after": {"a": 2, "b": 3}}) == [("a", 1, 2), ("b", None, 3)]
     assert changes_of({"changes": {"role": ["student", "admin"], "name": {"from": "A", "to": "B"}}}) == [
         ("name", "A", "B"), ("role", "student", "admin")]

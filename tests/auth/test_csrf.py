@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.auth_factories import audit_events, is_logged_in
-from tests.factories import csrf_token_from, login
+from tests.support.http import csrf_token_from, is_logged_in, login
 
 POSTS = [
     "/auth/register",
@@ -26,7 +25,7 @@ def csrf_app(app_factory):
 
 
 @pytest.mark.parametrize("path", POSTS)
-def test_post_without_csrf_token_is_refused(csrf_app, make_user, path):
+def test_post_without_csrf_token_is_refused(csrf_app, make_user, path, audit_events):
     client = csrf_app.test_client()
     user = make_user()
     login(client, user)  # through the form, with its token
@@ -34,7 +33,7 @@ def test_post_without_csrf_token_is_refused(csrf_app, make_user, path):
     assert response.status_code == 400
     assert "expired or was not sent from this site" in response.get_data(as_text=True)
     assert is_logged_in(client)  # nothing happened (not even the logout)
-    denied = audit_events(csrf_app, "access.denied")
+    denied = audit_events("access.denied")
     assert denied[-1].details["reason"] == "csrf"
 
 

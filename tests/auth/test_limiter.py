@@ -10,6 +10,7 @@ import textwrap
 import uuid
 
 import pytest
+import redis
 
 from portal.extensions import limiter
 
@@ -17,8 +18,6 @@ REDIS = "redis://127.0.0.1:6379"
 
 
 def redis_or_skip():
-    import redis
-
     try:
         redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
     except Exception as exc:  # noqa: BLE001
@@ -59,9 +58,9 @@ def test_limit_per_ip_in_memory(app_factory, fresh_limiter):
     assert [attempt(client, "/auth/forgot-password") for _ in range(4)][-1] == 429
 
 
+@pytest.mark.slow
 def test_limit_shared_through_redis_by_two_app_instances(app_factory, fresh_limiter, db_url, tmp_path):
     redis_or_skip()
-    import redis
 
     settings = {
         "RATELIMIT_ENABLED": True,
@@ -75,7 +74,7 @@ def test_limit_shared_through_redis_by_two_app_instances(app_factory, fresh_limi
     # A second process (another gunicorn worker, say) with its own memory.
     script = textwrap.dedent(f"""
         from portal import create_app
-        from tests.conftest import TEST_SETTINGS
+        from tests.support.app import TEST_SETTINGS
         app = create_app({{**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": {db_url!r},
                           "INSTANCE_PATH": {str(tmp_path / "other")!r}, **{settings!r}}})
         c = app.test_client()

@@ -13,8 +13,7 @@ from portal.auth import services
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import User, UserSession
-from tests.auth_factories import audit_events, is_logged_in, session_cookie, set_session_cookie
-from tests.factories import csrf_token_from, login
+from tests.support.http import csrf_token_from, is_logged_in, login, session_cookie, set_session_cookie
 
 
 def post_login(client, email, password, **extra):
@@ -29,7 +28,7 @@ def normalised(html: str) -> str:
     return re.sub(r'value="[^"]*@[^"]*"', "", html)
 
 
-def test_login_success_opens_a_session(app, client, make_user):
+def test_login_success_opens_a_session(app, client, make_user, audit_events):
     user = make_user()
     response = login(client, user)
     assert response.status_code == 303 and response.headers["Location"].endswith("/dashboard")
@@ -39,14 +38,14 @@ def test_login_success_opens_a_session(app, client, make_user):
         assert record.user_id == user.id and record.ip == "127.0.0.1" and not record.remember
         assert record.expires_at - record.created_at == timedelta(hours=12)
         assert db.session.get(User, user.id).last_login_at is not None
-    [event] = audit_events(app, "auth.login")
+    [event] = audit_events("auth.login")
     assert event.actor_id == user.id and event.details == {"session_id": record.id, "remember": False}
     assert event.ip == "127.0.0.1" and event.outcome == "success"
     # The cookie holds a random reference, never the user id or the token's hash.
     assert record.token_hash not in session_cookie(client)
 
 
-def test_unknown_email_and_wrong_password_answer_identically(app, client, make_user):
+def test_unknown_email_and_wrong_password_answer_identically(app, client, make_user, audit_events):
     user = make_user(email="known@example.org")
     wrong = post_login(client, "known@example.org", "not the password")
     unknown = post_login(client, "nobody@example.org", "not the password")
@@ -67,7 +66,7 @@ def test_unknown_email_and_wrong_password_answer_identically(app, client, make_u
         == dict(unknown_form.headers) | {"Content-Length": ""}
     )
     assert normalised(wrong_form.get_data(as_text=True)) == normalised(unknown_form.get_data(as_text=True))
-    events = audit_events(app, "auth.login_failed")[:2]
+    events = audit_events("auth.login_failed")[:2]
     assert [(e.outcome, e.details["reason"]) for e in events] == [
         ("failure", "wrong_password"),
         ("failure", "unknown_email"),
@@ -85,13 +84,13 @@ def test_typed_email_kept_password_not(client, make_user):
 
 
 @pytest.mark.parametrize("status", ["suspended", "pending"])
-def test_suspended_and_pending_accounts_are_refused(app, client, make_user, status):
+def test_suspended_and_pending_accounts_are_refused(app, client, make_user, status, audit_events):
     user = make_user(status=status)
     response = post_login(client, user.email, user.password)
     assert response.status_code == 422
     assert services.GENERIC_LOGIN_ERROR in response.get_data(as_text=True)
     assert not is_logged_in(client)
-    [event] = audit_events(app, "auth.login_failed")
+    [event] = audit_events("auth.login_failed")
     assert event.details["reason"] == f"status_{status}"
 
 
@@ -152,7 +151,7 @@ def test_session_and_csrf_token_renewed_at_login(app_factory, make_user):
         assert not is_logged_in(client)
 
 
-def test_cookie_replayed_after_logout_is_anonymous(app, client, make_user):
+def test_cookie_replayed_after_logout_is_anonymous(app, client, make_user, audit_events):
     user = make_user()
     login(client, user, remember=True)
     copied = session_cookie(client)
@@ -168,7 +167,7 @@ def test_cookie_replayed_after_logout_is_anonymous(app, client, make_user):
     attacker = app.test_client()
     attacker.set_cookie("portal_remember", remember)
     assert not is_logged_in(attacker)
-    [event] = audit_events(app, "auth.logout")
+    [event] = audit_events("auth.logout")
     assert event.actor_id == user.id
     with app.app_context():
         record = db.session.scalars(sa.select(UserSession)).one()
@@ -187,13 +186,13 @@ def test_remember_cookie_restores_a_live_session(app, client, make_user):
         assert record.remember and record.expires_at - record.created_at == timedelta(days=30)
 
 
-def test_lockout_after_threshold_and_unlock(app_factory, make_user):
+def test_lockout_after_threshold_and_unlock(app_factory, make_user, audit_events):
     app = app_factory(LOCKOUT_THRESHOLD=3, LOCKOUT_MINUTES=15)
     client = app.test_client()
     user = make_user()
     for _ in range(3):
         assert post_login(client, user.email, "wrong password here").status_code == 422
-    [lock] = audit_events(app, "auth.lockout")
+    [lock] = audit_events("auth.lockout")
     assert (
         lock.resource_id == str(user.id) and lock.details["failures"] == 3 and lock.details["minutes"] == 15
     )
@@ -201,14 +200,14 @@ def test_lockout_after_threshold_and_unlock(app_factory, make_user):
     response = post_login(client, user.email, user.password)
     assert response.status_code == 422 and services.GENERIC_LOGIN_ERROR in response.get_data(as_text=True)
     assert not is_logged_in(client)
-    assert audit_events(app, "auth.login_failed")[-1].details["reason"] == "locked"
+    assert audit_events("auth.login_failed")[-1].details["reason"] == "locked"
     with app.app_context():
         locked = db.session.get(User, user.id)
         assert services.is_locked(locked)
         admin = services.create_user("boss@example.org", "Boss", "admin", password="boss password ok")
         services.unlock(locked, admin)
         db.session.commit()
-    [unlocked] = audit_events(app, "user.unlocked")
+    [unlocked] = audit_events("user.unlocked")
     assert unlocked.details == {"was_locked": True} and unlocked.resource_id == str(user.id)
     login(client, user)
     assert is_logged_in(client)

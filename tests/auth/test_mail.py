@@ -6,6 +6,8 @@ import os
 import stat
 
 from portal import mail
+from tests.support.live import free_port
+from tests.support.polling import wait_until
 
 
 def test_without_server_mail_goes_to_the_outbox(app, tmp_path):
@@ -31,8 +33,6 @@ def test_smtp_send(mail_app):
 
 
 def test_smtp_down_is_logged_and_returns_false(app_factory, caplog):
-    from tests.auth_factories import free_port
-
     app = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
     with app.app_context(), caplog.at_level("ERROR", logger="portal.mail"):
         assert mail.send("carol@example.org", "Lost", "secret link http://x/reset/abc") is False
@@ -45,12 +45,8 @@ def test_outbox_cli_lists_newest(app, runner, make_user, client):
     make_user(email="cli@example.org")
     client.post("/auth/forgot-password", data={"email": "cli@example.org"})
     folder = app.config["MAIL_OUTBOX"]
-    import time
 
-    for _ in range(200):  # sent from a thread
-        if os.path.isdir(folder) and os.listdir(folder):
-            break
-        time.sleep(0.025)
+    wait_until(lambda: os.path.isdir(folder) and os.listdir(folder))  # sent from a thread
     result = runner.invoke(args=["mail", "outbox"])
     assert result.exit_code == 0, result.output
     assert f"Outbox: {folder}" in result.output

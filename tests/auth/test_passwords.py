@@ -9,8 +9,7 @@ from portal import create_app
 from portal.auth import passwords, policy, services
 from portal.extensions import db
 from portal.models.user import User
-from tests.auth_factories import audit_events
-from tests.factories import login
+from tests.support.http import login
 
 
 @pytest.mark.parametrize(("length", "ok"), [(9, False), (10, True), (256, True), (257, False)])
@@ -80,11 +79,11 @@ def test_validate_new_password_names_the_field():
     assert info.value.field == "password"
 
 
-def test_passwords_never_in_audit_or_pages(app, client, make_user):
+def test_passwords_never_in_audit_or_pages(app, client, make_user, audit_events):
     user = make_user()
     secret = "my wrong secret guess"
     response = client.post("/auth/login", data={"email": user.email, "password": secret})
     assert secret not in response.get_data(as_text=True)
-    for event in audit_events(app):
+    for event in audit_events():
         assert secret not in str(event.details)
         assert user.password not in str(event.details)

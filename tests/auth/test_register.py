@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.auth import services
 from portal.extensions import db
 from portal.models.user import User
-from tests.auth_factories import audit_events, is_logged_in
+from tests.support.http import is_logged_in
 
 GOOD = "a very plain passphrase"
 
@@ -33,7 +33,7 @@ def users(app):
         return list(db.session.scalars(sa.select(User)))
 
 
-def test_register_creates_active_student_and_logs_in(app, client):
+def test_register_creates_active_student_and_logs_in(app, client, audit_events):
     page = client.get("/auth/register")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -52,14 +52,14 @@ def test_register_creates_active_student_and_logs_in(app, client):
     )
     assert user.date_of_birth == date(2000, 12, 10)
     assert user.password_hash.startswith("$argon2id$")
-    [event] = audit_events(app, "user.registered")
+    [event] = audit_events("user.registered")
     assert event.actor_id == user.id and event.resource_type == "user" and event.resource_id == str(user.id)
     assert event.details == {"role": "student", "email": "ada@example.org"}
     assert event.ip == "127.0.0.1" and event.user_agent
-    [login] = audit_events(app, "auth.login")
+    [login] = audit_events("auth.login")
     assert login.details["via"] == "registration"
     # Passwords never reach the audit trail.
-    assert all(GOOD not in str(e.details) for e in audit_events(app))
+    assert all(GOOD not in str(e.details) for e in audit_events())
 
 
 @pytest.mark.parametrize("email", ["ada@example.org", "ADA@EXAMPLE.ORG", "Ada@Example.Org"])
@@ -79,7 +79,7 @@ def test_duplicate_email_in_any_case_is_a_field_error(app, client, make_user, em
     assert len(users(app)) == 1
 
 
-def test_racing_registrations_make_one_account(app, app_factory):
+def test_racing_registrations_make_one_account(app, app_factory, audit_events):
     """Several requests for the same address at the same moment: one account, the others a field error."""
     clients = [app.test_client() for _ in range(4)]
     barrier = threading.Barrier(len(clients))
@@ -99,7 +99,7 @@ def test_racing_registrations_make_one_account(app, app_factory):
     assert codes == [303, 422, 422, 422], codes
     assert all("already exists" in body for code, body in statuses if code == 422)
     assert [u.email for u in users(app)] == ["race@example.org"]
-    assert len(audit_events(app, "user.registered")) == 1
+    assert len(audit_events("user.registered")) == 1
 
 
 @pytest.mark.parametrize(
@@ -122,14 +122,14 @@ def test_bad_date_of_birth(app, client, value, message):
     assert users(app) == []
 
 
-def test_minor_is_flagged_for_guardian_consent(app, client):
+def test_minor_is_flagged_for_guardian_consent(app, client, audit_events):
     today = date.today()
     dob = date(today.year - 16, 1, 1)
     response = client.post("/auth/register", data=form(date_of_birth=dob.isoformat()), follow_redirects=True)
     assert "guardian" in response.get_data(as_text=True)
     [user] = users(app)
     assert services.needs_guardian_consent(user)
-    [event] = audit_events(app, "user.registered")
+    [event] = audit_events("user.registered")
     assert event.details["needs_guardian_consent"] is True
     # Once consent is recorded, or once they are 18, no longer.
     user.guardian_consent_at = user.created_at

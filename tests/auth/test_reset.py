@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from portal.auth import services
+from portal.auth.passwords import verify_password
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import User, UserSession
-from tests.auth_factories import audit_events, is_logged_in
-from tests.factories import login
+from tests.support.http import is_logged_in, login
+from tests.support.live import free_port
+from tests.support.polling import wait_until
 
 NEW = "a brand new passphrase"
 
@@ -30,7 +32,7 @@ def token_for(app, user, purpose="reset"):
         return services.make_reset_token(db.session.get(User, user.id), purpose)
 
 
-def test_forgot_password_same_answer_and_mail_over_smtp(mail_app, make_user):
+def test_forgot_password_same_answer_and_mail_over_smtp(mail_app, make_user, audit_events):
     app, inbox = mail_app
     user = make_user(email="forgot@example.org")
     client = app.test_client()
@@ -44,36 +46,30 @@ def test_forgot_password_same_answer_and_mail_over_smtp(mail_app, make_user):
     assert rcpt == ["forgot@example.org"] and message["Subject"] == "Reset your Portal password"
     text = inbox.text(message)
     assert "/auth/reset-password/" in text and "60 minutes" in text
-    events = audit_events(app, "auth.password_reset_requested")
+    events = audit_events("auth.password_reset_requested")
     assert [e.outcome for e in events] == ["success", "failure"]
     assert events[0].resource_id == str(user.id) and events[1].details["reason"] == "unknown_email"
     assert all(e.ip and e.user_agent for e in events)
     token = reset_link(text).rsplit("/", 1)[1]
-    assert all(token not in str(e.details) for e in audit_events(app))
+    assert all(token not in str(e.details) for e in audit_events())
 
 
 def test_smtp_down_changes_nothing_the_user_sees(app_factory, make_user, caplog):
-    from tests.auth_factories import free_port
-
     app = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
     make_user(email="down@example.org")
     client = app.test_client()
     with caplog.at_level("ERROR", logger="portal.mail"):
         known = client.post("/auth/forgot-password", data={"email": "down@example.org"})
         unknown = client.post("/auth/forgot-password", data={"email": "nobody@example.org"})
-        for _ in range(200):  # the mail goes out from a thread
-            if any("could not be sent" in r.message for r in caplog.records):
-                break
-            import time
-
-            time.sleep(0.025)
+        # The mail goes out from a thread.
+        wait_until(lambda: any("could not be sent" in r.message for r in caplog.records))
     assert known.status_code == unknown.status_code == 303
     assert known.headers["Location"] == unknown.headers["Location"]
     assert any("could not be sent" in r.message for r in caplog.records)
     assert not any("/auth/reset-password/" in r.getMessage() for r in caplog.records)
 
 
-def test_reset_flow_moves_token_out_of_url_and_ends_other_sessions(mail_app, make_user):
+def test_reset_flow_moves_token_out_of_url_and_ends_other_sessions(mail_app, make_user, audit_events):
     app, inbox = mail_app
     user = make_user(email="reset@example.org")
     elsewhere = app.test_client()
@@ -91,7 +87,7 @@ def test_reset_flow_moves_token_out_of_url_and_ends_other_sessions(mail_app, mak
     assert response.status_code == 303 and response.headers["Location"].endswith("/auth/login")
     assert not is_logged_in(elsewhere)
     login(client, user, password=NEW)
-    [event] = audit_events(app, "auth.password_reset")
+    [event] = audit_events("auth.password_reset")
     assert event.resource_id == str(user.id) and event.details["sessions_ended"] == 1
     assert event.ip == "127.0.0.1"
     # The "your password was changed" notice, through the real SMTP server.
@@ -154,8 +150,6 @@ def test_token_for_another_user_changes_only_that_user(app, client, make_user):
     assert alice.email in page
     client.post("/auth/reset-password", data={"password": NEW, "confirm_password": NEW})
     with app.app_context():
-        from portal.auth.passwords import verify_password
-
         assert verify_password(db.session.get(User, alice.id).password_hash, NEW)
         assert verify_password(db.session.get(User, bob.id).password_hash, bob.password)
     # A token whose fingerprint belongs to Alice cannot be re-pointed at Bob.
@@ -192,7 +186,7 @@ def test_reset_without_token_explains(client):
     assert response.status_code == 400 and "Open the link from your e-mail" in response.get_data(as_text=True)
 
 
-def test_change_password_ends_other_sessions_and_notifies(mail_app, make_user):
+def test_change_password_ends_other_sessions_and_notifies(mail_app, make_user, audit_events):
     app, inbox = mail_app
     user = make_user()
     here, there = app.test_client(), app.test_client()
@@ -209,7 +203,7 @@ def test_change_password_ends_other_sessions_and_notifies(mail_app, make_user):
     )
     assert response.status_code == 303
     assert is_logged_in(here) and not is_logged_in(there)
-    events = audit_events(app, "auth.password_changed")
+    events = audit_events("auth.password_changed")
     assert [(e.outcome, e.details.get("reason")) for e in events] == [
         ("failure", "wrong_current_password"),
         ("success", None),
@@ -226,7 +220,7 @@ def test_change_password_needs_login(client):
     assert client.get("/auth/change-password").status_code == 302
 
 
-def test_set_password_link_for_admin_created_account(mail_app, make_user):
+def test_set_password_link_for_admin_created_account(mail_app, make_user, audit_events):
     app, inbox = mail_app
     admin = make_user("admin")
     with app.app_context():
@@ -244,17 +238,17 @@ def test_set_password_link_for_admin_created_account(mail_app, make_user):
     assert "Choose your password" in client.get("/auth/reset-password").get_data(as_text=True)
     client.post("/auth/reset-password", data={"password": NEW, "confirm_password": NEW})
     login(client, type("U", (), {"email": "new@example.org", "password": NEW})())
-    event = audit_events(app, "auth.password_reset_requested")[0]
+    event = audit_events("auth.password_reset_requested")[0]
     assert event.actor_id == admin.id and event.details == {"purpose": "set"}
     # Setting the password accepted the invitation: the pending account is active.
-    [activated] = audit_events(app, "user.status_changed")
+    [activated] = audit_events("user.status_changed")
     assert (activated.details["before"], activated.details["after"]) == ("pending", "active")
-    [done] = audit_events(app, "auth.password_reset")
+    [done] = audit_events("auth.password_reset")
     assert done.details["purpose"] == "set"
 
 
-def test_pending_account_gets_no_reset_link(app, client, make_user):
+def test_pending_account_gets_no_reset_link(app, client, make_user, audit_events):
     user = make_user(status="pending", email="pending@example.org")
     client.post("/auth/forgot-password", data={"email": user.email})
-    [event] = audit_events(app, "auth.password_reset_requested")
+    [event] = audit_events("auth.password_reset_requested")
     assert event.outcome == "failure" and event.details["reason"] == "status_pending"

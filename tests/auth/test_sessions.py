@@ -11,8 +11,7 @@ from portal.auth import services, sessions
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import User, UserSession
-from tests.auth_factories import audit_events, is_logged_in
-from tests.factories import login
+from tests.support.http import is_logged_in, login
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PIXEL = (
@@ -52,7 +51,7 @@ def test_sessions_page_lists_devices_in_words(app, make_user):
     assert "Firefox" in current_row
 
 
-def test_revoke_one_across_two_clients(app, make_user):
+def test_revoke_one_across_two_clients(app, make_user, audit_events):
     user = make_user()
     laptop, phone = browser(app, FIREFOX), browser(app, PIXEL)
     login(laptop, user)
@@ -62,13 +61,13 @@ def test_revoke_one_across_two_clients(app, make_user):
     assert response.status_code == 303 and response.headers["Location"].endswith("/auth/sessions")
     assert not is_logged_in(phone)
     assert is_logged_in(laptop)
-    [event] = audit_events(app, "auth.session_revoked")
+    [event] = audit_events("auth.session_revoked")
     assert event.resource_type == "session" and event.resource_id == str(phone_session.id)
     assert event.actor_id == user.id and event.details["scope"] == "one" and event.details["current"] is False
     assert event.ip == "127.0.0.1" and event.user_agent == FIREFOX
 
 
-def test_revoke_others_keeps_this_device(app, make_user):
+def test_revoke_others_keeps_this_device(app, make_user, audit_events):
     user = make_user()
     clients = [browser(app, FIREFOX), browser(app, PIXEL), browser(app, PIXEL)]
     for c in clients:
@@ -76,7 +75,7 @@ def test_revoke_others_keeps_this_device(app, make_user):
     response = clients[0].post("/auth/sessions/revoke-others", follow_redirects=True)
     assert "Logged out 2 other sessions" in response.get_data(as_text=True)
     assert [is_logged_in(c) for c in clients] == [True, False, False]
-    [event] = audit_events(app, "auth.session_revoked")
+    [event] = audit_events("auth.session_revoked")
     assert event.details["scope"] == "others" and event.details["count"] == 2
     assert event.resource_type == "user" and event.resource_id == str(user.id)
 
@@ -90,7 +89,7 @@ def test_revoking_the_current_session_logs_out(app, client, make_user):
     assert not is_logged_in(client)
 
 
-def test_someone_elses_session_is_404_and_recorded(app, make_user):
+def test_someone_elses_session_is_404_and_recorded(app, make_user, audit_events):
     alice, bob = make_user(), make_user()
     a, b = app.test_client(), app.test_client()
     login(a, alice)
@@ -99,7 +98,7 @@ def test_someone_elses_session_is_404_and_recorded(app, make_user):
     assert a.post(f"/auth/sessions/{bobs.id}/revoke").status_code == 404
     assert a.post("/auth/sessions/999999/revoke").status_code == 404
     assert is_logged_in(b)
-    denied = audit_events(app, "access.denied")
+    denied = audit_events("access.denied")
     assert denied and denied[0].details["reason"] == "not_owner"
 
 
@@ -207,7 +206,7 @@ def test_remember_sessions_have_no_idle_limit_but_a_lifetime(app_factory, make_u
         (lambda u, admin: services.end_all_sessions(u, admin, "lost phone"), "user.sessions_ended"),
     ],
 )
-def test_admin_changes_end_all_sessions_at_once(app, make_user, change, action):
+def test_admin_changes_end_all_sessions_at_once(app, make_user, change, action, audit_events):
     user = make_user()
     admin = make_user("admin")
     clients = [app.test_client(), app.test_client()]
@@ -217,7 +216,7 @@ def test_admin_changes_end_all_sessions_at_once(app, make_user, change, action):
         change(db.session.get(User, user.id), db.session.get(User, admin.id))
         db.session.commit()
     assert [is_logged_in(c) for c in clients] == [False, False]
-    [event] = audit_events(app, action)
+    [event] = audit_events(action)
     assert event.actor_id == admin.id and event.resource_id == str(user.id)
     if action == "user.status_changed":
         assert (event.details["before"], event.details["after"], event.details["reason"]) == (

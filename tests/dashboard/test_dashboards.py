@@ -11,7 +11,7 @@ from portal.dashboard import services
 from portal.extensions import db
 from portal.models import License, RequestStatus, UpgradeRequest, User
 from portal.models.catalogue import Level, Requirement
-from tests.factories import login
+from tests.support.http import login
 
 HTMX = {"HX-Request": "true"}
 

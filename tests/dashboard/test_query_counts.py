@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.licenses import services as license_services
 from portal.models import ClassMembership, Klass, User
 from portal.models.catalogue import Level, Requirement, Specialization
-from tests.factories import login
+from tests.support.http import login
 
 _codes = itertools.count(100)
 

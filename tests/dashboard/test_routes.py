@@ -10,7 +10,7 @@ from portal.audit import actions
 from portal.extensions import db
 from portal.models import AuditEvent, ClassMembership, Klass, RequirementCompletion
 from portal.models.catalogue import Level, Requirement
-from tests.factories import login
+from tests.support.http import login
 
 HTMX = {"HX-Request": "true"}
 
@@ -112,15 +112,13 @@ def test_admin_sees_every_class_instructor_only_theirs(client, make_user, make_c
     assert client.get(f"/dashboard/classes/{theirs.id}").status_code == 200
 
 
-def test_another_instructors_roster_is_404_and_denied(app, client, make_user, klass):
+def test_another_instructors_roster_is_404_and_denied(app, client, make_user, klass, audit_events):
     login(client, make_user("instructor"))
     assert client.get(f"/dashboard/classes/{klass.id}").status_code == 404
     assert client.post(f"/dashboard/classes/{klass.id}/rotate-code").status_code == 404
     assert client.get("/dashboard/classes/99999").status_code == 404
     with app.app_context():
-        denied = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == actions.ACCESS_DENIED)
-        ).all()
+        denied = audit_events(actions.ACCESS_DENIED)
         assert [e.details.get("reason") for e in denied] == ["not_owner", "not_owner"]
 
 
@@ -215,7 +213,7 @@ def test_requirements_of_a_non_member_are_404(client, teacher, klass, make_user)
     assert response.status_code == 404
 
 
-def test_remove_student(app, client, teacher, klass, make_user, join):
+def test_remove_student(app, client, teacher, klass, make_user, join, audit_events):
     student = make_user("student")
     join(student, klass)
     login(client, teacher)
@@ -223,9 +221,7 @@ def test_remove_student(app, client, teacher, klass, make_user, join):
     assert response.status_code == 303
     with app.app_context():
         assert count(ClassMembership) == 0
-        event = db.session.scalar(
-            sa.select(AuditEvent).where(AuditEvent.action == actions.CLASS_STUDENT_REMOVED)
-        )
+        [event] = audit_events(actions.CLASS_STUDENT_REMOVED)
         assert event.details["student_id"] == student.id
     again = client.post(f"/dashboard/classes/{klass.id}/students/{student.id}/remove")
     assert again.status_code == 404
@@ -287,7 +283,7 @@ def test_join_is_for_students(client, teacher):
     assert client.get("/dashboard/join").status_code == 403
 
 
-def test_leave_class(app, client, klass, make_user, join):
+def test_leave_class(app, client, klass, make_user, join, audit_events):
     student = make_user("student")
     join(student, klass)
     login(client, student)
@@ -295,7 +291,7 @@ def test_leave_class(app, client, klass, make_user, join):
     assert response.status_code == 303
     with app.app_context():
         assert count(ClassMembership) == 0
-        assert count(AuditEvent, AuditEvent.action == actions.CLASS_LEFT) == 1
+        assert len(audit_events(actions.CLASS_LEFT)) == 1
     assert client.post(f"/dashboard/classes/{klass.id}/leave").status_code == 404
 
 

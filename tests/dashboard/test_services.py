@@ -10,12 +10,9 @@ import sqlalchemy as sa
 from portal.audit import actions
 from portal.dashboard import queries, services
 from portal.extensions import db
-from portal.models import AuditEvent, ClassMembership, Klass, RequirementCompletion, User
+from portal.licenses.services import requirements_status
+from portal.models import ClassMembership, Klass, RequirementCompletion, User
 from portal.models.catalogue import Level, Requirement, Specialization
-
-
-def events(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
 
 
 def requirement(spec_id: int, level: int, position: int = 0) -> Requirement:
@@ -37,7 +34,7 @@ def teacher(make_user):
     return make_user("instructor")
 
 
-def test_create_class_gives_a_readable_unique_code(app, spec, teacher):
+def test_create_class_gives_a_readable_unique_code(app, spec, teacher, audit_events):
     with app.app_context():
         t = db.session.get(User, teacher.id)
         s = db.session.get(Specialization, spec.id)
@@ -48,7 +45,7 @@ def test_create_class_gives_a_readable_unique_code(app, spec, teacher):
         for code in codes:
             assert re.fullmatch(r"PLY-[ACDEFGHJKMNPQRTUVWXY34679]{3}-[ACDEFGHJKMNPQRTUVWXY34679]{3}", code)
             assert not set(code[4:]) & set("0O1IL2Z5S8B")
-        created = events(actions.CLASS_CREATED)
+        created = audit_events(actions.CLASS_CREATED)
         assert len(created) == 30
         assert created[0].actor_id == teacher.id
         assert created[0].details["specialization"] == "PLY"
@@ -83,7 +80,7 @@ def test_normalise_join_code_forgives_case_spaces_and_dashes():
     assert services.normalise_join_code("PLY4KD9QX") == "PLY-4KD-9QX"
 
 
-def test_join_good_twice_and_audited(app, spec, teacher, make_user, make_class):
+def test_join_good_twice_and_audited(app, spec, teacher, make_user, make_class, audit_events):
     klass = make_class(teacher, spec, "Autumn")
     student = make_user("student")
     typed = klass.join_code.lower().replace("-", " ")
@@ -95,7 +92,7 @@ def test_join_good_twice_and_audited(app, spec, teacher, make_user, make_class):
         assert (again.id, now_again) == (klass.id, False)
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count(ClassMembership.id))) == 1
-        joined_events = events(actions.CLASS_JOINED)
+        joined_events = audit_events(actions.CLASS_JOINED)
         assert len(joined_events) == 1
         assert joined_events[0].actor_id == student.id
         assert joined_events[0].resource_id == str(klass.id)
@@ -118,7 +115,7 @@ def test_join_unknown_code(app, spec, teacher, make_user, make_class, typed, mes
             services.join_class(u, typed, actor=u)
 
 
-def test_rotated_code_stops_working(app, spec, teacher, make_user, make_class):
+def test_rotated_code_stops_working(app, spec, teacher, make_user, make_class, audit_events):
     klass = make_class(teacher, spec)
     student = make_user("student")
     with app.app_context():
@@ -127,7 +124,7 @@ def test_rotated_code_stops_working(app, spec, teacher, make_user, make_class):
         new = services.rotate_code(k, actor=t)
         db.session.commit()
         assert new != klass.join_code
-        rotated = events(actions.CLASS_CODE_ROTATED)
+        rotated = audit_events(actions.CLASS_CODE_ROTATED)
         assert rotated[0].details == {"old_code": klass.join_code, "new_code": new}
         u = db.session.get(User, student.id)
         with pytest.raises(services.ClassError, match="replaced by a new one"):
@@ -136,7 +133,7 @@ def test_rotated_code_stops_working(app, spec, teacher, make_user, make_class):
         assert joined.id == klass.id
 
 
-def test_archived_class_refuses_joins_and_rotation(app, spec, teacher, make_user, make_class):
+def test_archived_class_refuses_joins_and_rotation(app, spec, teacher, make_user, make_class, audit_events):
     klass = make_class(teacher, spec)
     student = make_user("student")
     with app.app_context():
@@ -144,7 +141,7 @@ def test_archived_class_refuses_joins_and_rotation(app, spec, teacher, make_user
         t = db.session.get(User, teacher.id)
         services.archive_class(k, actor=t)
         db.session.commit()
-        assert len(events(actions.CLASS_ARCHIVED)) == 1
+        assert len(audit_events(actions.CLASS_ARCHIVED)) == 1
         u = db.session.get(User, student.id)
         with pytest.raises(services.ClassError, match="archived"):
             services.join_class(u, klass.join_code, actor=u)
@@ -154,7 +151,7 @@ def test_archived_class_refuses_joins_and_rotation(app, spec, teacher, make_user
             services.archive_class(k, actor=t)
 
 
-def test_simultaneous_joins_make_one_membership(app, spec, teacher, make_user, make_class):
+def test_simultaneous_joins_make_one_membership(app, spec, teacher, make_user, make_class, audit_events):
     klass = make_class(teacher, spec)
     student = make_user("student")
     barrier = threading.Barrier(4)
@@ -180,10 +177,10 @@ def test_simultaneous_joins_make_one_membership(app, spec, teacher, make_user, m
     assert sorted(results) == [False, False, False, True]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ClassMembership.id))) == 1
-        assert len(events(actions.CLASS_JOINED)) == 1
+        assert len(audit_events(actions.CLASS_JOINED)) == 1
 
 
-def test_leave_and_remove(app, spec, teacher, make_user, make_class, join):
+def test_leave_and_remove(app, spec, teacher, make_user, make_class, join, audit_events):
     klass = make_class(teacher, spec)
     a, b = make_user("student"), make_user("student")
     join(a, klass)
@@ -195,15 +192,16 @@ def test_leave_and_remove(app, spec, teacher, make_user, make_class, join):
         services.remove_student(k, ub, actor=db.session.get(User, teacher.id))
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count(ClassMembership.id))) == 0
-        (left,) = events(actions.CLASS_LEFT)
+        (left,) = audit_events(actions.CLASS_LEFT)
         assert left.actor_id == a.id and left.details["student_id"] == a.id
-        (removed,) = events(actions.CLASS_STUDENT_REMOVED)
+        (removed,) = audit_events(actions.CLASS_STUDENT_REMOVED)
         assert removed.actor_id == teacher.id and removed.details["student_id"] == b.id
         with pytest.raises(services.ClassError):
             services.leave_class(ua, k, actor=ua)
 
 
-def test_confirm_and_unconfirm_move_progress(app, spec, teacher, make_user, make_class, join, make_license):
+def test_confirm_and_unconfirm_move_progress(app, spec, teacher, make_user, make_class, join, make_license,
+                                             audit_events):
     klass = make_class(teacher, spec)
     student = make_user("student")
     join(student, klass)
@@ -224,13 +222,12 @@ def test_confirm_and_unconfirm_move_progress(app, spec, teacher, make_user, make
         assert services.unconfirm_requirement(u, r2, actor=t) is False
         db.session.commit()
         assert queries.roster(k).rows[0].progress.done == 1
-        confirmed = events(actions.REQUIREMENT_CONFIRMED)
+        confirmed = audit_events(actions.REQUIREMENT_CONFIRMED)
         assert [e.details["student_id"] for e in confirmed] == [student.id, student.id]
         assert confirmed[0].resource_type == "requirement"
-        (undone,) = events(actions.REQUIREMENT_UNCONFIRMED)
+        (undone,) = audit_events(actions.REQUIREMENT_UNCONFIRMED)
         assert undone.resource_id == str(r2.id) and undone.actor_id == teacher.id
         # The license review sees the same confirmations.
-        from portal.licenses.services import requirements_status
 
         status = requirements_status(u, db.session.get(Specialization, spec.id), 2)
         assert [c is not None for _, c in status] == [True, False]

@@ -59,6 +59,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)  # each journey starts gunicorn and Chromium
 
 
 @pytest.fixture(scope="package")
@@ -70,7 +71,7 @@ def browser():
         )
     if not AXE.exists():
         pytest.skip(f"axe-core is missing at {AXE.relative_to(ROOT)}: run `npm ci`")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests load Playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

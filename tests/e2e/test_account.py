@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import JOURNEY_PASSWORD, log_in
+from tests.support.journeys import JOURNEY_PASSWORD, log_in
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])

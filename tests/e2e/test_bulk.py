@@ -6,19 +6,20 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models.license import License
-from tests.e2e.helpers import JOURNEY_PASSWORD, join, log_in, make_class
+from tests.support.journeys import JOURNEY_PASSWORD, log_in
 
 STUDENTS = 8
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, make_specialization, js):
+def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, make_specialization,
+                                               make_class, join, js):
     spec = make_specialization("PLY", "Player", max_level=3)
     make_user("admin", name="Ada Admin", email="ada@example.org", password=JOURNEY_PASSWORD)
     coach = make_user("instructor", name="Carla Rivera")
-    _, code = make_class(app, coach, spec, name="Weekend intake")
+    klass = make_class(coach, spec, "Weekend intake")
     for _ in range(STUDENTS):
-        join(app, make_user("student"), code)
+        join(make_user("student"), klass)
 
     tab = browse("admin", js=js)
     page = tab.page

@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from tests.e2e.helpers import JOURNEY_PASSWORD, log_in
+from tests.support.journeys import JOURNEY_PASSWORD, log_in
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])

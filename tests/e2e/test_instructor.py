@@ -5,18 +5,19 @@ import pytest
 
 from portal.extensions import db
 from portal.models.license import License, UpgradeRequest
-from tests.e2e.helpers import JOURNEY_PASSWORD, join, log_in, make_class
+from tests.support.journeys import JOURNEY_PASSWORD, log_in
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_instructor_confirms_requirements_and_approves_from_queue(
-    portal, browse, app, make_user, make_specialization, make_license, make_request, js
+    portal, browse, app, make_user, make_specialization, make_license, make_request, make_class, join, js
 ):
     spec = make_specialization("PLY", "Player", max_level=3, requirements_per_level=2)
     coach = make_user("instructor", name="Carla Rivera", email="carla@example.org", password=JOURNEY_PASSWORD)
     student = make_user("student", name="Alex Moreno")
-    class_id, code = make_class(app, coach, spec)
-    join(app, student, code)
+    klass = make_class(coach, spec, "Saturday squad")
+    join(student, klass)
+    class_id = klass.id
     license = make_license(student, spec, 1)
     request = make_request(license, "I played a full season.")
 

@@ -11,16 +11,16 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models.license import License, UpgradeRequest
 from portal.models.user import User
-from tests.e2e.helpers import JOURNEY_PASSWORD, keyboard_to, make_class
+from tests.support.journeys import JOURNEY_PASSWORD, keyboard_to
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["keyboard-js", "nojs"])
 def test_new_student_registers_selects_joins_and_requests_upgrade(
-    portal, browse, app, make_user, make_specialization, js
+    portal, browse, app, make_user, make_specialization, make_class, js
 ):
     spec = make_specialization("PLY", "Player", max_level=3)
     coach = make_user("instructor", name="Carla Rivera")
-    _, code = make_class(app, coach, spec)
+    code = make_class(coach, spec, "Saturday squad").join_code
 
     tab = browse("student", js=js)
     page = tab.page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from portal import signing
 from portal.extensions import db
 from portal.licenses import chain, services, state
-from portal.models import LicenseEvent
+from portal.models import License, LicenseEvent, User
 from portal.models.user import Role
-from tests.licenses.helpers import License, User, get, history
+from tests.support.lookups import get, history
 
 
 @pytest.fixture
@@ -131,8 +132,6 @@ def test_the_signature_verifies_offline_with_only_the_published_key(app, busy_li
     ["code", "holder", "level", "status", "expires_at", "issued_at", "head", "spec_name", "key"],
 )
 def test_check_fails_after_any_signed_field_changes(app, busy_license, change):
-    from datetime import timedelta
-
     with app.app_context():
         license = get(License, busy_license)
         assert state.check(license)

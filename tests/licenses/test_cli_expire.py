@@ -7,11 +7,12 @@ from portal.audit import actions
 from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import chain, state
-from portal.models import LicenseStatus
-from tests.licenses.helpers import License, events, get
+from portal.models import License, LicenseStatus
+from tests.support.lookups import get
 
 
-def test_expire_command_is_idempotent(app, runner, make_user, make_specialization, make_license):
+def test_expire_command_is_idempotent(app, runner, make_user, make_specialization, make_license,
+                                      audit_events):
     spec = make_specialization(validity_months=12)
     due, fresh = make_license(make_user(), spec), make_license(make_user(), spec)
     with app.app_context():
@@ -26,5 +27,5 @@ def test_expire_command_is_idempotent(app, runner, make_user, make_specializatio
         assert license.status == LicenseStatus.EXPIRED
         assert chain.verify_history(license).ok and state.check(license)
         assert get(License, fresh).status == LicenseStatus.ACTIVE
-        expired = events(actions.LICENSE_EXPIRED)
+        expired = audit_events(actions.LICENSE_EXPIRED)
         assert len(expired) == 1 and expired[0].actor_id is None

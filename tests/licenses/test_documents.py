@@ -17,10 +17,11 @@ from weasyprint import HTML
 
 from portal.extensions import db
 from portal.licenses import certificates, qr, services
-from portal.models import AuditEvent, License, LicenseEvent, User
+from portal.models import License, LicenseEvent, User
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role
-from tests.factories import login
+from tests.support.factories.licenses import change
+from tests.support.http import login
 
 needs_pdftoppm = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed"
@@ -31,12 +32,6 @@ def pdf_text(data: bytes) -> str:
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 1
     return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def events(app, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        query = sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        return list(db.session.scalars(query))
 
 
 def cache_files(app) -> list[Path]:
@@ -59,7 +54,7 @@ def decode_qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
 # --- content --------------------------------------------------------------------------
 
 
-def test_holder_downloads_a_certificate_with_everything_on_it(app, client, signed_license):
+def test_holder_downloads_a_certificate_with_everything_on_it(app, client, signed_license, audit_events):
     license = signed_license(holder_name="Amelia Nakamura", level=3)
     with app.app_context():
         holder = db.session.get(User, license.holder_id)
@@ -80,7 +75,7 @@ def test_holder_downloads_a_certificate_with_everything_on_it(app, client, signe
                      license.key_id, license.signature, license.head_hash):
         assert expected in text
     assert "NOT VALID" not in text
-    [event] = events(app, "license.certificate_downloaded")
+    [event] = audit_events("license.certificate_downloaded")
     assert event.actor_id == holder.id
     assert (event.resource_type, event.resource_id) == ("license", str(license.id))
     assert event.details["code"] == license.code and event.details["cached"] is False
@@ -106,6 +101,7 @@ def test_a_license_that_is_not_active_is_marked_not_valid(app, client, login_as,
     assert license.code in text
 
 
+@pytest.mark.slow
 @needs_pdftoppm
 def test_the_qr_code_on_the_certificate_decodes_to_the_signed_verification_link(
         app, client, login_as, signed_license, tmp_path):
@@ -119,6 +115,7 @@ def test_the_qr_code_on_the_certificate_decodes_to_the_signed_verification_link(
     ]
 
 
+@pytest.mark.slow
 @needs_pdftoppm
 def test_the_qr_svg_is_a_vector_with_a_quiet_zone_that_decodes_to_the_link(
         app, client, login_as, signed_license, tmp_path):
@@ -230,7 +227,7 @@ def test_markup_in_a_holders_name_is_printed_not_fetched(app, client, login_as, 
 
 
 def test_a_template_that_asks_for_an_outside_resource_fails_and_caches_nothing(
-        app, client, login_as, signed_license):
+        app, client, login_as, signed_license, audit_events):
     listener = Listener()
     try:
         app.jinja_env.loader = ChoiceLoader([
@@ -251,7 +248,7 @@ def test_a_template_that_asks_for_an_outside_resource_fails_and_caches_nothing(
         assert "Traceback" not in response.get_data(as_text=True)
         assert not listener.connected()
         assert cache_files(app) == []
-        assert events(app, "license.certificate_downloaded") == []
+        assert audit_events("license.certificate_downloaded") == []
     finally:
         listener.close()
 
@@ -259,7 +256,8 @@ def test_a_template_that_asks_for_an_outside_resource_fails_and_caches_nothing(
 # --- the cache ----------------------------------------------------------------------------
 
 
-def test_a_certificate_is_rendered_once_per_license_state(app, client, login_as, signed_license):
+def test_a_certificate_is_rendered_once_per_license_state(app, client, login_as, signed_license,
+                                                          audit_events):
     license = signed_license()
     admin = login_as(Role.ADMIN)
 
@@ -271,7 +269,7 @@ def test_a_certificate_is_rendered_once_per_license_state(app, client, login_as,
     cached_file.write_bytes(marker)
     second = client.get(f"/licenses/{license.id}/certificate.pdf")
     assert second.data == marker
-    assert [e.details["cached"] for e in events(app, "license.certificate_downloaded")] == [False, True]
+    assert [e.details["cached"] for e in audit_events("license.certificate_downloaded")] == [False, True]
 
     with app.app_context():
         services.suspend(db.session.get(License, license.id), db.session.get(User, admin.id), "Audit")
@@ -290,8 +288,6 @@ def test_renaming_the_holder_gives_a_new_certificate(app, client, login_as, sign
     login_as(Role.ADMIN)
     client.get(f"/licenses/{license.id}/certificate.pdf")
     with app.app_context():
-        from tests.certificate_factories import change
-
         attached = db.session.get(License, license.id)
         attached.holder.name = "New Name"
         change(attached, "renewed")
@@ -303,7 +299,8 @@ def test_renaming_the_holder_gives_a_new_certificate(app, client, login_as, sign
     assert len(cache_files(app)) == 1
 
 
-def test_a_license_failing_its_integrity_check_gets_no_certificate(app, client, login_as, signed_license):
+def test_a_license_failing_its_integrity_check_gets_no_certificate(app, client, login_as, signed_license,
+                                                                   audit_events):
     license = signed_license()
     login_as(Role.ADMIN)
     with app.app_context():
@@ -316,14 +313,14 @@ def test_a_license_failing_its_integrity_check_gets_no_certificate(app, client, 
 
     assert response.status_code == 503
     assert cache_files(app) == []
-    assert events(app, "license.certificate_downloaded") == []
+    assert audit_events("license.certificate_downloaded") == []
 
 
 # --- who may download ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["certificate.pdf", "qr.svg"])
-def test_another_students_license_is_not_found(app, client, login_as, signed_license, path):
+def test_another_students_license_is_not_found(app, client, login_as, signed_license, path, audit_events):
     license = signed_license()
     intruder = login_as(Role.STUDENT)
 
@@ -331,9 +328,9 @@ def test_another_students_license_is_not_found(app, client, login_as, signed_lic
 
     assert response.status_code == 404
     assert client.get(f"/licenses/999999/{path}").status_code == 404
-    denied = events(app, "access.denied")
+    denied = audit_events("access.denied")
     assert denied and denied[0].actor_id == intruder.id and denied[0].details["reason"] == "not_owner"
-    assert events(app, "license.certificate_downloaded") == []
+    assert audit_events("license.certificate_downloaded") == []
 
 
 @pytest.mark.parametrize("path", ["certificate.pdf", "qr.svg"])

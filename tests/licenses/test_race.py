@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.licenses import chain, services, state
 from portal.licenses.services import RequestConflict
-from portal.models import LicenseStatus, RequestStatus
+from portal.models import License, LicenseStatus, RequestStatus, UpgradeRequest, User
 from portal.models.user import Role
-from tests.licenses.helpers import License, UpgradeRequest, User, actions_since, get, history, last_audit_id
+from tests.support.lookups import get, history
 
 THREADS = 8
 
@@ -60,10 +61,10 @@ def pending(app, make_user, make_specialization, make_license, make_request):
     return admins, student, lic, req
 
 
-def test_eight_simultaneous_approvals_give_exactly_one_level_change(app, pending):
+def test_eight_simultaneous_approvals_give_exactly_one_level_change(app, pending, audit_events):
     admins, _student, lic, req = pending
     with app.app_context():
-        mark = last_audit_id()
+        mark = audit_events.mark()
 
     def approve(i):
         request = db.session.get(UpgradeRequest, req.id)
@@ -80,7 +81,7 @@ def test_eight_simultaneous_approvals_give_exactly_one_level_change(app, pending
         assert [r.kind for r in history(lic.id)] == ["issued", "upgraded"]
         assert chain.verify_history(license).ok and state.check(license)
         assert get(UpgradeRequest, req).status == RequestStatus.APPROVED
-        assert actions_since(mark) == ["license.upgrade_approved"]
+        assert audit_events.actions(since=mark) == ["license.upgrade_approved"]
 
 
 def test_approvals_racing_a_withdrawal_give_at_most_one_change(app, pending):
@@ -121,8 +122,6 @@ def test_simultaneous_requests_leave_exactly_one_pending(app, make_user, make_sp
     assert outcomes.count("ok") == 1, outcomes
     assert all(o == "ok" or isinstance(o, services.LicenseError) for o in outcomes), outcomes
     with app.app_context():
-        import sqlalchemy as sa
-
         pending = db.session.scalar(
             sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.status == RequestStatus.PENDING)
         )

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
 from portal.audit import actions
 from portal.extensions import db
-from portal.models import ClassMembership, Klass, LicenseStatus, RequestStatus, RequirementCompletion
+from portal.licenses import services
+from portal.models import (
+    ClassMembership,
+    Klass,
+    License,
+    LicenseStatus,
+    RequestStatus,
+    RequirementCompletion,
+    Specialization,
+    UpgradeRequest,
+    User,
+)
 from portal.models.user import Role
-from tests.factories import login
-from tests.licenses.helpers import License, UpgradeRequest, events, get, history
+from tests.support.http import login
+from tests.support.lookups import get, history
 
 HX = {"HX-Request": "true"}
 
@@ -30,9 +43,6 @@ def put_in_class(app, instructor, student, spec):
 
 
 def confirm_level(app, student, spec, level):
-    from portal.licenses import services
-    from tests.licenses.helpers import Specialization, User
-
     with app.app_context():
         for requirement, done in services.requirements_status(
             get(User, student), get(Specialization, spec), level
@@ -83,8 +93,6 @@ def test_selecting_by_id_works_too_and_unknown_values_are_422(app, client, login
 
 
 def test_a_too_young_student_gets_the_reason_next_to_the_field(client, login_as, make_specialization):
-    from datetime import date
-
     spec = make_specialization(min_age=18)
     login_as(Role.STUDENT, date_of_birth=date(date.today().year - 15, 1, 1))
     response = client.post("/licenses/select-specialization", data={"specialization": spec.code})
@@ -100,7 +108,8 @@ def test_select_is_for_students_only(client, login_as, make_specialization):
     )
 
 
-def test_upgrade_form_validation_and_submission(app, client, make_user, make_specialization, make_license):
+def test_upgrade_form_validation_and_submission(app, client, make_user, make_specialization, make_license,
+                                                audit_events):
     student = make_user()
     lic = make_license(student, make_specialization())
     login(client, student)
@@ -114,7 +123,7 @@ def test_upgrade_form_validation_and_submission(app, client, make_user, make_spe
     assert again.status_code == 422
     assert "already asked" in again.get_data(as_text=True)
     with app.app_context():
-        assert len(events(actions.LICENSE_UPGRADE_REQUESTED)) == 1
+        assert len(audit_events(actions.LICENSE_UPGRADE_REQUESTED)) == 1
 
 
 def test_upgrade_htmx_answers_with_the_partial(client, make_user, make_specialization, make_license):
@@ -155,7 +164,7 @@ def test_a_student_cannot_withdraw_someone_elses_request(
 
 @pytest.mark.parametrize("path", ["", "/upgrade"])
 def test_another_students_license_is_404_and_recorded(
-    app, client, login_as, make_user, make_specialization, make_license, path
+    app, client, login_as, make_user, make_specialization, make_license, path, audit_events
 ):
     lic = make_license(make_user(), make_specialization())
     login_as(Role.STUDENT)
@@ -163,7 +172,7 @@ def test_another_students_license_is_404_and_recorded(
     assert response.status_code == 404
     assert client.get(f"/licenses/999999{path}").status_code == 404
     with app.app_context():
-        denied = events(actions.ACCESS_DENIED)
+        denied = audit_events(actions.ACCESS_DENIED)
         assert denied and denied[-1].details["reason"] == "not_owner"
 
 
@@ -252,7 +261,7 @@ def test_an_instructor_cannot_decide_for_a_student_outside_their_classes(app, cl
         assert get(UpgradeRequest, review["other_request"]).status == RequestStatus.PENDING
 
 
-def test_approve_needs_a_note_when_requirements_are_missing(app, client, review):
+def test_approve_needs_a_note_when_requirements_are_missing(app, client, review, audit_events):
     login(client, review["teacher"])
     url = f"/licenses/requests/{review['request'].id}/approve"
     response = client.post(url, data={"note": ""})
@@ -261,7 +270,7 @@ def test_approve_needs_a_note_when_requirements_are_missing(app, client, review)
     assert response.status_code == 303
     with app.app_context():
         assert get(License, review["license"]).level == 2
-        assert events(actions.LICENSE_UPGRADE_APPROVED)[-1].actor_id == review["teacher"].id
+        assert audit_events(actions.LICENSE_UPGRADE_APPROVED)[-1].actor_id == review["teacher"].id
     second = client.post(url, data={"note": "again"})
     assert second.status_code == 409 and "already approved" in second.get_data(as_text=True)
 
@@ -298,7 +307,7 @@ def test_reject_needs_a_note(app, client, review):
 
 
 def test_admin_actions_need_confirmation_and_record_history(
-    app, client, login_as, make_user, make_specialization, make_license
+    app, client, login_as, make_user, make_specialization, make_license, audit_events
 ):
     lic = make_license(make_user(), make_specialization(validity_months=12))
     login_as(Role.ADMIN)
@@ -329,7 +338,7 @@ def test_admin_actions_need_confirmation_and_record_history(
             actions.LICENSE_REINSTATED,
             actions.LICENSE_RENEWED,
         ):
-            assert events(action), action
+            assert audit_events(action), action
 
 
 @pytest.mark.parametrize("action", ["suspend", "revoke", "reinstate", "renew"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,22 +15,16 @@ from portal.licenses.services import LicenseError, NotAllowed, RequestConflict
 from portal.models import (
     ClassMembership,
     Klass,
+    License,
     LicenseStatus,
     RequestStatus,
     RequirementCompletion,
-)
-from portal.models.user import Role
-from tests.licenses.helpers import (
-    License,
     Specialization,
     UpgradeRequest,
     User,
-    actions_since,
-    events,
-    get,
-    history,
-    last_audit_id,
 )
+from portal.models.user import Role
+from tests.support.lookups import get, history
 
 
 def sixteen_years_ago() -> date:
@@ -63,11 +57,12 @@ def put_in_class(instructor_id: int, student_id: int, spec_id: int) -> None:
 # --- starting a specialization ------------------------------------------------------
 
 
-def test_selecting_a_specialization_issues_a_signed_level_1_license(app, make_user, make_specialization):
+def test_selecting_a_specialization_issues_a_signed_level_1_license(app, make_user, make_specialization,
+                                                                    audit_events):
     student = make_user()
     spec = make_specialization(validity_months=24)
     with app.app_context():
-        mark = last_audit_id()
+        mark = audit_events.mark()
         result = services.select_specialization(
             get(User, student), get(Specialization, spec), get(User, student)
         )
@@ -81,15 +76,16 @@ def test_selecting_a_specialization_issues_a_signed_level_1_license(app, make_us
         rows = history(license.id)
         assert [r.kind for r in rows] == ["issued"] and license.head_hash == rows[0].hash
         assert chain.verify_history(license).ok
-        assert actions_since(mark) == [actions.LICENSE_ISSUED, actions.SPECIALIZATION_SELECTED]
-        assert events(actions.SPECIALIZATION_SELECTED)[-1].details["result"] == "issued"
+        assert audit_events.actions(since=mark) == [actions.LICENSE_ISSUED, actions.SPECIALIZATION_SELECTED]
+        assert audit_events(actions.SPECIALIZATION_SELECTED)[-1].details["result"] == "issued"
 
 
-def test_a_specialization_without_auto_issue_creates_a_pending_request(app, make_user, make_specialization):
+def test_a_specialization_without_auto_issue_creates_a_pending_request(app, make_user, make_specialization,
+                                                                       audit_events):
     student = make_user()
     spec = make_specialization(auto_issue=False)
     with app.app_context():
-        mark = last_audit_id()
+        mark = audit_events.mark()
         result = services.select_specialization(
             get(User, student), get(Specialization, spec), get(User, student)
         )
@@ -98,12 +94,13 @@ def test_a_specialization_without_auto_issue_creates_a_pending_request(app, make
         assert result.request.status == RequestStatus.PENDING
         assert (result.request.from_level, result.request.to_level) == (0, 1)
         assert "admin" in result.message
-        assert actions_since(mark) == [actions.SPECIALIZATION_SELECTED, actions.LICENSE_UPGRADE_REQUESTED]
+        assert audit_events.actions(since=mark) == [
+            actions.SPECIALIZATION_SELECTED, actions.LICENSE_UPGRADE_REQUESTED]
         assert db.session.scalar(sa.select(sa.func.count(License.id))) == 0
 
 
 def test_a_minor_without_consent_waits_and_an_admin_approves_after_consent(
-    app, make_user, make_specialization
+    app, make_user, make_specialization, audit_events
 ):
     minor = make_user(date_of_birth=sixteen_years_ago())
     admin = make_user(Role.ADMIN)
@@ -118,10 +115,10 @@ def test_a_minor_without_consent_waits_and_an_admin_approves_after_consent(
             services.approve_request(request, get(User, admin))
         db.session.rollback()
 
-        mark = last_audit_id()
+        mark = audit_events.mark()
         services.record_guardian_consent(get(User, minor), get(User, admin), "Ana Martínez")
         db.session.commit()
-        assert actions_since(mark) == [actions.USER_CONSENT_RECORDED]
+        assert audit_events.actions(since=mark) == [actions.USER_CONSENT_RECORDED]
         assert get(User, minor).guardian_consent_at is not None
         assert get(User, minor).guardian_name == "Ana Martínez"
 
@@ -164,7 +161,7 @@ def test_consent_needs_staff_and_a_name(app, make_user):
         ("instructor", "Only students"),
     ],
 )
-def test_selection_refusals(app, make_user, make_specialization, case, message):
+def test_selection_refusals(app, make_user, make_specialization, case, message, audit_events):
     student = make_user(
         Role.INSTRUCTOR if case == "instructor" else Role.STUDENT,
         date_of_birth=sixteen_years_ago() if case == "too_young" else date(1990, 1, 1),
@@ -177,16 +174,16 @@ def test_selection_refusals(app, make_user, make_specialization, case, message):
         if case in ("twice", "pending"):
             services.select_specialization(user, s, user)
         db.session.commit()
-        mark = last_audit_id()
+        mark = audit_events.mark()
         with pytest.raises(LicenseError, match=message):
             services.select_specialization(user, s, user)
-        assert actions_since(mark) == []
+        assert audit_events.actions(since=mark) == []
 
 
 # --- upgrade requests ----------------------------------------------------------------
 
 
-def test_request_upgrade_rules(app, make_user, make_specialization, make_license):
+def test_request_upgrade_rules(app, make_user, make_specialization, make_license, audit_events):
     student = make_user()
     spec = make_specialization(max_level=2)
     lic = make_license(student, spec, level=1)
@@ -194,11 +191,11 @@ def test_request_upgrade_rules(app, make_user, make_specialization, make_license
         license = get(License, lic)
         with pytest.raises(LicenseError, match="why"):
             services.request_upgrade(license, "   ", get(User, student))
-        mark = last_audit_id()
+        mark = audit_events.mark()
         request = services.request_upgrade(license, "Finished all drills", get(User, student))
         db.session.commit()
         assert (request.from_level, request.to_level, request.status) == (1, 2, RequestStatus.PENDING)
-        assert actions_since(mark) == [actions.LICENSE_UPGRADE_REQUESTED]
+        assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_REQUESTED]
         with pytest.raises(LicenseError, match="pending"):
             services.request_upgrade(get(License, lic), "again", get(User, student))
 
@@ -236,7 +233,7 @@ def test_no_upgrade_at_the_top_level_or_when_not_active(app, make_user, make_spe
 
 
 def test_approve_raises_the_level_records_history_and_re_signs(
-    app, make_user, make_specialization, make_license, make_request
+    app, make_user, make_specialization, make_license, make_request, audit_events
 ):
     student, admin = make_user(), make_user(Role.ADMIN)
     spec = make_specialization()
@@ -247,7 +244,7 @@ def test_approve_raises_the_level_records_history_and_re_signs(
         db.session.commit()
         before = get(License, lic)
         old_signature, old_head, old_version = before.signature, before.head_hash, before.version
-        mark = last_audit_id()
+        mark = audit_events.mark()
         license = services.approve_request(get(UpgradeRequest, req), get(User, admin))
         db.session.commit()
         assert license.level == 2 and license.version == old_version + 1
@@ -256,14 +253,14 @@ def test_approve_raises_the_level_records_history_and_re_signs(
         assert [r.kind for r in history(lic.id)] == ["issued", "upgraded"]
         request = get(UpgradeRequest, req)
         assert request.status == RequestStatus.APPROVED and request.decided_by_id == admin.id
-        assert actions_since(mark) == [actions.LICENSE_UPGRADE_APPROVED]
-        assert events(actions.LICENSE_UPGRADE_APPROVED)[-1].details["requirements_missing"] is False
+        assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_APPROVED]
+        assert audit_events(actions.LICENSE_UPGRADE_APPROVED)[-1].details["requirements_missing"] is False
         with pytest.raises(RequestConflict, match="already approved"):
             services.approve_request(get(UpgradeRequest, req), get(User, admin))
 
 
 def test_approving_with_missing_requirements_needs_a_note(
-    app, make_user, make_specialization, make_license, make_request
+    app, make_user, make_specialization, make_license, make_request, audit_events
 ):
     student, admin = make_user(), make_user(Role.ADMIN)
     spec = make_specialization()
@@ -278,7 +275,7 @@ def test_approving_with_missing_requirements_needs_a_note(
         db.session.commit()
         assert license.level == 2
         assert history(license.id)[-1].note == "Assessed in person"
-        assert events(actions.LICENSE_UPGRADE_APPROVED)[-1].details["requirements_missing"] is True
+        assert audit_events(actions.LICENSE_UPGRADE_APPROVED)[-1].details["requirements_missing"] is True
 
 
 def test_an_instructor_decides_only_for_students_in_their_classes(
@@ -303,7 +300,7 @@ def test_an_instructor_decides_only_for_students_in_their_classes(
 
 
 def test_reject_needs_a_note_and_changes_no_level(
-    app, make_user, make_specialization, make_license, make_request
+    app, make_user, make_specialization, make_license, make_request, audit_events
 ):
     student, admin = make_user(), make_user(Role.ADMIN)
     spec = make_specialization()
@@ -312,19 +309,19 @@ def test_reject_needs_a_note_and_changes_no_level(
     with app.app_context():
         with pytest.raises(LicenseError, match="why"):
             services.reject_request(get(UpgradeRequest, req), get(User, admin), " ")
-        mark = last_audit_id()
+        mark = audit_events.mark()
         services.reject_request(get(UpgradeRequest, req), get(User, admin), "Needs more match time")
         db.session.commit()
         request = get(UpgradeRequest, req)
         assert request.status == RequestStatus.REJECTED and request.decision_note == "Needs more match time"
         assert get(License, lic).level == 1 and len(history(lic.id)) == 1
-        assert actions_since(mark) == [actions.LICENSE_UPGRADE_REJECTED]
+        assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_REJECTED]
         with pytest.raises(RequestConflict):
             services.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
 
 
 def test_withdraw_is_for_the_student_and_beats_a_later_approval(
-    app, make_user, make_specialization, make_license, make_request
+    app, make_user, make_specialization, make_license, make_request, audit_events
 ):
     student, admin = make_user(), make_user(Role.ADMIN)
     spec = make_specialization()
@@ -332,11 +329,11 @@ def test_withdraw_is_for_the_student_and_beats_a_later_approval(
     with app.app_context():
         with pytest.raises(NotAllowed):
             services.withdraw_request(get(UpgradeRequest, req), get(User, admin))
-        mark = last_audit_id()
+        mark = audit_events.mark()
         services.withdraw_request(get(UpgradeRequest, req), get(User, student))
         db.session.commit()
         assert get(UpgradeRequest, req).status == RequestStatus.WITHDRAWN
-        assert actions_since(mark) == [actions.LICENSE_UPGRADE_WITHDRAWN]
+        assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_WITHDRAWN]
         with pytest.raises(RequestConflict, match="withdrawn"):
             services.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
         with pytest.raises(RequestConflict):
@@ -365,12 +362,12 @@ def test_a_stale_decision_loses_to_one_already_committed(
 # --- admin actions ---------------------------------------------------------------------
 
 
-def test_suspend_reinstate_revoke_reinstate(app, make_user, make_specialization, make_license):
+def test_suspend_reinstate_revoke_reinstate(app, make_user, make_specialization, make_license, audit_events):
     admin = make_user(Role.ADMIN)
     lic = make_license(make_user(), make_specialization())
     with app.app_context():
         a = get(User, admin)
-        mark = last_audit_id()
+        mark = audit_events.mark()
         with pytest.raises(LicenseError, match="reason"):
             services.suspend(get(License, lic), a, "")
         services.suspend(get(License, lic), a, "Unpaid fees")
@@ -406,7 +403,7 @@ def test_suspend_reinstate_revoke_reinstate(app, make_user, make_specialization,
         ]
         assert history(lic.id)[3].reason == "fraud"
         assert chain.verify_history(get(License, lic)).ok and state.check(get(License, lic))
-        assert actions_since(mark) == [
+        assert audit_events.actions(since=mark) == [
             actions.LICENSE_SUSPENDED,
             actions.LICENSE_REINSTATED,
             actions.LICENSE_REVOKED,
@@ -416,19 +413,21 @@ def test_suspend_reinstate_revoke_reinstate(app, make_user, make_specialization,
             services.reinstate(get(License, lic), a)
 
 
-def test_revoking_closes_a_pending_request(app, make_user, make_specialization, make_license, make_request):
+def test_revoking_closes_a_pending_request(app, make_user, make_specialization, make_license, make_request,
+                                           audit_events):
     admin = make_user(Role.ADMIN)
     lic = make_license(make_user(), make_specialization())
     req = make_request(lic)
     with app.app_context():
-        mark = last_audit_id()
+        mark = audit_events.mark()
         services.revoke(get(License, lic), get(User, admin), "misconduct", "Abuse of a referee")
         db.session.commit()
         assert get(UpgradeRequest, req).status == RequestStatus.REJECTED
-        assert actions_since(mark) == [actions.LICENSE_REVOKED, actions.LICENSE_UPGRADE_REJECTED]
+        assert audit_events.actions(since=mark) == [actions.LICENSE_REVOKED, actions.LICENSE_UPGRADE_REJECTED]
 
 
-def test_expire_is_idempotent_and_renew_brings_it_back(app, make_user, make_specialization, make_license):
+def test_expire_is_idempotent_and_renew_brings_it_back(app, make_user, make_specialization, make_license,
+                                                       audit_events):
     admin = make_user(Role.ADMIN)
     spec = make_specialization(validity_months=12)
     lic = make_license(make_user(), spec)
@@ -436,12 +435,12 @@ def test_expire_is_idempotent_and_renew_brings_it_back(app, make_user, make_spec
     with app.app_context():
         get(License, lic).expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
-        mark = last_audit_id()
+        mark = audit_events.mark()
         assert services.expire_due() == 1
         db.session.commit()
         assert services.expire_due() == 0
         db.session.commit()
-        assert actions_since(mark) == [actions.LICENSE_EXPIRED]
+        assert audit_events.actions(since=mark) == [actions.LICENSE_EXPIRED]
         license = get(License, lic)
         assert license.status == LicenseStatus.EXPIRED and state.check(license)
         assert get(License, keeps).status == LicenseStatus.ACTIVE
@@ -453,7 +452,7 @@ def test_expire_is_idempotent_and_renew_brings_it_back(app, make_user, make_spec
         assert license.status == LicenseStatus.ACTIVE
         assert license.expires_at > utcnow() + timedelta(days=360)
         assert [r.kind for r in history(lic.id)] == ["issued", "expired", "renewed"]
-        assert actions_since(mark)[-1] == actions.LICENSE_RENEWED
+        assert audit_events.actions(since=mark)[-1] == actions.LICENSE_RENEWED
 
 
 def test_renewing_early_keeps_the_remaining_time(app, make_user, make_specialization, make_license):
@@ -503,7 +502,5 @@ def test_requirements_status_lists_each_requirement_with_its_completion(app, mak
 
 
 def test_add_months_clamps_to_the_end_of_the_month():
-    from datetime import UTC, datetime
-
     assert services.add_months(datetime(2025, 1, 31, tzinfo=UTC), 1) == datetime(2025, 2, 28, tzinfo=UTC)
     assert services.add_months(datetime(2025, 11, 15, tzinfo=UTC), 26).date() == date(2028, 1, 15)

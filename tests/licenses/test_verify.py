@@ -1,7 +1,7 @@
 """Public verification: the form, the page and the JSON for every state, keys, CLI."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from portal.db import utcnow
 from portal.extensions import db
-from portal.licenses import codes
-from portal.models import AuditEvent, License, LicenseEvent, User
+from portal.licenses import codes, services
+from portal.models import License, LicenseEvent, User
 from portal.models.user import Role
 
 SPEC_KEYS = {"valid", "status", "code", "holder", "specialization", "level", "issued_at",
@@ -52,8 +52,6 @@ def test_a_valid_license(app, client, signed_license):
 
 
 def test_the_page_and_json_reveal_no_private_data(app, client, make_user, signed_license):
-    from datetime import date
-
     holder = make_user(Role.STUDENT, email="rosa.private@example.test", date_of_birth=date(1999, 7, 14))
     license = signed_license(holder=holder)
 
@@ -115,8 +113,6 @@ def test_a_suspended_license(app, client, signed_license):
 
 
 def test_a_revoked_license_shows_the_date_and_reason(app, client, make_user, signed_license):
-    from portal.licenses import services
-
     license = signed_license()
     admin = make_user(Role.ADMIN)
     with app.app_context():
@@ -210,8 +206,6 @@ def test_a_changed_history_row_fails_the_chain_check(app, client, signed_license
 
 
 def test_a_scanned_certificate_is_compared_with_the_current_state(app, client, make_user, signed_license):
-    from portal.licenses import services
-
     license = signed_license()
     printed = {"kid": license.key_id, "sig": license.signature}
 
@@ -302,7 +296,7 @@ def test_the_keys_document(app, client, signed_license):
     assert "private" not in response.get_data(as_text=True).lower()
 
 
-def test_rotating_the_key_keeps_old_certificates_verifying(app, client, runner, signed_license):
+def test_rotating_the_key_keeps_old_certificates_verifying(app, client, runner, signed_license, audit_events):
     old = signed_license()
 
     result = runner.invoke(args=["keys", "rotate"])
@@ -317,7 +311,7 @@ def test_rotating_the_key_keeps_old_certificates_verifying(app, client, runner, 
         body = client.get(f"/verify/{license.code}.json").get_json()
         assert body["valid"] is True and body["signature_verified"] is True
     with app.app_context():
-        [rotated] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "keys.rotated"))
+        [rotated] = audit_events("keys.rotated")
         assert rotated.details == {"previous_key": old.key_id, "key_id": new.key_id}
         assert rotated.actor_id is None
 

@@ -17,13 +17,10 @@ import time
 from collections import Counter
 
 import pytest
-import sqlalchemy as sa
 
-from portal.extensions import db
-from portal.models.audit import AuditEvent
 from portal.models.user import Role
-from tests.reliability.test_races import PRELOAD, assert_chain_intact
-from tests.security_factories import HttpClient, find_leaks
+from tests.support.live import PRELOAD, HttpClient, assert_chain_intact
+from tests.support.logs import find_leaks
 
 CONNECTIONS = 50
 SECONDS = float(os.environ.get("PORTAL_LOAD_SECONDS", "60"))
@@ -32,7 +29,7 @@ AUDITED = ("auth.login", "auth.logout", "license.certificate_downloaded")
 
 @pytest.mark.slow
 def test_mixed_load(app, live_server, make_user, make_specialization, make_license, make_class, join,
-                    monkeypatch):
+                    monkeypatch, audit_events):
     monkeypatch.setenv("PORTAL_RATELIMIT_ENABLED", "0")
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR)
@@ -44,8 +41,7 @@ def test_mixed_load(app, live_server, make_user, make_specialization, make_licen
         join(s, klass)
     codes = [lic.code for lic in licenses]
     server = live_server(workers=4, GUNICORN_CMD_ARGS=PRELOAD)
-    with app.app_context():
-        before = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    before = Counter(audit_events.actions())
 
     statuses: Counter = Counter()
     expected: Counter = Counter()
@@ -122,8 +118,7 @@ def test_mixed_load(app, live_server, make_user, make_specialization, make_licen
     log = server.log()
     assert "database is locked" not in log and "Traceback" not in log, log[-3000:]
     assert not find_leaks(log.splitlines()), "secrets in the server log"
-    with app.app_context():
-        after = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    after = Counter(audit_events.actions())
     for action in AUDITED:
         assert after[action] - before[action] == expected[action], (action, expected, after - before)
     assert_chain_intact(app)

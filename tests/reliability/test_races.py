@@ -7,74 +7,33 @@ has no "database is locked" and no traceback.
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models.audit import AuditEvent
+from portal.licenses import chain as license_chain
 from portal.models.klass import ClassMembership
 from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
-from tests.security_factories import HttpClient, find_leaks
+from tests.support.live import (
+    PRELOAD,
+    HttpClient,
+    assert_chain_intact,
+    assert_server_healthy,
+    sessions_for,
+    together,
+)
+
+# Every race runs against gunicorn.
+pytestmark = pytest.mark.slow
 
 WORKERS = 4
-# Import the app once in the master process: four workers start in seconds, not tens.
-PRELOAD = "--preload"
-
-
-def together(calls):
-    """Run the callables in threads, released at the same instant; returns their results."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=60)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
-
-
-def assert_server_healthy(server, replies):
-    statuses = Counter(r.status for r in replies)
-    assert not [s for s in statuses if s >= 500], statuses
-    log = server.log()
-    assert "database is locked" not in log
-    assert "Traceback" not in log, log[-3000:]
-    assert "incident" not in log, log[-3000:]
-    assert not find_leaks(log.splitlines()), "secrets in the server log"
-
-
-def assert_chain_intact(app):
-    from portal.audit import chain
-
-    with app.app_context():
-        result = chain.verify(db.session)
-        assert result.ok, result.summary()
-        return result
-
-
-def sessions_for(server, user, n: int) -> list[HttpClient]:
-    """``n`` separate logged-in sessions of one user (logging in concurrently, too)."""
-    clients = [HttpClient(server.url) for _ in range(n)]
-    together([lambda c=c: c.login(user.email, user.password) for c in clients])
-    return clients
 
 
 def test_twenty_simultaneous_approvals(app, live_server, make_user, make_specialization, make_license,
-                                       make_request):
+                                       make_request, audit_events):
     admin = make_user(Role.ADMIN)
     holder = make_user(Role.STUDENT)
     license = make_license(holder, make_specialization(max_level=3))
@@ -99,17 +58,14 @@ def test_twenty_simultaneous_approvals(app, live_server, make_user, make_special
             sa.select(LicenseEvent).where(LicenseEvent.license_id == license.id)
         ).all()
         assert [h.kind for h in history].count("upgraded") == 1 and len(history) == 2
-        approved = db.session.scalar(sa.select(sa.func.count()).where(
-            AuditEvent.action == "license.upgrade_approved"))
+        approved = len(audit_events("license.upgrade_approved"))
         assert approved == 1
         assert db.session.get(UpgradeRequest, request.id).status == RequestStatus.APPROVED
-        from portal.licenses import chain as license_chain
-
         assert license_chain.verify_history(lic).ok
     assert_chain_intact(app)
 
 
-def test_simultaneous_registrations_with_one_email(app, live_server):
+def test_simultaneous_registrations_with_one_email(app, live_server, audit_events):
     server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
     visitors = [HttpClient(server.url) for _ in range(12)]
     for v in visitors:
@@ -127,13 +83,13 @@ def test_simultaneous_registrations_with_one_email(app, live_server):
     with app.app_context():
         users = db.session.scalars(sa.select(User).where(sa.func.lower(User.email) == email)).all()
         assert len(users) == 1
-        registered = db.session.scalar(sa.select(sa.func.count()).where(
-            AuditEvent.action == "user.registered"))
+        registered = len(audit_events("user.registered"))
         assert registered == 1
     assert_chain_intact(app)
 
 
-def test_simultaneous_joins_of_one_class(app, live_server, make_user, make_specialization, make_class):
+def test_simultaneous_joins_of_one_class(app, live_server, make_user, make_specialization, make_class,
+                                         audit_events):
     instructor = make_user(Role.INSTRUCTOR)
     klass = make_class(instructor, make_specialization())
     student = make_user(Role.STUDENT)
@@ -148,12 +104,13 @@ def test_simultaneous_joins_of_one_class(app, live_server, make_user, make_speci
         memberships = db.session.scalar(sa.select(sa.func.count()).where(
             ClassMembership.class_id == klass.id, ClassMembership.user_id == student.id))
         assert memberships == 1
-        joined = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "class.joined"))
+        joined = len(audit_events("class.joined"))
         assert joined == 1
     assert_chain_intact(app)
 
 
-def test_simultaneous_upgrade_requests(app, live_server, make_user, make_specialization, make_license):
+def test_simultaneous_upgrade_requests(app, live_server, make_user, make_specialization, make_license,
+                                       audit_events):
     holder = make_user(Role.STUDENT)
     license = make_license(holder, make_specialization(max_level=3))
     server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
@@ -171,14 +128,13 @@ def test_simultaneous_upgrade_requests(app, live_server, make_user, make_special
         pending = db.session.scalar(sa.select(sa.func.count()).where(
             UpgradeRequest.license_id == license.id, UpgradeRequest.status == RequestStatus.PENDING))
         assert pending == 1
-        requested = db.session.scalar(sa.select(sa.func.count()).where(
-            AuditEvent.action == "license.upgrade_requested"))
+        requested = len(audit_events("license.upgrade_requested"))
         assert requested == 1
     assert_chain_intact(app)
 
 
 def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user, make_specialization,
-                                                    make_license):
+                                                    make_license, audit_events):
     """Failed logins, certificate downloads and denials at once: every one is recorded, in one chain."""
     holder = make_user(Role.STUDENT)
     stranger = make_user(Role.STUDENT)
@@ -189,8 +145,7 @@ def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user,
     anonymous = [HttpClient(server.url) for _ in range(16)]
     for a in anonymous:
         a.get("/auth/login")
-    with app.app_context():
-        before = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    before = Counter(audit_events.actions())
     calls = (
         [lambda c=c: c.get(f"/licenses/{license.id}/certificate.pdf") for c in owners]
         + [lambda c=c: c.get(f"/licenses/{license.id}") for c in strangers]
@@ -202,8 +157,7 @@ def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user,
     assert [r.status for r in replies[:8]] == [200] * 8
     assert [r.status for r in replies[8:16]] == [404] * 8
     assert all(r.status in (401, 422) for r in replies[16:])
-    with app.app_context():
-        after = Counter(db.session.scalars(sa.select(AuditEvent.action)))
+    after = Counter(audit_events.actions())
     new = after - before
     assert new["license.certificate_downloaded"] == 8
     assert new["access.denied"] == 8

@@ -8,11 +8,17 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
+from portal.auth import services as auth_services
 from portal.extensions import db
+from portal.licenses import services as lic_services
+from portal.models.catalogue import Specialization
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import License, UpgradeRequest
 from portal.models.user import Role, User
-from tests.factories import csrf_token_from, login
-from tests.security import world as W
+from tests.support import world as W
+from tests.support.http import csrf_token_from, login
 
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;"
@@ -29,20 +35,15 @@ ODD_TEXTS = [
 ]
 
 
-def _world(app, make_user, make_specialization, make_license, make_request, make_class, join, **kw):
-    return W.build(app, make_user, make_specialization, make_license, make_request, make_class, join, **kw)
-
-
 @pytest.fixture
-def world(app, make_user, make_specialization, make_license, make_request, make_class, join):
-    return _world(app, make_user, make_specialization, make_license, make_request, make_class, join,
-                  visitors=["anonymous", "student", "instructor", "admin"])
+def world(build_world):
+    return build_world(visitors=["anonymous", "student", "instructor", "admin"])
 
 
 # --- CSRF ----------------------------------------------------------------------------------
 
 
-def test_every_post_refused_without_or_with_anothers_csrf_token(app_factory, world):
+def test_every_post_refused_without_or_with_anothers_csrf_token(app_factory, world, audit_events):
     csrf_app = app_factory(WTF_CSRF_ENABLED=True)
     mine, other = csrf_app.test_client(), csrf_app.test_client()
     login(mine, world.users["admin"])
@@ -66,11 +67,7 @@ def test_every_post_refused_without_or_with_anothers_csrf_token(app_factory, wor
     assert mine.post("/auth/sessions/revoke-others", data={"csrf_token": own}).status_code in (302, 303)
     assert mine.post("/auth/sessions/revoke-others", headers={"X-CSRFToken": own,
                                                               "HX-Request": "true"}).status_code < 400
-    with csrf_app.app_context():
-        from portal.models.audit import AuditEvent
-
-        denied = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "access.denied"))
-        assert denied >= len(post_rules) * 3
+    assert len(audit_events("access.denied")) >= len(post_rules) * 3
 
 
 # --- extra fields are ignored ------------------------------------------------------------
@@ -89,9 +86,6 @@ def test_register_ignores_role_status_and_ids(client, app):
 
 
 def test_upgrade_and_join_ignore_level_and_user_id(app, world):
-    from portal.models.klass import ClassMembership
-    from portal.models.license import License, UpgradeRequest
-
     student = world.clients["student"]
     other_id = world.users["admin"].id
     # The student's pending request is withdrawn first, so a new one can be made.
@@ -158,11 +152,7 @@ def test_same_site_next_is_kept(client, make_user):
 
 def test_script_in_free_text_is_escaped_everywhere(app, client, make_user, make_specialization):
     """A student named like a script, who writes scripts in every field, shown to everyone."""
-    from pypdf import PdfReader
 
-    from portal.auth import services as auth_services
-    from portal.licenses import services as lic_services
-    from portal.models.catalogue import Specialization
 
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR, name=f"Coach {XSS}"[:120])
@@ -185,8 +175,6 @@ def test_script_in_free_text_is_escaped_everywhere(app, client, make_user, make_
                                                      "description": XSS})
     assert made.status_code in (302, 303), made.status_code
     with app.app_context():
-        from portal.models.klass import Klass
-
         klass = db.session.scalar(sa.select(Klass).where(Klass.name == XSS))
         join_code, class_id = klass.join_code, klass.id
     assert client.post("/dashboard/join", data={"join_code": join_code}).status_code in (302, 303)

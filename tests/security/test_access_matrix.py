@@ -6,7 +6,7 @@ user's objects answer 404, never 403, and the 404 page shows none of their data.
 
 Outcomes: ``ok`` (served, or a form answer such as 303/409/422), ``login`` (redirect
 to the login page), ``403`` (the role may not), ``404`` (not yours, or not there).
-The world (tests/security/world.py): ``student`` holds the license, the pending
+The world (tests/support/world.py): ``student`` holds the license, the pending
 request and the second session in the URLs and is in ``instructor``'s class;
 ``other_student`` and ``other_instructor`` have their own license and class.
 ``suspended`` was suspended and ``revoked`` had their sessions ended after logging in.
@@ -18,7 +18,7 @@ import tempfile
 import pytest
 
 from portal import create_app
-from tests.security import world as W
+from tests.support import world as W
 
 # Columns: anonymous, student, other_student, other_instructor, instructor, admin, suspended, revoked
 #          (anon  stud  other oinst inst  admin susp  revkd)
@@ -195,7 +195,6 @@ MATRIX = {
 MATRIX = {rule: tuple(row.split()) for rule, row in MATRIX.items()}
 
 
-
 def _rules():
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "matrix",
                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="portal-matrix-")})
@@ -262,12 +261,8 @@ def _check(world, rule, visitors, problems, secrets):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_access_matrix(case, app, make_user, make_specialization, make_license, make_request, make_class,
-                       join):
-    def new_world(prefix="", visitors=None):
-        return W.build(app, make_user, make_specialization, make_license, make_request, make_class, join,
-                       prefix=prefix, visitors=visitors)
-
+def test_access_matrix(case, app, build_world):
+    new_world = build_world
     problems: list[str] = []
     kind, group = case.split(" ", 1)
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] == group]

@@ -21,8 +21,14 @@ from hypothesis import strategies as st
 from wtforms import fields as wtf
 
 import portal
+from portal.audit import chain as audit_chain
+from portal.auth import services
 from portal.extensions import db
-from tests.security import world as W
+from portal.licenses import chain as license_chain
+from portal.licenses import state
+from portal.models.audit import AuditEvent
+from portal.models.license import License, LicenseEvent, UpgradeRequest
+from portal.models.user import User
 
 EXAMPLES = 8
 
@@ -127,13 +133,6 @@ def form_fields(app, form_name: str) -> list:
 
 
 def assert_consistent(app):
-    from portal.audit import chain as audit_chain
-    from portal.licenses import chain as license_chain
-    from portal.licenses import state
-    from portal.models.audit import AuditEvent
-    from portal.models.license import License, LicenseEvent, UpgradeRequest
-    from portal.models.user import User
-
     with app.app_context():
         result = audit_chain.verify(db.session)
         assert result.ok, result.summary()
@@ -164,13 +163,11 @@ BLUEPRINTS = sorted({_blueprint(name) for name in FORM_ROUTES})
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS)
-def test_fuzz_forms(blueprint, app, make_user, make_specialization, make_license, make_request, make_class,
-                    join):
+def test_fuzz_forms(blueprint, app, build_world):
     """Every form of one blueprint, against one world; then the database is checked."""
     names = sorted(n for n in FORM_ROUTES if _blueprint(n) == blueprint)
     visitors = sorted({FORM_ROUTES[n][0] for n in names})
-    world = W.build(app, make_user, make_specialization, make_license, make_request, make_class, join,
-                    visitors=visitors)
+    world = build_world(visitors=visitors)
     for name in names:
         _fuzz_form(app, world, name)
     assert_consistent(app)
@@ -180,9 +177,6 @@ def _fuzz_form(app, world, form_name):
     visitor, method, template = FORM_ROUTES[form_name]
     ids = dict(world.ids, other_student_id=world.users["other_student"].id)
     if "{reset_token}" in template:
-        from portal.auth import services
-        from portal.models.user import User
-
         with app.app_context():
             holder = db.session.get(User, world.users["other_student"].id)
             ids["reset_token"] = services.make_reset_token(holder)

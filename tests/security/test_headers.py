@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 
+from portal.audit.chain import canonical
 from portal.models.user import Role
-from tests.security_factories import add_secret, find_leaks
+from tests.support.http import login
+from tests.support.logs import add_secret, find_leaks
 
 LEAK_MARKERS = [
     "Traceback (most recent call last)",
@@ -117,7 +121,6 @@ def test_logged_in_pages_are_not_cached(app, client, login_as):
 def test_pdf_and_qr_responses(app, client, make_user, make_specialization, make_license):
     holder = make_user(Role.STUDENT)
     license = make_license(holder, make_specialization())
-    from tests.factories import login
 
     login(client, holder)
     response = client.get(f"/licenses/{license.id}/certificate.pdf")
@@ -133,7 +136,6 @@ def test_pdf_and_qr_responses(app, client, make_user, make_specialization, make_
 
 def test_session_cookie_flags(app, client, make_user):
     user = make_user(Role.STUDENT)
-    from tests.factories import login
 
     response = login(client, user)
     cookies = response.headers.getlist("Set-Cookie")
@@ -146,7 +148,6 @@ def test_secure_cookies_in_production(app_factory, make_user):
     app = app_factory(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     client = app.test_client()
     user = make_user(Role.STUDENT)
-    from tests.factories import login
 
     response = login(client, user, remember=True)
     cookies = response.headers.getlist("Set-Cookie")
@@ -154,10 +155,9 @@ def test_secure_cookies_in_production(app_factory, make_user):
     assert ours and all("Secure" in c for c in ours)
 
 
+@pytest.mark.slow
 def test_live_server_headers_have_no_version(live_server):
     """gunicorn in front: no version in the Server header, headers on every response."""
-    import urllib.error
-    import urllib.request
 
     server = live_server(workers=1)
     for path, status in {"/": 200, "/nope": 404, "/dashboard": 302}.items():
@@ -179,10 +179,9 @@ class _NoFollow(__import__("urllib.request").request.HTTPRedirectHandler):
         return None
 
 
-def test_representative_flows_log_no_secrets(app, client, make_user, caplog):
+def test_representative_flows_log_no_secrets(app, client, make_user, caplog, audit_events):
     """Login (good and bad), password reset and logout, with every log record kept."""
     user = make_user(Role.STUDENT)
-    from tests.factories import login
 
     with caplog.at_level(logging.DEBUG):
         client.post("/auth/login", data={"email": user.email, "password": "wrong password 123"})
@@ -196,11 +195,7 @@ def test_representative_flows_log_no_secrets(app, client, make_user, caplog):
     add_secret("another secret pw")
     assert not find_leaks(caplog.text.splitlines())
     # Nor does the audit trail keep them (details, user agent, path).
-    from portal.audit.chain import canonical
-    from portal.extensions import db
-    from portal.models.audit import AuditEvent
 
-    with app.app_context():
-        events = list(db.session.scalars(db.select(AuditEvent)))
-        assert {e.action for e in events} >= {"auth.login", "auth.login_failed", "auth.logout"}
-        assert not find_leaks([canonical(e).decode() for e in events])
+    events = audit_events()
+    assert {e.action for e in events} >= {"auth.login", "auth.login_failed", "auth.logout"}
+    assert not find_leaks([canonical(e).decode() for e in events])

@@ -9,23 +9,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from portal.audit import chain
 from portal.extensions import db
+from portal.licenses import services
 from portal.models.audit import AuditEvent
-from portal.models.license import LicenseEvent
-from portal.models.user import Role
-from tests.factories import login
-
-
-def sql(app, statement: str, **params):
-    """Run raw SQL as an attacker with full database access would, outside the app's code.
-
-    On PostgreSQL a trigger refuses UPDATE and DELETE on audit_events; a superuser can
-    switch triggers off for the session, so the chain must catch what follows.
-    """
-    with app.app_context(), db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        conn.execute(sa.text(statement), params)
+from portal.models.license import License, LicenseEvent
+from portal.models.user import Role, User
+from tests.support.audit import tamper
+from tests.support.http import login
 
 
 def test_postgresql_refuses_plain_rewrites_of_the_trail(app, trail):
@@ -76,7 +67,7 @@ def test_intact_trail_verifies(trail, runner):
 
 def test_changed_event_is_named(app, trail, runner):
     admin, client, _ = trail
-    sql(app, "UPDATE audit_events SET action = 'auth.login' WHERE seq = 3")
+    tamper(app, "UPDATE audit_events SET action = 'auth.login' WHERE seq = 3")
     code, output = audit_verify(runner)
     assert code == 1
     assert "#3" in output and "changed" in output
@@ -89,13 +80,13 @@ def test_changed_details_are_named(app, trail, runner):
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 2))
         event_id = event.id
     # Rewrite the JSON through the ORM-free path, as a DBA would.
-    sql(app, "UPDATE audit_events SET ip = '10.9.9.9' WHERE id = :id", id=event_id)
+    tamper(app, "UPDATE audit_events SET ip = '10.9.9.9' WHERE id = :id", id=event_id)
     code, output = audit_verify(runner)
     assert code == 1 and "#2" in output
 
 
 def test_deleted_event_is_named(app, trail, runner):
-    sql(app, "DELETE FROM audit_events WHERE seq = 4")
+    tamper(app, "DELETE FROM audit_events WHERE seq = 4")
     code, output = audit_verify(runner)
     assert code == 1
     assert "#5" in output and "missing" in output
@@ -103,10 +94,9 @@ def test_deleted_event_is_named(app, trail, runner):
 
 def test_inserted_event_is_detected(app, trail, runner):
     """A forged event slipped in at #4, with a correct hash of its own: #5 no longer links."""
-    from portal.audit import chain
 
-    sql(app, "UPDATE audit_events SET seq = seq + 100000 WHERE seq >= 4")
-    sql(app, "UPDATE audit_events SET seq = seq - 99999 WHERE seq >= 100000")
+    tamper(app, "UPDATE audit_events SET seq = seq + 100000 WHERE seq >= 4")
+    tamper(app, "UPDATE audit_events SET seq = seq - 99999 WHERE seq >= 100000")
     with app.app_context():
         prev = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 3))
         forged = AuditEvent(at=prev.at, actor_id=None, actor_label="intruder@example.org",
@@ -121,9 +111,9 @@ def test_inserted_event_is_detected(app, trail, runner):
 
 
 def test_reordered_events_are_detected(app, trail, runner):
-    sql(app, "UPDATE audit_events SET seq = -1 WHERE seq = 3")
-    sql(app, "UPDATE audit_events SET seq = 3 WHERE seq = 4")
-    sql(app, "UPDATE audit_events SET seq = 4 WHERE seq = -1")
+    tamper(app, "UPDATE audit_events SET seq = -1 WHERE seq = 3")
+    tamper(app, "UPDATE audit_events SET seq = 3 WHERE seq = 4")
+    tamper(app, "UPDATE audit_events SET seq = 4 WHERE seq = -1")
     code, output = audit_verify(runner)
     assert code == 1 and "#3" in output
 
@@ -138,7 +128,7 @@ def test_truncated_tail_is_detected_against_a_checkpoint(app, trail, runner, tmp
     code, output = audit_verify(runner, "--checkpoint", str(checkpoint))
     assert code == 0, output
     # Cut the last three events off the end: the chain alone still looks whole ...
-    sql(app, "DELETE FROM audit_events WHERE seq > :keep", keep=seq - 3)
+    tamper(app, "DELETE FROM audit_events WHERE seq > :keep", keep=seq - 3)
     code, output = audit_verify(runner)
     assert code == 0
     # ... but not against the checkpoint taken before.
@@ -165,9 +155,6 @@ def test_forged_checkpoint_is_refused(app, trail, runner, tmp_path):
 @pytest.fixture
 def upgraded_license(app, make_user, make_specialization, make_license):
     """A license with three history rows: issued, renewed, suspended."""
-    from portal.licenses import services
-    from portal.models.license import License
-    from portal.models.user import User
 
     admin = make_user(Role.ADMIN)
     holder = make_user(Role.STUDENT)
@@ -201,7 +188,7 @@ def test_intact_license_verifies(app, upgraded_license, runner, client):
 
 
 @pytest.mark.parametrize(
-    "tamper, named",
+    "statement, named",
     [
         ("UPDATE license_events SET level = 5 WHERE license_id = :id AND seq = 1", "row #1"),
         ("DELETE FROM license_events WHERE license_id = :id AND seq = 1", "row 1"),
@@ -210,9 +197,9 @@ def test_intact_license_verifies(app, upgraded_license, runner, client):
     ],
     ids=["changed", "deleted", "changed-note", "license-row-changed"],
 )
-def test_tampered_license_history(app, upgraded_license, runner, client, tamper, named):
+def test_tampered_license_history(app, upgraded_license, runner, client, statement, named):
     code, license_id, _ = upgraded_license
-    sql(app, tamper, id=license_id)
+    tamper(app, statement, id=license_id)
     exit_code, output = licenses_verify(runner, code)
     assert exit_code == 1
     assert named in output, output
@@ -224,9 +211,9 @@ def test_tampered_license_history(app, upgraded_license, runner, client, tamper,
 
 def test_reordered_license_history(app, upgraded_license, runner, client):
     code, license_id, rows = upgraded_license
-    sql(app, "UPDATE license_events SET seq = -1 WHERE license_id = :id AND seq = 1", id=license_id)
-    sql(app, "UPDATE license_events SET seq = 1 WHERE license_id = :id AND seq = 2", id=license_id)
-    sql(app, "UPDATE license_events SET seq = 2 WHERE license_id = :id AND seq = -1", id=license_id)
+    tamper(app, "UPDATE license_events SET seq = -1 WHERE license_id = :id AND seq = 1", id=license_id)
+    tamper(app, "UPDATE license_events SET seq = 1 WHERE license_id = :id AND seq = 2", id=license_id)
+    tamper(app, "UPDATE license_events SET seq = 2 WHERE license_id = :id AND seq = -1", id=license_id)
     exit_code, output = licenses_verify(runner, code)
     assert exit_code == 1 and "row #1" in output
     assert "failed its integrity check" in public_verdict(client, code)
@@ -247,10 +234,7 @@ def test_inserted_license_history_row(app, upgraded_license, runner, client):
     assert "failed its integrity check" in public_verdict(client, code)
     # The certificate of a tampered license is not produced.
     with app.app_context():
-        from portal.models.license import License
-
         holder_id = db.session.get(License, license_id).holder_id
-    from portal.models.user import User
 
     with app.app_context():
         holder = db.session.get(User, holder_id)

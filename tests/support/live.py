@@ -1,23 +1,40 @@
-"""A real Portal server for browser, race and load tests.
+"""A real Portal server for browser, race and load tests, and clients to talk to it.
 
-Starts gunicorn (several worker processes) or, for one process, the same command
-with one worker, on a free loopback port against the test's database, and stops it
-afterwards. The server shares the test's instance folder, so keys, the outbox and
-the certificate cache are the same files the test can read.
+``live_server`` starts gunicorn (several worker processes) or, for one process, the
+same command with one worker, on a free loopback port against the test's database,
+and stops it afterwards. The server shares the test's instance folder, so keys, the
+outbox and the certificate cache are the same files the test can read.
+
+``HttpClient`` is a small cookie-keeping HTTP client (stdlib only) with CSRF handling
+and a real login through the form; ``together`` fires calls at the same instant.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
+from portal.audit import chain
+from portal.extensions import db
+from tests.support.logs import add_secret, find_leaks
+
 ROOT = Path(__file__).resolve().parents[2]
+# Import the app once in the master process: four workers start in seconds, not tens.
+PRELOAD = "--preload"
 
 
 def free_port() -> int:
@@ -105,3 +122,147 @@ class LiveServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@pytest.fixture
+def live_server(db_url, tmp_path):
+    """Start a real gunicorn server on this test's database: ``live_server(workers=4)``."""
+    started = []
+
+    def start(workers: int = 2, **env: str) -> LiveServer:
+        server = LiveServer(db_url, tmp_path / "instance", workers=workers, env=env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+# --- a small HTTP client for the live server -----------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict
+    body: str
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class HttpClient:
+    """One visitor with a cookie jar, talking to a live server (no redirects followed)."""
+
+    def __init__(self, base_url: str, timeout: float = 60):
+        self.base = base_url.rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+        self.timeout = timeout
+        self.csrf: str | None = None
+
+    def request(self, method: str, path: str, data: dict | None = None, headers: dict | None = None) -> Reply:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        if body is not None:
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with self.opener.open(req, timeout=self.timeout) as response:
+                text = response.read().decode("utf-8", "replace")
+                return Reply(response.status, dict(response.headers), text)
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode("utf-8", "replace")
+            return Reply(exc.code, dict(exc.headers), text)
+
+    def get(self, path: str, **kw) -> Reply:
+        reply = self.request("GET", path, **kw)
+        match = CSRF_RE.search(reply.body)
+        if match:
+            self.csrf = match.group(1)
+        return reply
+
+    def post(self, path: str, data: dict | None = None, *, form_page: str | None = None, **kw) -> Reply:
+        """POST with the CSRF token of ``form_page`` (fetched first) or the last page seen."""
+        if form_page:
+            self.get(form_page)
+        data = dict(data or {})
+        if self.csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf
+        return self.request("POST", path, data=data, **kw)
+
+    def login(self, email: str, password: str) -> Reply:
+        reply = self.post("/auth/login", {"email": email, "password": password}, form_page="/auth/login")
+        assert reply.status in (302, 303), (reply.status, reply.body[:300])
+        self.get("/dashboard")  # a fresh CSRF token for the new session
+        add_secret(password)
+        add_secret(self.cookie("portal_session"))
+        return reply
+
+    def cookie(self, name: str) -> str | None:
+        for cookie in self.jar:
+            if cookie.name == name:
+                return cookie.value
+        return None
+
+
+# --- many clients at once ---------------------------------------------------------------
+
+
+def together(calls):
+    """Run the callables in threads, released at the same instant; returns their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list = []
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=60)
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def assert_server_healthy(server, replies):
+    statuses = Counter(r.status for r in replies)
+    assert not [s for s in statuses if s >= 500], statuses
+    log = server.log()
+    assert "database is locked" not in log
+    assert "Traceback" not in log, log[-3000:]
+    assert "incident" not in log, log[-3000:]
+    assert not find_leaks(log.splitlines()), "secrets in the server log"
+
+
+def assert_chain_intact(app):
+    with app.app_context():
+        result = chain.verify(db.session)
+        assert result.ok, result.summary()
+        return result
+
+
+def sessions_for(server, user, n: int) -> list[HttpClient]:
+    """``n`` separate logged-in sessions of one user (logging in concurrently, too)."""
+    clients = [HttpClient(server.url) for _ in range(n)]
+    together([lambda c=c: c.login(user.email, user.password) for c in clients])
+    return clients

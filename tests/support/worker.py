@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq import Queue
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -55,3 +57,14 @@ def run_worker_burst(app, db_url: str, timeout: int = 180) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def rq_app(app_factory):
+    """An app whose jobs go to a queue of its own on the test Redis (skips without Redis);
+    serve it with ``run_worker_burst``."""
+    redis_or_skip()
+    queue = f"portal-test-{uuid.uuid4().hex[:10]}"
+    app = app_factory(JOBS_INLINE=False, REDIS_URL=REDIS_URL, JOBS_QUEUE=queue)
+    yield app
+    Queue(queue, connection=Redis.from_url(REDIS_URL)).delete(delete_jobs=True)

@@ -1,20 +1,24 @@
-"""Factory fixtures for specializations, licenses and upgrade requests.
+"""Specializations, licenses (signed, in any state) and upgrade requests.
 
-Each commits and returns a detached object whose plain columns can be read
-outside an app context (ids, code, level, status ...).
+Licenses are issued and changed through the real license services, so they carry
+a real history chain and signature.
 """
 
 from __future__ import annotations
 
 import itertools
 import string
+from datetime import datetime, timedelta
 
 import pytest
 
+from portal.db import utcnow
 from portal.extensions import db
+from portal.licenses import chain, services, state
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.license import License, UpgradeRequest
-from tests.factories import detach
+from portal.models.user import Role, User
+from tests.support.factories.users import detach
 
 _counter = itertools.count(1)
 
@@ -67,9 +71,6 @@ def make_license(app):
     """Issue a license through the real service (history row, signature, audit)."""
 
     def make(holder, spec, level: int = 1, *, actor=None, status: str | None = None) -> License:
-        from portal.licenses import services
-        from portal.models.user import User
-
         with app.app_context():
             holder_obj = db.session.get(User, holder.id)
             spec_obj = db.session.get(Specialization, spec.id)
@@ -80,10 +81,6 @@ def make_license(app):
             elif status == "revoked":
                 services.revoke(license, actor_obj, "other", "Test revocation")
             elif status == "expired":
-                from datetime import timedelta
-
-                from portal.db import utcnow
-
                 # As if issued long ago: the expiry run records the change and re-signs.
                 license.expires_at = utcnow() - timedelta(days=1)
                 db.session.flush()
@@ -99,14 +96,54 @@ def make_request(app):
     """A pending upgrade request for a license (through the real service)."""
 
     def make(license, reason: str = "I have met every requirement.") -> UpgradeRequest:
-        from portal.licenses import services
-        from portal.models.user import User
-
         with app.app_context():
             license_obj = db.session.get(License, license.id)
             holder = db.session.get(User, license_obj.holder_id)
             request = services.request_upgrade(license_obj, reason, holder)
             db.session.commit()
             return detach(request)
+
+    return make
+
+
+def change(license: License, kind: str, **values) -> None:
+    """Change fields of a license as the services do: a history row and a new signature."""
+    for name, value in values.items():
+        setattr(license, name, value)
+    chain.append(license, kind, None)
+    state.sign_license(license)
+
+
+@pytest.fixture
+def signed_license(app, make_user, make_specialization, make_license):
+    """A holder, a Player specialization (made once per test) and a signed license.
+
+    ``status`` is active, suspended, revoked or expired; ``expires_at`` moves the
+    expiry date (recorded in the history and re-signed). Returns the license detached.
+    """
+    specs = {}
+
+    def make(*, holder=None, holder_name: str | None = None, level: int = 1, status: str | None = None,
+             expires_at: datetime | None = None, validity_months: int | None = None,
+             spec_code: str = "PLY") -> License:
+        key = (spec_code, validity_months)
+        if key not in specs:
+            specs[key] = make_specialization(
+                spec_code if not specs else None,
+                "Player" if not specs else None,
+                max_level=8,
+                validity_months=validity_months,
+            )
+        holder = holder or make_user(Role.STUDENT, name=holder_name)
+        license = make_license(holder, specs[key], level, status=status)
+        if expires_at is not None:
+            with app.app_context():
+                attached = db.session.get(License, license.id)
+                change(attached, "renewed", expires_at=expires_at)
+                db.session.commit()
+                db.session.refresh(attached)
+                db.session.expunge(attached)
+                license = attached
+        return license
 
     return make

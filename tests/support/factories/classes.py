@@ -1,15 +1,18 @@
-"""Factory fixtures for classes and memberships (through the real services)."""
+"""Classes and their members (through the real services, or straight rows for big classes)."""
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 import pytest
 
+from portal.dashboard import services
 from portal.extensions import db
-from portal.models.catalogue import Specialization
-from portal.models.klass import Klass
-from portal.models.user import User
-from tests.factories import detach
+from portal.licenses import services as license_services
+from portal.models.catalogue import Level, Requirement, Specialization
+from portal.models.klass import ClassMembership, Klass
+from portal.models.user import Role, User
+from tests.support.factories.users import detach
 
 _counter = itertools.count(1)
 
@@ -19,8 +22,6 @@ def make_class(app):
     """Create a class run by ``instructor`` in ``spec``; returns the detached class."""
 
     def make(instructor, spec, name: str | None = None, description: str = "", *, archived=False) -> Klass:
-        from portal.dashboard import services
-
         with app.app_context():
             teacher = db.session.get(User, instructor.id)
             klass = services.create_class(
@@ -43,8 +44,6 @@ def join(app):
     """Put ``student`` in ``klass`` with its join code; returns the class."""
 
     def do(student, klass) -> Klass:
-        from portal.dashboard import services
-
         with app.app_context():
             user = db.session.get(User, student.id)
             joined, _ = services.join_class(user, klass.join_code, actor=user)
@@ -60,11 +59,6 @@ def fill_class(app):
     second one has a pending upgrade request and one confirmed requirement."""
 
     def fill(klass, n: int, *, prefix: str = "pupil") -> list[int]:
-        from portal.dashboard import services as class_services
-        from portal.licenses import services as license_services
-        from portal.models.catalogue import Level, Requirement
-        from portal.models.klass import ClassMembership
-
         with app.app_context():
             k = db.session.get(Klass, klass.id)
             teacher = db.session.get(User, k.instructor_id)
@@ -85,9 +79,42 @@ def fill_class(app):
                 if i % 2 == 0:
                     license_services.request_upgrade(license, "Ready", user)
                     if level2:
-                        class_services.confirm_requirement(user, level2[0], actor=teacher)
+                        services.confirm_requirement(user, level2[0], actor=teacher)
                 ids.append(user.id)
             db.session.commit()
             return ids
 
     return fill
+
+
+@pytest.fixture
+def class_of_students(app, make_user, make_specialization, make_class):
+    """A class with ``n`` adult students (no licenses yet); returns (klass, spec, ids).
+
+    Students are added straight into the class (as joining with the code would),
+    which keeps large classes quick to build.
+    """
+
+    def make(n: int, *, spec=None, **spec_kwargs):
+        spec = spec or make_specialization(**spec_kwargs)
+        teacher = make_user(Role.INSTRUCTOR)
+        klass = make_class(teacher, spec)
+        ids = []
+        with app.app_context():
+            for _ in range(n):
+                number = next(_counter)
+                user = User(
+                    email=f"pupil{number}@example.test",
+                    name=f"Pupil {number:04d}",
+                    role=Role.STUDENT,
+                    date_of_birth=date(2000, 1, 1),
+                )
+                db.session.add(user)
+                db.session.flush()
+                db.session.add(ClassMembership(class_id=klass.id, user_id=user.id))
+                ids.append(user.id)
+            db.session.commit()
+            klass = detach(db.session.get(Klass, klass.id))
+        return klass, spec, ids
+
+    return make

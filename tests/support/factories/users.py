@@ -1,14 +1,15 @@
-"""Factory fixtures: make users, log them in. Each commits and returns a detached object."""
+"""Users, and users logged in on a test client."""
 from __future__ import annotations
 
 import itertools
-import re
 from datetime import date
 
 import pytest
 
+from portal.auth import services
 from portal.extensions import db
 from portal.models.user import Role, User, UserStatus
+from tests.support.http import login
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -32,8 +33,6 @@ def make_user(app):
         status: str = UserStatus.ACTIVE,
         date_of_birth: date | None = date(2000, 1, 1),
     ) -> User:
-        from portal.auth import services
-
         n = next(_counter)
         with app.app_context():
             user = services.create_user(
@@ -52,26 +51,6 @@ def make_user(app):
     return make
 
 
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def login(client, user, password: str | None = None, remember: bool = False):
-    """Log a user in through the real login form; returns the response."""
-    data = {"email": user.email, "password": password or user.password}
-    if remember:
-        data["remember"] = "y"
-    if client.application.config.get("WTF_CSRF_ENABLED", True):
-        data["csrf_token"] = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login", data=data)
-    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
-    return response
-
-
 @pytest.fixture
 def login_as(client, make_user):
     """Make a user of a role and log them in on ``client``; returns the user."""
@@ -82,3 +61,22 @@ def login_as(client, make_user):
         return user
 
     return do
+
+
+@pytest.fixture
+def logged_admin(login_as):
+    """An admin logged in on ``client``."""
+    return login_as(Role.ADMIN)
+
+
+@pytest.fixture
+def second_client(app, make_user):
+    """A separate logged-in client for another user (to watch their session end)."""
+
+    def make(role: str = Role.STUDENT, **kwargs):
+        user = make_user(role, **kwargs)
+        other = app.test_client()
+        login(other, user)
+        return user, other
+
+    return make

@@ -1,18 +1,23 @@
 """A small academy with one of everything, and a logged-in client per kind of visitor.
 
 Used by the access matrix, the CSRF and extra-field checks and the fuzzer. Built
-through the real services; ids of the objects fill the URL rules.
+through the real services (``build_world(prefix="", visitors=None)``); ids of the
+objects fill the URL rules.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
+from portal.auth import services as auth_services
 from portal.extensions import db
-from portal.models.user import Role, UserStatus
-from tests.factories import login
+from portal.models.audit import AuditEvent
+from portal.models.catalogue import Level, Requirement
+from portal.models.job import Job
+from portal.models.user import Role, User, UserSession, UserStatus
+from tests.support.http import login
 
 VISITORS = ["anonymous", "student", "other_student", "other_instructor", "instructor", "admin",
             "suspended", "revoked"]
@@ -30,9 +35,6 @@ class World:
 
 def build(app, make_user, make_specialization, make_license, make_request, make_class, join,
           prefix: str = "", visitors: list[str] | None = None) -> World:
-    from portal.auth import services as auth_services
-    from portal.models.user import User
-
     w = World()
     u = w.users
     u["admin"] = make_user(Role.ADMIN, email=f"{prefix}admin.world@example.org")
@@ -53,10 +55,6 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
     # A second session of the student (a phone, say) that the student may revoke.
     phone = app.test_client()
     login(phone, u["student"])
-    from portal.models.audit import AuditEvent
-    from portal.models.catalogue import Level, Requirement
-    from portal.models.job import Job
-    from portal.models.user import UserSession
 
     with app.app_context():
         level = db.session.scalar(
@@ -97,7 +95,15 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
     return w
 
 
-BIRTH = date(2000, 1, 1)
+@pytest.fixture
+def build_world(app, make_user, make_specialization, make_license, make_request, make_class, join):
+    """``build_world(prefix="", visitors=None)``: a new world in this test's database."""
+
+    def make(prefix: str = "", visitors: list[str] | None = None) -> World:
+        return build(app, make_user, make_specialization, make_license, make_request, make_class, join,
+                     prefix=prefix, visitors=visitors)
+
+    return make
 
 
 def url_for_rule(rule, ids: dict) -> str:

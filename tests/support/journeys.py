@@ -1,0 +1,24 @@
+"""Steps the browser journeys share: logging in through the form, moving with the keyboard."""
+from __future__ import annotations
+
+JOURNEY_PASSWORD = "a long journey password"
+
+
+def log_in(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
+    tab.goto("/auth/login")
+    page = tab.page
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Log in").click()
+    tab.wait_for_path("/dashboard")
+    tab.check()
+
+
+def keyboard_to(tab, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching ``selector`` has the focus (keyboard only)."""
+    page = tab.page
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
