@@ -163,8 +163,20 @@ def validate_new_password(password: str, *, email: str = "", name: str = "") -> 
 # -- login and lockout -------------------------------------------------------------
 
 
+LOCKED_MESSAGE = "Too many wrong passwords. Try again in a few minutes."
+
+
 def is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def _for_password_check(condition) -> User | None:
+    """The account, re-read under a row lock: concurrent password checks of one account
+    take turns, so each sees the count and the lock the one before it left (PostgreSQL;
+    on SQLite a write transaction already holds the database)."""
+    return db.session.scalar(
+        sa.select(User).where(condition).with_for_update().execution_options(populate_existing=True)
+    )
 
 
 def login(email: str, password: str, *, remember: bool, ip: str | None, user_agent: str | None) -> User:
@@ -174,7 +186,7 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
     wrong password, locked, suspended or pending account); the audit event says
     which. The caller commits in both cases, so failures are counted and recorded.
     """
-    user = find_user_by_email(email)
+    user = _for_password_check(User.email == normalise_email(email))
     if user is None:
         dummy_verify(password)
         _fail(None, "unknown_email", email=normalise_email(email)[:254])
@@ -202,7 +214,9 @@ def _fail(user: User | None, reason: str, **details) -> None:
 
 
 def _count_failure(user: User) -> None:
-    """Count a wrong password atomically; lock the account at the threshold."""
+    """Count a wrong password (login or change-password); lock the account at the threshold.
+
+    The caller holds the account's row lock (``_for_password_check``)."""
     cfg = current_app.config
     count = db.session.execute(
         sa.update(User)
@@ -326,9 +340,17 @@ def _set_password(user: User, password: str) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> int:
     """Change the user's own password; every other session ends. Returns how many.
 
-    Raises AuthError (field ``current_password`` or ``password``)."""
+    Raises AuthError (field ``current_password`` or ``password``). A wrong current
+    password counts toward the lockout like a wrong login, and a locked account's
+    current password is not checked at all."""
+    _for_password_check(User.id == user.id)
+    if is_locked(user):
+        dummy_verify(current_password)
+        record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="locked")
+        raise AuthError(LOCKED_MESSAGE, "current_password")
     if not verify_password(user.password_hash, current_password):
         record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="wrong_current_password")
+        _count_failure(user)
         raise AuthError("Your current password is not correct.", "current_password")
     validate_new_password(new_password, email=user.email, name=user.name)
     if verify_password(user.password_hash, new_password):
