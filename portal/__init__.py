@@ -18,6 +18,7 @@ from portal.auth import bp as auth_bp
 from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
+from portal.params import IdConverter
 from portal.public import bp as public_bp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,9 +37,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    # Keys, the secret key and the SQLite database live here: the owner's alone.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     app.config.update(config_module.load(app.instance_path))
     app.config.update(overrides)
+    config_module.create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.request_class = security.Request
+    # Before any route is added: every <int:...> id is range-checked (portal.params).
+    app.url_map.converters["int"] = IdConverter
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key_from_instance(app.instance_path)
     if app.config["TRUSTED_PROXIES"]:

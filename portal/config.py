@@ -36,6 +36,10 @@ def load(instance_path: str) -> dict:
         "sqlite:///" + os.path.join(instance_path, "portal.db")
     )
     redis_url = os.environ.get("REDIS_URL") or None
+    secure_cookies = _bool("PORTAL_SECURE_COOKIES", env == "production")
+    # __Host-: the browser takes the cookie only over HTTPS, for this exact host and
+    # path "/", so neither a sibling subdomain nor plain HTTP can plant or overwrite it.
+    cookie_prefix = "__Host-" if secure_cookies else ""
     return {
         "PORTAL_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
@@ -45,14 +49,19 @@ def load(instance_path: str) -> dict:
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "PORTAL_ACADEMY_NAME": os.environ.get("PORTAL_ACADEMY_NAME", "Portal Academy"),
         "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_CONTENT_LENGTH", 1024 * 1024),
-        "SESSION_COOKIE_NAME": "portal_session",
+        # Fields per form, url-encoded or multipart (portal.security.Request).
+        "MAX_FORM_PARTS": _int("PORTAL_MAX_FORM_PARTS", 1000),
+        "SESSION_COOKIE_NAME": cookie_prefix + "portal_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", env == "production"),
-        "REMEMBER_COOKIE_NAME": "portal_remember",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,
+        "REMEMBER_COOKIE_NAME": cookie_prefix + "portal_remember",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", env == "production"),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_PATH": "/",
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int("PORTAL_REMEMBER_DAYS", 30),
         "SESSION_IDLE_MINUTES": _int("PORTAL_SESSION_IDLE_MINUTES", 30),
         "SESSION_ABSOLUTE_HOURS": _int("PORTAL_SESSION_ABSOLUTE_HOURS", 12),
@@ -86,6 +95,19 @@ def load(instance_path: str) -> dict:
         "JOBS_INLINE": False,
         "JOBS_QUEUE": os.environ.get("PORTAL_JOBS_QUEUE", "portal"),
     }
+
+
+def create_private_sqlite_file(database_uri: str) -> None:
+    """Create a missing SQLite database file as 0600 before SQLite does (it would follow
+    the umask, usually world-readable); its -wal and -shm files copy the mode."""
+    prefix = "sqlite:///"
+    if not database_uri.startswith(prefix) or database_uri == prefix + ":memory:":
+        return
+    path = database_uri[len(prefix):].split("?", 1)[0]
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing database keeps its mode; a missing folder is SQLite's error to report
 
 
 def secret_key_from_instance(instance_path: str) -> str:

@@ -18,6 +18,7 @@ from portal.models.job import Job, JobStatus
 from portal.models.klass import Klass
 from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import User, UserStatus
+from portal.params import int_arg
 
 
 def _field_error(form, exc: AdminError) -> None:
@@ -30,11 +31,7 @@ def _field_error(form, exc: AdminError) -> None:
 
 
 def _int_arg(name: str, lo: int = 0, hi: int = 10_000) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value.isdigit():
-        return None
-    number = int(value)
-    return number if lo <= number <= hi else None
+    return int_arg(name, lo=lo, hi=hi)
 
 
 # --- hub -------------------------------------------------------------------------------

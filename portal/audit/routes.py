@@ -29,12 +29,12 @@ from portal.models.job import Job
 from portal.models.klass import Klass
 from portal.models.license import License
 from portal.models.user import User
+from portal.params import int_arg
 from portal.templating import user_zone
 
 
 def _cursor_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int_arg(name)
 
 
 def _filter_args() -> MultiDict:
@@ -189,8 +189,7 @@ def stats():
 @bp.get("/security")
 def security():
     period, error = _period()
-    threshold = request.args.get("threshold", "3")
-    threshold = int(threshold) if threshold.isdigit() and 2 <= int(threshold) <= 100 else 3
+    threshold = int_arg("threshold", 3, lo=2, hi=100)
     return render_page(
         "audit/security.html", "audit/_security.html", status=422 if error else 200,
         period=period, error=error, sec=queries.security(period, threshold=threshold),

@@ -11,6 +11,7 @@ from portal.htmx import is_htmx, redirect, render_page
 from portal.models.catalogue import Specialization
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role, User
+from portal.params import int_arg
 from portal.permissions import not_yours, role_required
 
 STAFF = (Role.INSTRUCTOR, Role.ADMIN)
@@ -104,7 +105,7 @@ def _member(klass: Klass, user_id: int) -> User:
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return int_arg("page", 1, lo=1)
 
 
 @bp.get("/classes/<int:class_id>")
