@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -124,3 +125,21 @@ def secret_key_from_instance(instance_path: str) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
     return key
+
+
+def rate_limit_storage(env: str, workers: int, redis_url: str | None) -> tuple[str, str | None]:
+    """Where rate limits are counted, said for the start-up log, and the reason to refuse
+    to start, if any: in memory every worker counts alone, so with several workers each
+    limit is multiplied by their number."""
+    if redis_url:
+        where = urlsplit(redis_url)
+        host = f"{where.hostname}:{where.port}" if where.port else where.hostname or redis_url
+        return f"Redis at {host} (shared by all workers)", None
+    described = "memory (each worker counts alone)"
+    if env == "production" and workers > 1:
+        return described, (
+            f"Portal refuses to start: PORTAL_ENV=production with {workers} workers and no "
+            "REDIS_URL. In memory each worker would count rate limits alone (every limit "
+            f"multiplied by {workers}). Set REDIS_URL, or run one worker (PORTAL_WORKERS=1)."
+        )
+    return described, None
