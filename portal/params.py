@@ -26,11 +26,17 @@ class IdConverter(IntegerConverter):
         return super().to_python(value)
 
 
+def parse_int(text: str | None, lo: int = 0, hi: int = MAX_ID) -> int | None:
+    """``text`` as a whole number in ``lo..hi``, else None."""
+    text = (text or "").strip()
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(hi)):
+        return None
+    number = int(text)
+    return number if lo <= number <= hi else None
+
+
 def int_arg(name: str, default: int | None = None, *, lo: int = 0, hi: int = MAX_ID) -> int | None:
     """The query parameter ``name`` as a whole number in ``lo..hi``, else ``default``."""
-    value = request.args.get(name, "").strip()
-    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
-    if not (value.isascii() and value.isdigit()) or len(value) > len(str(hi)):
-        return default
-    number = int(value)
-    return number if lo <= number <= hi else default
+    number = parse_int(request.args.get(name), lo, hi)
+    return default if number is None else number

@@ -11,7 +11,7 @@ from portal.htmx import is_htmx, redirect, render_page
 from portal.models.catalogue import Specialization
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role, User
-from portal.params import int_arg
+from portal.params import int_arg, parse_int
 from portal.permissions import not_yours, role_required
 
 STAFF = (Role.INSTRUCTOR, Role.ADMIN)
@@ -121,10 +121,10 @@ def roster(class_id: int):
 def requirements(class_id: int, user_id: int):
     klass = _staff_class(class_id)
     student = _member(klass, user_id)
-    checked = {int(v) for v in request.form.getlist("requirement") if v.isdigit()}
+    checked = {n for v in request.form.getlist("requirement") if (n := parse_int(v)) is not None}
     # Only the boxes the form showed: if the student moved up a level meanwhile, the
     # new level's confirmations are not undone by a form about the old one.
-    shown = {int(v) for v in request.form.getlist("shown") if v.isdigit()}
+    shown = {n for v in request.form.getlist("shown") if (n := parse_int(v)) is not None}
     reqs = [r for r in queries.requirements_for_next_level(klass, student) if r.id in shown]
     try:
         confirmed, unconfirmed = services.set_requirements(

@@ -12,6 +12,7 @@ from portal.models.catalogue import Specialization
 from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
+from portal.params import parse_int
 from portal.permissions import not_yours
 
 
@@ -168,8 +169,8 @@ def open_specializations(user: User) -> list[Specialization]:
 
 def specialization_by_code_or_id(value: str) -> Specialization | None:
     value = (value or "").strip()
-    if value.isdigit():
-        return db.session.get(Specialization, int(value))
+    if (spec_id := parse_int(value)) is not None:
+        return db.session.get(Specialization, spec_id)
     return db.session.scalar(sa.select(Specialization).where(Specialization.code == value.upper()))
 
 

@@ -41,6 +41,24 @@ def test_huge_page_number_is_not_a_500(client, login_as, make_specialization, ma
         assert client.get(f"/dashboard/classes/{klass.id}?page={value}").status_code in (200, 404)
 
 
+@pytest.mark.parametrize("value", ["¹", "1234567890123456", str(2**64)])
+def test_numbers_in_forms_are_range_checked(client, login_as, value):
+    login_as(Role.STUDENT)
+    response = client.post("/licenses/select-specialization", data={"specialization": value})
+    assert response.status_code in (200, 422), response.status_code
+
+
+def test_requirement_ids_in_a_form_are_range_checked(client, login_as, make_specialization, make_class,
+                                                     make_user, join):
+    instructor = login_as(Role.INSTRUCTOR)
+    klass = make_class(instructor, make_specialization())
+    student = make_user(Role.STUDENT)
+    join(student, klass)
+    response = client.post(f"/dashboard/classes/{klass.id}/students/{student.id}/requirements",
+                           data={"requirement": ["²", str(2**64)], "shown": ["³"]})
+    assert response.status_code < 500, response.status_code
+
+
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
