@@ -1,16 +1,25 @@
 """Error pages (HTML or JSON), the incident id on 500, and the denial hook.
 
-Denied requests (403, and 404 for someone else's object) and CSRF failures are
-recorded as ``access.denied`` here, in one place, not by each route.
+Denied requests (403, 404 for someone else's object, CSRF failures, 429) are recorded
+as ``access.denied``, and 5xx answers as ``request.failed``, here, in one place, not by
+each route. They are aggregated so that a flood cannot grow the audit trail: per
+source (the client IP, and the user when logged in), reason and clock hour, only the
+1st, 10th, 100th, 1000th ... are written, each with its ``count`` so far. A source
+therefore adds at most 1 + log10(n) rows per reason per hour for n refused requests
+(7 for a million); the others cost a counter increment in the rate-limit storage
+(Redis when configured) and no database write.
 """
 from __future__ import annotations
 
 import logging
 import secrets
+import time
+from datetime import UTC, datetime
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from limits.storage import MemoryStorage, storage_from_string
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -22,6 +31,11 @@ from portal.models.audit import Outcome
 from portal.permissions import HiddenResource
 
 log = logging.getLogger("portal.errors")
+
+DENIAL_WINDOW_SECONDS = 3600
+_COUNTS = "portal.denial_counts"
+# Where denials are counted when the shared storage cannot be reached (this process only).
+_fallback_counts = MemoryStorage()
 
 TITLES = {
     400: "Bad request",
@@ -80,20 +94,53 @@ def error_response(code: int, message: str | None = None, incident: str | None =
     ), code
 
 
-def _record_denial(code: int, reason: str) -> None:
-    """Record a refused request in its own small transaction."""
+def _count_in_window(reason: str, actor) -> tuple[int, int]:
+    """This source's number of answers for ``reason`` in the current window, this one
+    included, and the window's start (Unix time)."""
+    window = int(time.time()) // DENIAL_WINDOW_SECONDS
+    source = f"{request.remote_addr}:{actor.id if actor is not None else '-'}"
+    key = f"portal/denied/{window}/{reason}/{source}"
+    try:
+        count = current_app.extensions[_COUNTS].incr(key, DENIAL_WINDOW_SECONDS)
+    except Exception:  # the shared storage is down: count here rather than record every one
+        log.warning("denial counter storage unreachable; counting in this process")
+        count = _fallback_counts.incr(key, DENIAL_WINDOW_SECONDS)
+    return count, window * DENIAL_WINDOW_SECONDS
+
+
+def _worth_recording(count: int) -> bool:
+    """1, 10, 100, 1000 ...: the first of a window and each power of ten."""
+    while count % 10 == 0:
+        count //= 10
+    return count == 1
+
+
+def _record_denial(code: int, reason: str, action: str = actions.ACCESS_DENIED, **details) -> None:
+    """Record a refused or failed request, aggregated (see the module docstring), in its
+    own small transaction."""
+    try:
+        actor = current_user if current_user.is_authenticated else None
+    except Exception:  # the database may be why we answer; count the request as anonymous
+        actor = None
+    count, window_start = _count_in_window(reason, actor)
+    if not _worth_recording(count):
+        return
+    outcome = Outcome.DENIED if action == actions.ACCESS_DENIED else Outcome.FAILURE
     try:
         db.session.rollback()
         begin_write(db.session)
-        actor = current_user if current_user.is_authenticated else None
-        record(actor, actions.ACCESS_DENIED, outcome=Outcome.DENIED, http_status=code, reason=reason)
+        record(actor, action, outcome=outcome, http_status=code, reason=reason, count=count,
+               window_start=datetime.fromtimestamp(window_start, UTC), **details)
         db.session.commit()
-    except Exception:  # the denial page must still be served
+    except Exception:  # the error page must still be served
         db.session.rollback()
-        log.exception("could not record access.denied")
+        log.exception("could not record %s", action)
 
 
 def register(app: Flask) -> None:
+    # The rate limits' storage: shared by the workers when it is Redis.
+    app.extensions[_COUNTS] = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         _record_denial(400, "csrf")
@@ -111,8 +158,11 @@ def register(app: Flask) -> None:
         code = exc.code or 500
         if code == 403:
             _record_denial(403, "role")
+        elif code == 429:
+            _record_denial(429, "rate_limited")
         if code >= 500:
             db.session.rollback()
+            _record_denial(code, "server_error", actions.REQUEST_FAILED)
         response = app.make_response(
             error_response(code, exc.description if code in (409, 422) else None)
         )
@@ -142,6 +192,7 @@ def register(app: Flask) -> None:
         except Exception:
             log.exception("rollback failed during incident %s", incident)
         log.error("incident %s: %s %s", incident, request.method, request.path, exc_info=exc)
+        _record_denial(500, "server_error", actions.REQUEST_FAILED, incident=incident)
         return error_response(500, incident=incident)
 
     def _unavailable(exc):

@@ -63,6 +63,7 @@ AUDIT_CHECKPOINT = "audit.checkpoint"
 
 # access
 ACCESS_DENIED = "access.denied"
+REQUEST_FAILED = "request.failed"  # a 5xx answer (portal.errors)
 
 
 def all_actions() -> list[str]:

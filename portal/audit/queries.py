@@ -382,7 +382,8 @@ def security(period: Period, threshold: int = 3, limit: int = 20) -> Security:
         sa.select(account_key, n, ips, last).where(*failed).group_by(account_key)
         .order_by(n.desc(), account_key)
     )
-    denied = (AuditEvent.action == actions.ACCESS_DENIED, *in_period)
+    # Refused requests and 5xx answers (both aggregated by portal.errors).
+    denied = (AuditEvent.action.in_((actions.ACCESS_DENIED, actions.REQUEST_FAILED)), *in_period)
     reason = sa.func.coalesce(AuditEvent.details["reason"].as_string(), "unknown").label("reason")
     return Security(
         failed_total=db.session.scalar(sa.select(sa.func.count()).where(*failed)) or 0,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, render_template, request, session, url_for
@@ -15,7 +16,7 @@ from portal.auth.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from portal.extensions import db, limiter
+from portal.extensions import csrf, db, limiter
 from portal.htmx import is_htmx, redirect, render_page
 from portal.models.user import UserSession
 from portal.permissions import not_yours
@@ -27,8 +28,21 @@ def _attempt_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
-# Per client IP, POSTs only: reading the forms is never limited.
-throttled = limiter.limit(_attempt_limit, methods=["POST"])
+def throttled(view):
+    """Per client IP, POSTs only (reading the forms is never limited), and the limit
+    before the CSRF check: a flood without tokens meets 429s, as a flood with them does.
+
+    Flask-Limiter checks a route's limit when the view is called, after every
+    before_request hook, CSRF's included; so the view is exempt from that global
+    check and makes it itself, inside the limit."""
+
+    @wraps(view)
+    def csrf_checked(*args, **kwargs):
+        if current_app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()
+        return view(*args, **kwargs)
+
+    return csrf.exempt(limiter.limit(_attempt_limit, methods=["POST"])(csrf_checked))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -222,8 +236,8 @@ def _invalid_link(message: str):
 
 
 @bp.route("/change-password", methods=["GET", "POST"])
+@throttled  # outside login_required: an anonymous POST without a valid token is a 400, as before
 @login_required
-@throttled
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

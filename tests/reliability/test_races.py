@@ -160,7 +160,9 @@ def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user,
     after = Counter(audit_events.actions())
     new = after - before
     assert new["license.certificate_downloaded"] == 8
-    assert new["access.denied"] == 8
+    # Eight denials of one user from one IP are aggregated (portal.errors): one event per
+    # worker at most, as each worker counts alone without Redis.
+    assert 1 <= new["access.denied"] <= WORKERS
     assert new["auth.login_failed"] == 16
     result = assert_chain_intact(app)
     assert result.count == sum(after.values())
