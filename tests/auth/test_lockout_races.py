@@ -7,7 +7,6 @@ after the account was locked. Threads against the test app (both databases), and
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -16,32 +15,11 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.user import User
-from tests.factories import login
-from tests.security_factories import HttpClient
+from tests.support.http import login
+from tests.support.live import HttpClient, together
 
 THRESHOLD = 3
 WRONG = "not the right password at all"
-
-
-def together(calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=60)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 def login_events(app) -> list[tuple[str, str | None]]:

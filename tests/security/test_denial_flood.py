@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.user import Role
 from tests.auth.test_limiter import fresh_limiter  # noqa: F401 - fixture
-from tests.factories import login
+from tests.support.http import login
 
 FLOOD = 300
 

@@ -12,7 +12,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.models.user import Role
 from portal.signing import current_key_id
-from tests.factories import login
+from tests.support.http import login
 
 HUGE_IDS = ["2147483648", str(2**63), str(2**64 + 1), "1" + "0" * 30, "9" * 5000]
 
