@@ -12,6 +12,8 @@ import portal.models  # noqa: F401  (every table is known to the metadata)
 from portal import cli, errors, jobs, security, templating
 from portal import config as config_module
 from portal.admin import bp as admin_bp
+from portal.admin import bulk
+from portal.admin.services import BULK_KIND
 from portal.audit import bp as audit_bp
 from portal.audit import integrity
 from portal.auth import bp as auth_bp
@@ -94,4 +96,5 @@ def _register_blueprints(app: Flask) -> None:
 def _register_job_handlers(app: Flask) -> None:
     """Every kind of background job and what does its work; the RQ worker builds the app
     too, so it knows them all."""
-    jobs.handler(integrity.JOB_KIND)(integrity.run_check)
+    jobs.register(BULK_KIND, bulk.bulk_licenses)
+    jobs.register(integrity.JOB_KIND, integrity.run_check)

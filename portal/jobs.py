@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from redis import Redis
+from rq import Queue, SimpleWorker
 
 from portal.audit import actions
 from portal.audit.services import record
@@ -37,14 +39,9 @@ class JobError(PortalError):
     """An item or a whole job could not be done; the message is shown to the admin."""
 
 
-def handler(kind: str):
-    """Register the function that does the work of one kind of job."""
-
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
+def register(kind: str, fn: Callable[[Job, JobRun], None]) -> None:
+    """Name the function that does the work of one kind of job (the app factory does this)."""
+    HANDLERS[kind] = fn
 
 
 @dataclass
@@ -123,9 +120,6 @@ def dispatch(job_id: int) -> str:
 
 
 def _queue(app: Flask):
-    from redis import Redis
-    from rq import Queue
-
     name = app.config.get("JOBS_QUEUE") or QUEUE_NAME
     return Queue(name, connection=Redis.from_url(app.config["REDIS_URL"]))
 
@@ -184,8 +178,6 @@ def run(job_id: int) -> None:
 
 def work_loop(burst: bool = False) -> None:
     """Serve the RQ queue in this process (``flask --app wsgi jobs worker``)."""
-    from rq import SimpleWorker
-
     app = current_app._get_current_object()
     queue = _queue(app)
     # SimpleWorker runs jobs in this process, inside the app context we are in.

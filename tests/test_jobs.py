@@ -11,7 +11,6 @@ from portal.models import AuditEvent, Job, JobItem
 from tests.support.polling import wait_until
 
 
-@jobs.handler("test.touch")
 def _touch_handler(job, run):
     keys = job.params["keys"]
     run.set_total(len(keys))
@@ -25,6 +24,9 @@ def _touch_handler(job, run):
         return "done", ""
 
     run.each(keys, work)
+
+
+jobs.register("test.touch", _touch_handler)
 
 
 def _start(app, keys):

@@ -10,14 +10,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal import jobs
-from portal.admin.services import BULK_KIND, eligibility_problem
+from portal.admin.services import eligibility_problem
 from portal.extensions import db
+from portal.licenses import certificates
+from portal.licenses import services as lifecycle
 from portal.models.catalogue import Specialization
+from portal.models.job import JobItem
 from portal.models.license import License, LicenseStatus
 from portal.models.user import User
 
 
-@jobs.handler(BULK_KIND)
 def bulk_licenses(job, run: jobs.JobRun) -> None:
     job_id = job.id
     params = dict(job.params)
@@ -33,8 +35,6 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
     note = f"Bulk {'issue' if action == 'issue' else 'upgrade'} (job {job_id})"
 
     def work(key: str) -> tuple[str, str]:
-        from portal.licenses import services as lifecycle
-
         actor = db.session.get(User, actor_id) if actor_id else None
         student = db.session.get(User, int(key))
         spec = db.session.get(Specialization, spec_id)
@@ -71,8 +71,6 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
             license = _upgrade(license, target, actor, note)
             message = f"upgraded {license.code} to level {target}"
         if prerender:
-            from portal.licenses import certificates
-
             db.session.flush()
             try:
                 # Cheap, and refuses a license whose history or signature does not hold:
@@ -99,8 +97,6 @@ RENDER_CHUNK = 24
 
 
 def _start_certificates(license_ids: list[int]) -> list:
-    from portal.licenses import certificates
-
     if not license_ids:
         return []
     licenses = db.session.scalars(sa.select(License).where(License.id.in_(license_ids))).all()
@@ -111,9 +107,6 @@ def _start_certificates(license_ids: list[int]) -> list:
 
 def _note_certificates(job_id: int, pending: list) -> None:
     """Collect finished renders and note the result on each job item."""
-    from portal.licenses import certificates
-    from portal.models.job import JobItem
-
     if not pending:
         return
     results = certificates.finish_renders(pending)
@@ -138,8 +131,6 @@ def _note_certificates(job_id: int, pending: list) -> None:
 def _upgrade(license: License, target: int, actor, note: str) -> License:
     """Raise one level through the review services: the pending request for that level
     if the student made one, else a request made and approved by the admin."""
-    from portal.licenses import services as lifecycle
-
     try:
         request = lifecycle.pending_request_for(license.holder_id, license.specialization_id)
         if request is not None and request.to_level != target:

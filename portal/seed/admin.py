@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from portal import jobs
-from portal.admin import bulk  # noqa: F401  (registers the bulk job)
 from portal.admin import services as admin_services
 from portal.auth import services as accounts
 from portal.dashboard import services as classes
