@@ -16,6 +16,7 @@ from portal.auth.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from portal.exceptions import commit_or_show, form_status, show_error
 from portal.extensions import csrf, db, limiter
 from portal.htmx import is_htmx, redirect, render_page
 from portal.models.user import UserSession
@@ -74,15 +75,6 @@ def _start_cookie_session(user, remember: bool) -> None:
     )
 
 
-def _field_error(form, exc: services.AuthError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, str(exc)]
-
-
-def _form_status(form) -> int:
-    return 422 if form.is_submitted() else 200
-
-
 # -- registration and login --------------------------------------------------------
 
 
@@ -92,33 +84,29 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            user = services.register(
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
-                date_of_birth=form.date_of_birth.data,
-                **_client(),
+    if form.validate_on_submit() and (done := commit_or_show(
+        form,
+        services.register,
+        name=form.name.data,
+        email=form.email.data,
+        password=form.password.data,
+        date_of_birth=form.date_of_birth.data,
+        **_client(),
+    )):
+        user = done.value
+        _start_cookie_session(user, remember=False)
+        flash(f"Welcome, {user.name}! Your account is ready.", "success")
+        if services.needs_guardian_consent(user):
+            flash(
+                "As you are under 18, a parent or guardian's consent must be recorded "
+                "by the academy before a license can be issued to you.",
+                "info",
             )
-        except services.AuthError as exc:
-            db.session.rollback()
-            _field_error(form, exc, "email")
-        else:
-            db.session.commit()
-            _start_cookie_session(user, remember=False)
-            flash(f"Welcome, {user.name}! Your account is ready.", "success")
-            if services.needs_guardian_consent(user):
-                flash(
-                    "As you are under 18, a parent or guardian's consent must be recorded "
-                    "by the academy before a license can be issued to you.",
-                    "info",
-                )
-            return redirect(url_for("dashboard.index"))
+        return redirect(url_for("dashboard.index"))
     return render_page(
         "auth/register.html",
         "auth/_register_form.html",
-        status=_form_status(form),
+        status=form_status(form),
         form=form,
         password_hint=PASSWORD_HINT,
     )
@@ -131,18 +119,19 @@ def login():
         return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Not commit_or_show: a failed attempt is committed too, so it is counted and audited.
         try:
             user = services.login(
                 form.email.data, form.password.data, remember=form.remember.data, **_client()
             )
         except services.AuthError as exc:
-            db.session.commit()  # the failed attempt is counted and audited
-            form.password.errors = [str(exc)]
-        else:
-            db.session.commit()
+            user = None
+            show_error(form, exc)
+        db.session.commit()
+        if user is not None:
             _start_cookie_session(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-    return render_page("auth/login.html", "auth/_login_form.html", status=_form_status(form), form=form)
+    return render_page("auth/login.html", "auth/_login_form.html", status=form_status(form), form=form)
 
 
 @bp.post("/logout")
@@ -177,7 +166,7 @@ def forgot_password():
     return render_page(
         "auth/forgot_password.html",
         "auth/_forgot_password_form.html",
-        status=_form_status(form),
+        status=form_status(form),
         form=form,
     )
 
@@ -193,37 +182,28 @@ def reset_password(token: str | None):
     token = token or session.get(RESET_SESSION_KEY)
     if not token:
         return _invalid_link("Open the link from your e-mail, or ask for a new one.")
+    form = ResetPasswordForm()
+    # A session of another account is never among the link owner's, so keeping it is harmless.
+    own_session = current_user.current_session_id if current_user.is_authenticated else None
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.reset_password, token, form.password.data, keep_session_id=own_session
+    )):
+        user = done.value
+        session.pop(RESET_SESSION_KEY, None)
+        services.send_password_changed_notice(user)
+        flash("Your password is set. Every other session of your account has ended.", "success")
+        same_user = current_user.is_authenticated and current_user.id == user.id
+        return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
+    # Checked after a refused attempt too: a link used meanwhile (another tab) is now invalid.
     try:
         user, purpose = services.user_for_token(token)
     except services.TokenError as exc:
         session.pop(RESET_SESSION_KEY, None)
         return _invalid_link(str(exc))
-    form = ResetPasswordForm()
-    if form.validate_on_submit():
-        same_user = current_user.is_authenticated and current_user.id == user.id
-        try:
-            user = services.reset_password(
-                token,
-                form.password.data,
-                keep_session_id=current_user.current_session_id if same_user else None,
-            )
-        except services.TokenError as exc:
-            db.session.rollback()
-            session.pop(RESET_SESSION_KEY, None)
-            return _invalid_link(str(exc))
-        except services.AuthError as exc:
-            db.session.rollback()
-            _field_error(form, exc, "password")
-        else:
-            db.session.commit()
-            session.pop(RESET_SESSION_KEY, None)
-            services.send_password_changed_notice(user)
-            flash("Your password is set. Every other session of your account has ended.", "success")
-            return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
     return render_page(
         "auth/reset_password.html",
         "auth/_reset_password_form.html",
-        status=_form_status(form),
+        status=form_status(form),
         form=form,
         account=user,
         purpose=purpose,
@@ -241,13 +221,14 @@ def _invalid_link(message: str):
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # Not commit_or_show: a wrong current password is committed too, as it is audited.
         try:
             ended = services.change_password(current_user, form.current_password.data, form.password.data)
         except services.AuthError as exc:
-            db.session.commit()  # a wrong current password is audited
-            _field_error(form, exc, "password")
-        else:
-            db.session.commit()
+            ended = None
+            show_error(form, exc)
+        db.session.commit()
+        if ended is not None:
             services.send_password_changed_notice(current_user)
             others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
             flash(f"Your password is changed.{others}", "success")
@@ -255,7 +236,7 @@ def change_password():
     return render_page(
         "auth/change_password.html",
         "auth/_change_password_form.html",
-        status=_form_status(form),
+        status=form_status(form),
         form=form,
         password_hint=PASSWORD_HINT,
     )
