@@ -6,4 +6,5 @@ from portal.permissions import Role, blueprint_guard
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(blueprint_guard(Role.ADMIN))
 
-from portal.admin import routes  # noqa: F401
+# The route modules add their views to ``bp``, so they are imported once it exists.
+from portal.admin import catalogue, hub, jobs, licenses, users  # noqa: E402,F401

@@ -103,19 +103,6 @@ class LicenseIssueForm(FlaskForm):
     level = IntegerField("Level", validators=[InputRequired(), NumberRange(1, 20)], default=1)
 
 
-class NoteForm(FlaskForm):
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
-
-
-class SuspendForm(FlaskForm):
-    note = TextAreaField("Reason for the suspension", validators=[DataRequired(), Length(max=2000)])
-
-
-class RevokeForm(FlaskForm):
-    reason_category = SelectField("Reason", validators=[DataRequired()])
-    note = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
-
-
 class BulkForm(FlaskForm):
     klass = SelectField("Class", coerce=int, validators=[InputRequired()])
     action = RadioField(

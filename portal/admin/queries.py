@@ -1,4 +1,5 @@
-"""Read-only queries for the admin screens: filtered lists with keyset pagination.
+"""Read-only queries for the admin screens: the hub's counts, filtered lists with keyset
+pagination, the catalogue and the jobs.
 
 Keyset ("after this row") pagination costs the same on page 1 and page 4,000 and
 needs no COUNT over the whole table; the cursor is the sort value and the id of
@@ -17,9 +18,10 @@ from sqlalchemy.orm import selectinload
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
+from portal.models.catalogue import Specialization
 from portal.models.job import Job, JobItem
 from portal.models.klass import ClassMembership, Klass
-from portal.models.license import License
+from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserSession, UserStatus
 from portal.pagination import Page
 
@@ -196,4 +198,46 @@ def recent_jobs(limit: int = 50) -> list[tuple[Job, str | None]]:
     return db.session.execute(
         sa.select(Job, User.name).outerjoin(User, User.id == Job.actor_id)
         .order_by(Job.id.desc()).limit(limit)
+    ).all()
+
+
+def hub_counts() -> dict:
+    """The hub's numbers: accounts by status, pending upgrade requests, offered specializations."""
+    return {
+        "counts": dict(db.session.execute(
+            sa.select(User.status, sa.func.count(User.id)).group_by(User.status)
+        ).all()),
+        "pending_requests": db.session.scalar(
+            sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.status == RequestStatus.PENDING)
+        ),
+        "specs": db.session.scalar(
+            sa.select(sa.func.count(Specialization.id)).where(Specialization.archived_at.is_(None))
+        ),
+    }
+
+
+def specializations_with_license_counts() -> list[tuple[Specialization, int]]:
+    """Every specialization with how many licenses it has; the archived ones last."""
+    return db.session.execute(
+        sa.select(Specialization, sa.func.count(License.id))
+        .outerjoin(License, License.specialization_id == Specialization.id)
+        .group_by(Specialization.id)
+        .order_by(Specialization.archived_at.is_not(None), Specialization.name)
+    ).all()
+
+
+def specialization_choices(include_archived: bool = False) -> list[tuple[int, str]]:
+    """(id, "Name (CODE)") pairs for a select, by name."""
+    query = sa.select(Specialization).order_by(Specialization.name)
+    if not include_archived:
+        query = query.where(Specialization.archived_at.is_(None))
+    return [(s.id, f"{s.name} ({s.code})") for s in db.session.scalars(query)]
+
+
+def open_classes() -> list[tuple[Klass, str]]:
+    """Classes that are not archived, each with its specialization's name."""
+    return db.session.execute(
+        sa.select(Klass, Specialization.name)
+        .join(Specialization, Specialization.id == Klass.specialization_id)
+        .where(Klass.archived_at.is_(None)).order_by(Klass.name)
     ).all()

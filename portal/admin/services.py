@@ -17,6 +17,7 @@ from portal.auth import services as accounts
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
+from portal.licenses import services as lifecycle
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobStatus
 from portal.models.klass import ClassMembership, Klass
@@ -159,7 +160,8 @@ def create_specialization(data: dict, actor: User) -> Specialization:
     return spec
 
 
-def _highest_level_held(spec: Specialization) -> int:
+def highest_level_held(spec: Specialization) -> int:
+    """The highest level of ``spec`` anyone holds or has asked for (0 when none)."""
     held = db.session.scalar(
         sa.select(sa.func.max(License.level)).where(License.specialization_id == spec.id)
     ) or 0
@@ -175,7 +177,7 @@ def _highest_level_held(spec: Specialization) -> int:
 def _resize_levels(spec: Specialization, new_max: int) -> None:
     current = max((lv.number for lv in spec.levels), default=0)
     if new_max < current:
-        reached = _highest_level_held(spec)
+        reached = highest_level_held(spec)
         if reached > new_max:
             raise AdminError(
                 f"Holders have reached (or asked for) level {reached}; "
@@ -280,7 +282,7 @@ def remove_level(level: Level, actor: User) -> None:
         raise AdminError("Only the highest level can be removed, so levels stay numbered 1, 2, 3 ...")
     if top == 1:
         raise AdminError("A specialization needs at least one level.")
-    if _highest_level_held(spec) >= level.number:
+    if highest_level_held(spec) >= level.number:
         raise AdminError(f"Holders have reached or asked for level {level.number}; it cannot be removed.")
     spec.levels.remove(level)
     spec.max_level = top - 1
@@ -345,8 +347,6 @@ def issue_to(email: str, spec: Specialization, level: int, actor: User) -> Licen
     """Issue a license to the student with this e-mail. Raises AdminError (with the
     field) for an unknown e-mail, a non-student, a minor without guardian consent, a
     student under the minimum age, or what the lifecycle service refuses."""
-    from portal.licenses import services as lifecycle
-
     holder = accounts.find_user_by_email(email)
     if holder is None:
         raise AdminError("No account has this e-mail address.", "email")
@@ -355,16 +355,12 @@ def issue_to(email: str, spec: Specialization, level: int, actor: User) -> Licen
     problem = eligibility_problem(holder, spec)
     if problem:
         raise AdminError(problem, "email")
-    try:
-        return lifecycle.issue_license(holder, spec, level, actor)
-    except lifecycle.LicenseError as exc:
-        raise AdminError(str(exc), "level" if "level" in str(exc) else "specialization") from exc
+    # The lifecycle's refusals name their own field (level or specialization).
+    return lifecycle.issue_license(holder, spec, level, actor)
 
 
 def eligibility_problem(student: User, spec: Specialization) -> str | None:
     """Why the student cannot get a first license in ``spec`` now, or None."""
-    from portal.licenses import services as lifecycle
-
     if student.status == UserStatus.SUSPENDED:
         return "the account is suspended"
     if lifecycle.needs_consent(student):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -29,25 +29,24 @@ class RequestRejectForm(FlaskForm):
     note = TextAreaField("Why is it rejected?", validators=[DataRequired(), Length(max=2000)])
 
 
-class LicenseSuspendForm(FlaskForm):
-    note = TextAreaField("Reason for the suspension", validators=[DataRequired(), Length(max=2000)])
-    confirm = BooleanField("Yes, suspend this license", validators=[DataRequired("Tick the box to confirm.")])
+# An admin's actions on one license (routes in ``portal.admin.licenses``).
 
 
-class LicenseRevokeForm(FlaskForm):
-    reason = SelectField(
-        "Reason",
-        choices=[
-            SelectChoice("", "Choose a reason"),
-            *(SelectChoice(v, label) for v, label in REVOKE_REASONS),
-        ],
-        validators=[DataRequired("Choose a reason.")],
-    )
-    note = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
-    confirm = BooleanField("Yes, revoke this license", validators=[DataRequired("Tick the box to confirm.")])
-
-
-class LicenseNoteForm(FlaskForm):
+class NoteForm(FlaskForm):
     """Reinstate and renew: an optional note."""
 
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class SuspendForm(FlaskForm):
+    note = TextAreaField("Reason for the suspension", validators=[DataRequired(), Length(max=2000)])
+
+
+class RevokeForm(FlaskForm):
+    # The category is kept apart from the free-text note: verifications show it.
+    reason_category = SelectField(
+        "Reason",
+        choices=[SelectChoice("", "Choose a reason"), *(SelectChoice(v, text) for v, text in REVOKE_REASONS)],
+        validators=[DataRequired("Choose a reason.")],
+    )
+    note = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])

@@ -5,19 +5,16 @@ from __future__ import annotations
 from flask import current_app, flash, url_for
 from flask_login import current_user
 
-from portal.extensions import db
+from portal.exceptions import commit_or_show, form_status
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import bp, chain, queries, services, state
 from portal.licenses.forms import (
-    LicenseNoteForm,
-    LicenseRevokeForm,
-    LicenseSuspendForm,
+    NoteForm,
     RequestApproveForm,
     RequestRejectForm,
     SpecializationSelectForm,
     UpgradeRequestForm,
 )
-from portal.licenses.services import LicenseError, NotAllowed, RequestConflict
 from portal.models.license import LicenseStatus
 from portal.models.user import Role
 from portal.permissions import not_yours, role_required
@@ -25,14 +22,15 @@ from portal.permissions import not_yours, role_required
 # --- my licenses ------------------------------------------------------------------
 
 
-def _index_context(select_form=None, select_error=None):
+def _index_context(select_form=None):
     user = current_user
+    select_form = select_form or SpecializationSelectForm()
     return {
         "licenses": queries.licenses_of(user),
         "requests": queries.requests_of(user),
         "open_specializations": queries.open_specializations(user) if user.role == Role.STUDENT else [],
-        "select_form": select_form or SpecializationSelectForm(),
-        "select_error": select_error,
+        "select_form": select_form,
+        "select_error": " ".join([*select_form.specialization.errors, *select_form.form_errors]),
         "queue_size": len(queries.review_queue(user)) if user.role != Role.STUDENT else 0,
     }
 
@@ -46,27 +44,19 @@ def index():
 @role_required(Role.STUDENT)
 def select_specialization():
     form = SpecializationSelectForm()
-    spec = queries.specialization_by_code_or_id(form.specialization.data) if form.validate() else None
-    error = None
-    if not form.specialization.errors and spec is None:
-        error = "Choose one of the specializations listed."
-    if spec is not None:
-        try:
-            result = services.select_specialization(current_user, spec, current_user)
-        except LicenseError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+    if form.validate():
+        spec = queries.specialization_by_code_or_id(form.specialization.data)
+        if spec is None:
+            form.specialization.errors.append("Choose one of the specializations listed.")
+        elif done := commit_or_show(form, services.select_specialization, current_user, spec, current_user):
+            result = done.value
             if result.license is not None:
                 flash(result.message, "success")
                 return redirect(url_for("licenses.detail", license_id=result.license.id))
             flash(result.message, "info")
             return redirect(url_for("licenses.index"))
-    if error:
-        form.specialization.errors = [*form.specialization.errors, error]
     return render_page(
-        "licenses/index.html", "licenses/_index.html", status=422, **_index_context(form, error)
+        "licenses/index.html", "licenses/_index.html", status=form_status(form), **_index_context(form)
     )
 
 
@@ -77,7 +67,7 @@ def verification_url(license) -> str:
     return f"{current_app.config['PORTAL_BASE_URL']}/verify/{license.code}"
 
 
-def _detail_context(license, **forms):
+def _detail_context(license):
     spec = license.specialization
     next_level = license.level + 1 if license.level < spec.max_level else None
     return {
@@ -96,12 +86,7 @@ def _detail_context(license, **forms):
         "has_qr": "licenses.qr" in current_app.view_functions,
         "has_certificate": "licenses.certificate" in current_app.view_functions,
         "revoke_reasons": services.REVOKE_REASON_LABELS,
-        "suspend_form": forms.get("suspend_form") or LicenseSuspendForm(formdata=None),
-        "revoke_form": forms.get("revoke_form") or LicenseRevokeForm(formdata=None),
-        "reinstate_form": forms.get("reinstate_form") or LicenseNoteForm(formdata=None, prefix="reinstate"),
-        "renew_form": forms.get("renew_form") or LicenseNoteForm(formdata=None, prefix="renew"),
-        "open_action": forms.get("open_action"),
-        "action_error": forms.get("action_error"),
+        "note_form": NoteForm(formdata=None),  # the admin's reinstate or renew note
     }
 
 
@@ -117,25 +102,17 @@ def upgrade(license_id: int):
     if license.holder_id != current_user.id:
         not_yours()  # only the holder asks for their own next level
     form = UpgradeRequestForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.request_upgrade(license, form.reason.data, current_user)
-        except LicenseError as exc:
-            db.session.rollback()
-            form.reason.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"Your request for level {license.level + 1} was sent for review.", "success")
-            return redirect(url_for("licenses.detail", license_id=license.id))
-    if form.errors:
-        status = 422
+    if form.validate_on_submit() and commit_or_show(
+        form, services.request_upgrade, license, form.reason.data, current_user
+    ):
+        flash(f"Your request for level {license.level + 1} was sent for review.", "success")
+        return redirect(url_for("licenses.detail", license_id=license.id))
     spec = license.specialization
     next_level = license.level + 1 if license.level < spec.max_level else None
     return render_page(
         "licenses/upgrade.html",
         "licenses/_upgrade_form.html",
-        status=status,
+        status=form_status(form),
         form=form,
         license=license,
         next_level=next_level,
@@ -143,74 +120,6 @@ def upgrade(license_id: int):
         requirements=(
             services.requirements_status(license.holder, license, next_level) if next_level else []
         ),
-    )
-
-
-# --- admin actions on one license ----------------------------------------------------------
-
-
-def _admin_action(license_id: int, form, action: str, call):
-    license = queries.owned_license_or_404(license_id, current_user)
-    action_error = None
-    if form.validate_on_submit():
-        try:
-            call(license, form)
-        except LicenseError as exc:
-            db.session.rollback()
-            action_error = str(exc)
-            form.note.errors.append(action_error)
-            license = queries.owned_license_or_404(license_id, current_user)
-        else:
-            db.session.commit()
-            flash(f"License {license.code} is now {license.status}.", "success")
-            return redirect(url_for("licenses.detail", license_id=license.id))
-    context = _detail_context(
-        license, **{f"{action}_form": form, "open_action": action, "action_error": action_error}
-    )
-    return render_page("licenses/detail.html", "licenses/_detail.html", status=422, **context)
-
-
-@bp.post("/<int:license_id>/suspend")
-@role_required(Role.ADMIN)
-def suspend(license_id: int):
-    return _admin_action(
-        license_id,
-        LicenseSuspendForm(),
-        "suspend",
-        lambda lic, f: services.suspend(lic, current_user, f.note.data),
-    )
-
-
-@bp.post("/<int:license_id>/revoke")
-@role_required(Role.ADMIN)
-def revoke(license_id: int):
-    return _admin_action(
-        license_id,
-        LicenseRevokeForm(),
-        "revoke",
-        lambda lic, f: services.revoke(lic, current_user, f.reason.data, f.note.data),
-    )
-
-
-@bp.post("/<int:license_id>/reinstate")
-@role_required(Role.ADMIN)
-def reinstate(license_id: int):
-    return _admin_action(
-        license_id,
-        LicenseNoteForm(prefix="reinstate"),
-        "reinstate",
-        lambda lic, f: services.reinstate(lic, current_user, f.note.data),
-    )
-
-
-@bp.post("/<int:license_id>/renew")
-@role_required(Role.ADMIN)
-def renew(license_id: int):
-    return _admin_action(
-        license_id,
-        LicenseNoteForm(prefix="renew"),
-        "renew",
-        lambda lic, f: services.renew(lic, current_user, f.note.data),
     )
 
 
@@ -236,37 +145,24 @@ def requests():
 
 
 def _decision(request_id: int, form, decide, done_message: str):
+    """Approve or reject; a refusal is shown on the request's card (409 when it was
+    already decided by someone else)."""
     request = queries.reviewable_request_or_404(request_id, current_user)
-    error = None
-    status = 422
-    if form.validate_on_submit():
-        try:
-            decide(request, form)
-        except RequestConflict as exc:
-            db.session.rollback()
-            error, status = str(exc), 409
-        except NotAllowed:
-            db.session.rollback()
-            not_yours()
-        except LicenseError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            if is_htmx():
-                return render_page(
-                    "licenses/requests.html",
-                    "licenses/_request_row.html",
-                    item=request,
-                    reqs=queries.requirements_for([request])[request.id],
-                    error=None,
-                    typed=None,
-                    done=done_message,
-                )
-            flash(done_message, "success")
-            return redirect(url_for("licenses.requests"))
-    else:
-        error = " ".join(e for errs in form.errors.values() for e in errs)
+    if form.validate_on_submit() and commit_or_show(form, decide, request, form):
+        if is_htmx():
+            return render_page(
+                "licenses/requests.html",
+                "licenses/_request_row.html",
+                item=request,
+                reqs=queries.requirements_for([request])[request.id],
+                error=None,
+                typed=None,
+                done=done_message,
+            )
+        flash(done_message, "success")
+        return redirect(url_for("licenses.requests"))
+    error = " ".join(e for errs in form.errors.values() for e in errs)
+    status = form_status(form)
     request = queries.reviewable_request_or_404(request_id, current_user)
     if is_htmx():
         return render_page(
@@ -309,13 +205,9 @@ def reject(request_id: int):
 @role_required(Role.STUDENT)
 def withdraw(request_id: int):
     request = queries.own_request_or_404(request_id, current_user)
-    try:
-        services.withdraw_request(request, current_user)
-    except RequestConflict as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not commit_or_show(None, services.withdraw_request, request, current_user):
+        # After the ownership check the only refusal left is a decision made meanwhile.
         return render_page("licenses/index.html", "licenses/_index.html", status=409, **_index_context())
-    db.session.commit()
     flash("Your request was withdrawn.", "info")
     if request.license_id:
         return redirect(url_for("licenses.detail", license_id=request.license_id))

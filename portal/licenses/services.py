@@ -21,7 +21,7 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.auth.services import needs_guardian_consent
 from portal.db import utcnow
-from portal.exceptions import Conflict, PortalError
+from portal.exceptions import Conflict, NotYours, PortalError
 from portal.extensions import db
 from portal.licenses import chain, codes, state
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
@@ -48,10 +48,6 @@ class LicenseError(PortalError):
 
 class RequestConflict(LicenseError, Conflict):
     """The request was already decided (or the license changed) by someone else."""
-
-
-class NotAllowed(LicenseError):
-    """The actor may not take this decision."""
 
 
 @dataclass
@@ -199,11 +195,11 @@ def issue_license(
     """Issue a new license. Raises LicenseError when the holder already has one in ``spec``,
     the level is out of range, or the specialization is archived."""
     if spec.archived_at is not None:
-        raise LicenseError(f"{spec.name} is no longer offered.")
+        raise LicenseError(f"{spec.name} is no longer offered.", field="specialization")
     if not 1 <= level <= spec.max_level:
-        raise LicenseError(f"{spec.name} has levels 1 to {spec.max_level}.")
+        raise LicenseError(f"{spec.name} has levels 1 to {spec.max_level}.", field="level")
     if _license_for(holder.id, spec.id) is not None:
-        raise LicenseError(f"{holder.name} already holds a {spec.name} license.")
+        raise LicenseError(f"{holder.name} already holds a {spec.name} license.", field="specialization")
     now = utcnow()
     code = codes.generate(spec.code)
     while db.session.scalar(sa.select(License.id).where(License.code == code)) is not None:
@@ -224,7 +220,9 @@ def issue_license(
             db.session.add(license)
             db.session.flush()
     except IntegrityError as exc:
-        raise LicenseError(f"{holder.name} already holds a {spec.name} license.") from exc
+        raise LicenseError(
+            f"{holder.name} already holds a {spec.name} license.", field="specialization"
+        ) from exc
     _changed(license, "issued", actor, note=note)
     record(
         actor,
@@ -269,16 +267,16 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
     already holds a license in it, or already has a pending request.
     """
     if student.role != Role.STUDENT:
-        raise LicenseError("Only students can start a specialization.")
+        raise LicenseError("Only students can start a specialization.", field="specialization")
     if spec.archived_at is not None:
-        raise LicenseError(f"{spec.name} is no longer offered.")
+        raise LicenseError(f"{spec.name} is no longer offered.", field="specialization")
     if _license_for(student.id, spec.id) is not None:
-        raise LicenseError(f"You already hold a {spec.name} license.")
+        raise LicenseError(f"You already hold a {spec.name} license.", field="specialization")
     if pending_request_for(student.id, spec.id) is not None:
-        raise LicenseError(f"You already have a pending request for {spec.name}.")
+        raise LicenseError(f"You already have a pending request for {spec.name}.", field="specialization")
     problem = _eligibility_problem(student, spec)
     if problem:
-        raise LicenseError(problem)
+        raise LicenseError(problem, field="specialization")
 
     minor_without_consent = needs_consent(student)
     if minor_without_consent or not spec.auto_issue:
@@ -330,13 +328,15 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
     reason = (reason or "").strip()
     spec = license.specialization
     if not reason:
-        raise LicenseError("Please say why you are ready for the next level.")
+        raise LicenseError("Please say why you are ready for the next level.", field="reason")
     if license.status != LicenseStatus.ACTIVE:
-        raise LicenseError(f"Only an active license can be upgraded; this one is {license.status}.")
+        raise LicenseError(
+            f"Only an active license can be upgraded; this one is {license.status}.", field="reason"
+        )
     if license.level >= spec.max_level:
-        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.")
+        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.", field="reason")
     if pending_request_for(license.holder_id, license.specialization_id) is not None:
-        raise LicenseError(f"You already have a pending request for {spec.name}.")
+        raise LicenseError(f"You already have a pending request for {spec.name}.", field="reason")
     request = _new_request(license.holder, spec, license, license.level + 1, reason)
     record(
         actor,
@@ -374,13 +374,13 @@ def _decide(request: UpgradeRequest, status: str, actor, note: str | None) -> No
 
 
 def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
-    """Approve: raise the license by one level (or issue level 1). Raises NotAllowed for
+    """Approve: raise the license by one level (or issue level 1). Raises NotYours for
     an instructor who does not teach the student, LicenseError when requirements are
     missing and no note is given or the license cannot change, RequestConflict when the
     request was decided meanwhile."""
     note = (note or "").strip() or None
     if not may_review(actor, request):
-        raise NotAllowed("You can only decide requests of students in your classes.")
+        raise NotYours("You can only decide requests of students in your classes.")
     if request.status != RequestStatus.PENDING:
         raise RequestConflict(f"This request was already {request.status}.")
     spec = request.specialization
@@ -424,10 +424,10 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
 
 
 def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
-    """Reject with a note (required). Raises NotAllowed, LicenseError, RequestConflict."""
+    """Reject with a note (required). Raises NotYours, LicenseError, RequestConflict."""
     note = (note or "").strip()
     if not may_review(actor, request):
-        raise NotAllowed("You can only decide requests of students in your classes.")
+        raise NotYours("You can only decide requests of students in your classes.")
     if not note:
         raise LicenseError("Please tell the student why the request is rejected.")
     _decide(request, RequestStatus.REJECTED, actor, note)
@@ -446,7 +446,7 @@ def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
 def withdraw_request(request: UpgradeRequest, actor) -> UpgradeRequest:
     """The student takes back their own pending request."""
     if getattr(actor, "id", None) != request.user_id:
-        raise NotAllowed("Only the student who asked can withdraw a request.")
+        raise NotYours("Only the student who asked can withdraw a request.")
     _decide(request, RequestStatus.WITHDRAWN, actor, None)
     record(
         actor,
@@ -584,9 +584,9 @@ def record_guardian_consent(user: User, actor: User, guardian_name: str) -> User
     """Record that a minor's guardian consented. Only admins and instructors may."""
     guardian_name = (guardian_name or "").strip()
     if getattr(actor, "role", None) not in (Role.ADMIN, Role.INSTRUCTOR):
-        raise NotAllowed("Only an admin or instructor can record a guardian's consent.")
+        raise NotYours("Only an admin or instructor can record a guardian's consent.")
     if not guardian_name:
-        raise LicenseError("Enter the guardian's name.")
+        raise LicenseError("Enter the guardian's name.", field="guardian_name")
     user.guardian_consent_at = utcnow()
     user.guardian_consent_by_id = actor.id
     user.guardian_name = guardian_name[:120]

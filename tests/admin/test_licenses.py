@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from portal.db import utcnow
 from portal.extensions import db
+from portal.licenses import services as lifecycle
 from portal.models.license import License
 
 
@@ -151,7 +152,25 @@ def test_refused_action_is_a_message_not_an_error(
     app, client, logged_admin, make_user, make_specialization, make_license
 ):
     license = make_license(make_user(), make_specialization())
-    response = client.post(f"/admin/licenses/{license.id}/reinstate", follow_redirects=True)
-    assert response.status_code == 200 and "Only a suspended or revoked license" in response.get_data(
+    response = client.post(f"/admin/licenses/{license.id}/reinstate")
+    assert response.status_code == 422 and "Only a suspended or revoked license" in response.get_data(
         as_text=True
     )
+
+
+def test_a_license_changed_meanwhile_is_a_conflict_shown_on_the_form(
+    app, client, logged_admin, make_user, make_specialization, make_license, monkeypatch
+):
+    license = make_license(make_user(), make_specialization(validity_months=12))
+
+    def lost_race(*args):
+        raise lifecycle.RequestConflict("This license was changed by someone else. Reload and try again.")
+
+    for action in ("suspend", "revoke", "renew"):
+        monkeypatch.setattr(lifecycle, action, lost_race)
+    data = {"note": "Under investigation", "reason_category": "fraud"}
+    for action in ("suspend", "revoke", "renew"):
+        response = client.post(f"/admin/licenses/{license.id}/{action}", data=data)
+        assert response.status_code == 409, action
+        assert "changed by someone else" in response.get_data(as_text=True), action
+    assert _license(app, license.id).status == "active"

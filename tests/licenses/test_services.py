@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from portal.audit import actions
 from portal.db import utcnow
+from portal.exceptions import NotYours
 from portal.extensions import db
 from portal.licenses import chain, services, state
-from portal.licenses.services import LicenseError, NotAllowed, RequestConflict
+from portal.licenses.services import LicenseError, RequestConflict
 from portal.models import (
     ClassMembership,
     Klass,
@@ -145,7 +146,7 @@ def test_consent_needs_staff_and_a_name(app, make_user):
     other = make_user()
     admin = make_user(Role.ADMIN)
     with app.app_context():
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotYours):
             services.record_guardian_consent(get(User, minor), get(User, other), "Someone")
         with pytest.raises(LicenseError, match="name"):
             services.record_guardian_consent(get(User, minor), get(User, admin), "  ")
@@ -289,9 +290,9 @@ def test_an_instructor_decides_only_for_students_in_their_classes(
         put_in_class(stranger.id, student.id, other_spec.id)  # a class, but another specialization
         confirm_all(student.id, spec.id, 2, teacher.id)
         db.session.commit()
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotYours):
             services.approve_request(get(UpgradeRequest, req), get(User, stranger))
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotYours):
             services.reject_request(get(UpgradeRequest, req), get(User, stranger), "no")
         assert get(UpgradeRequest, req).status == RequestStatus.PENDING
         license = services.approve_request(get(UpgradeRequest, req), get(User, teacher))
@@ -327,7 +328,7 @@ def test_withdraw_is_for_the_student_and_beats_a_later_approval(
     spec = make_specialization()
     req = make_request(make_license(student, spec))
     with app.app_context():
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotYours):
             services.withdraw_request(get(UpgradeRequest, req), get(User, admin))
         mark = audit_events.mark()
         services.withdraw_request(get(UpgradeRequest, req), get(User, student))

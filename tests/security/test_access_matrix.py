@@ -163,14 +163,6 @@ MATRIX = {
         "login ok    404   404   ok    ok    login login",
     "/licenses/<int:license_id>/qr.svg":
         "login ok    404   404   ok    ok    login login",
-    "/licenses/<int:license_id>/reinstate":
-        "login 403   403   403   403   ok    login login",
-    "/licenses/<int:license_id>/renew":
-        "login 403   403   403   403   ok    login login",
-    "/licenses/<int:license_id>/revoke":
-        "login 403   403   403   403   ok    login login",
-    "/licenses/<int:license_id>/suspend":
-        "login 403   403   403   403   ok    login login",
     "/licenses/<int:license_id>/upgrade":
         "login ok    404   404   404   404   login login",
     "/licenses/requests/":
@@ -211,8 +203,7 @@ CASES = [f"read {group}" for group in GROUPS] + [
 ]
 # These end something another visitor's check needs: each allowed visitor gets a world of
 # their own. Ending one's own session (logout, revoking sessions) only runs last.
-DESTRUCTIVE = ("remove", "delete", "archive", "leave", "withdraw", "license_revoke", "licenses.revoke",
-               "end_sessions")
+DESTRUCTIVE = ("remove", "delete", "archive", "leave", "withdraw", "license_revoke", "end_sessions")
 OWN_SESSION = ("logout", "revoke_session", "revoke_other_sessions")
 
 

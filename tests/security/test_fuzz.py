@@ -32,7 +32,7 @@ from portal.models.user import User
 
 EXAMPLES = 8
 
-# Form class -> (visitor, method, URL with {ids}, form prefix)
+# Form class -> (visitor, method, URL with {ids})
 FORM_ROUTES = {
     "UserCreateForm": ("admin", "POST", "/admin/users/new"),
     "UserRoleForm": ("admin", "POST", "/admin/users/{user_id}/role"),
@@ -59,13 +59,8 @@ FORM_ROUTES = {
     "UpgradeRequestForm": ("student", "POST", "/licenses/{license_id}/upgrade"),
     "RequestApproveForm": ("instructor", "POST", "/licenses/requests/{request_id}/approve"),
     "RequestRejectForm": ("instructor", "POST", "/licenses/requests/{request_id}/reject"),
-    "LicenseSuspendForm": ("admin", "POST", "/licenses/{license_id}/suspend"),
-    "LicenseRevokeForm": ("admin", "POST", "/licenses/{license_id}/revoke"),
-    "LicenseNoteForm": ("admin", "POST", "/licenses/{license_id}/renew"),
     "VerifyForm": ("anonymous", "GET", "/verify"),
 }
-# A form used with a prefix by its route.
-PREFIXES = {"LicenseNoteForm": "renew"}
 
 
 def all_forms() -> dict[str, type]:
@@ -123,9 +118,8 @@ def strategy_for(field) -> st.SearchStrategy:
 
 def form_fields(app, form_name: str) -> list:
     cls = FORMS[form_name]
-    prefix = PREFIXES.get(form_name, "")
     with app.test_request_context("/", method="POST"):
-        form = cls(meta={"csrf": False}, prefix=prefix) if prefix else cls(meta={"csrf": False})
+        form = cls(meta={"csrf": False})
         return [f for f in form if f.type not in ("CSRFTokenField", "SubmitField")]
 
 

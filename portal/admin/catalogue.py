@@ -1,0 +1,171 @@
+"""The catalogue: specializations, their levels and each level's requirements."""
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal.admin import bp, forms, queries, services
+from portal.exceptions import commit_or_show, form_status
+from portal.extensions import db
+from portal.htmx import redirect
+from portal.models.catalogue import Level, Requirement, Specialization
+
+
+def _to_spec(spec_id: int, level: Level | None = None):
+    anchor = f"level-{level.number}" if level is not None else None
+    return redirect(url_for("admin.specialization_detail", spec_id=spec_id, _anchor=anchor))
+
+
+@bp.get("/specializations")
+def specializations():
+    return render_template("admin/specializations.html", rows=queries.specializations_with_license_counts())
+
+
+@bp.route("/specializations/new", methods=["GET", "POST"])
+def specialization_new():
+    form = forms.SpecializationForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.create_specialization, form.data, current_user
+    )):
+        spec = done.value
+        flash(f"{spec.name} created with {spec.max_level} levels. Add their requirements below.", "success")
+        return _to_spec(spec.id)
+    return render_template("admin/specialization_new.html", form=form), form_status(form)
+
+
+def _spec_page(spec: Specialization, sent=None, form=None, level_forms=None):
+    """The specialization page; ``sent`` is the form that was sent and is shown again."""
+    form = form or forms.SpecializationForm(obj=spec, formdata=None)
+    # A form for every level and requirement on the page; the one just sent, with its errors.
+    shown = {"new": forms.LevelForm(formdata=None)}
+    for level in spec.levels:
+        shown[level.id] = forms.LevelForm(formdata=None, obj=level)
+        shown[f"req-{level.id}"] = forms.RequirementForm(formdata=None)
+        for req in level.requirements:
+            shown[f"edit-{req.id}"] = forms.RequirementForm(formdata=None, obj=req)
+    shown.update(level_forms or {})
+    return render_template(
+        "admin/specialization_detail.html",
+        spec=spec, form=form, level_form=shown["new"], level_forms=shown, licenses=services.licenses_in(spec),
+        reached=services.highest_level_held(spec),
+    ), form_status(sent)
+
+
+@bp.route("/specializations/<int:spec_id>", methods=["GET", "POST"])
+def specialization_detail(spec_id: int):
+    spec = db.get_or_404(Specialization, spec_id)
+    if request.method == "GET":
+        return _spec_page(spec)
+    form = forms.SpecializationForm()
+    if form.validate_on_submit() and commit_or_show(form, services.update_specialization, spec, form.data,
+                                                    current_user):
+        flash(f"{spec.name} saved.", "success")
+        return _to_spec(spec.id)
+    return _spec_page(db.get_or_404(Specialization, spec_id), form, form=form)
+
+
+def _spec_action(spec_id: int, action, message: str) -> bool:
+    """Archive, restore or delete; says so, or flashes the refusal."""
+    spec = db.get_or_404(Specialization, spec_id)
+    name = spec.name
+    done = commit_or_show(None, action, spec, current_user)
+    if done:
+        flash(message.format(name=name), "success")
+    return bool(done)
+
+
+@bp.post("/specializations/<int:spec_id>/archive")
+def specialization_archive(spec_id: int):
+    _spec_action(spec_id, services.archive_specialization,
+                 "{name} is archived: no new licenses; existing ones stay valid.")
+    return _to_spec(spec_id)
+
+
+@bp.post("/specializations/<int:spec_id>/restore")
+def specialization_restore(spec_id: int):
+    _spec_action(spec_id, services.restore_specialization, "{name} is offered again.")
+    return _to_spec(spec_id)
+
+
+@bp.post("/specializations/<int:spec_id>/delete")
+def specialization_delete(spec_id: int):
+    if _spec_action(spec_id, services.delete_specialization, "{name} deleted."):
+        return redirect(url_for("admin.specializations"))
+    return _to_spec(spec_id)
+
+
+@bp.post("/specializations/<int:spec_id>/levels")
+def level_add(spec_id: int):
+    spec = db.get_or_404(Specialization, spec_id)
+    form = forms.LevelForm()
+    if not form.validate_on_submit():
+        return _spec_page(spec, form, level_forms={"new": form})
+    level = services.add_level(spec, form.title.data, form.description.data, current_user)
+    db.session.commit()
+    flash(f"Level {level.number} added.", "success")
+    return _to_spec(spec.id, level)
+
+
+@bp.post("/levels/<int:level_id>")
+def level_edit(level_id: int):
+    level = db.get_or_404(Level, level_id)
+    form = forms.LevelForm()
+    if not form.validate_on_submit():
+        return _spec_page(level.specialization, form, level_forms={level.id: form})
+    services.update_level(level, form.title.data, form.description.data, current_user)
+    db.session.commit()
+    flash(f"Level {level.number} saved.", "success")
+    return _to_spec(level.specialization_id, level)
+
+
+@bp.post("/levels/<int:level_id>/remove")
+def level_remove(level_id: int):
+    level = db.get_or_404(Level, level_id)
+    spec_id, number = level.specialization_id, level.number
+    if commit_or_show(None, services.remove_level, level, current_user):
+        flash(f"Level {number} removed.", "success")
+    return _to_spec(spec_id)
+
+
+@bp.post("/levels/<int:level_id>/requirements")
+def requirement_add(level_id: int):
+    level = db.get_or_404(Level, level_id)
+    form = forms.RequirementForm()
+    if not form.validate_on_submit():
+        return _spec_page(level.specialization, form, level_forms={f"req-{level.id}": form})
+    services.add_requirement(level, form.title.data, form.description.data, current_user)
+    db.session.commit()
+    flash("Requirement added.", "success")
+    return _to_spec(level.specialization_id, level)
+
+
+@bp.post("/requirements/<int:req_id>")
+def requirement_edit(req_id: int):
+    requirement = db.get_or_404(Requirement, req_id)
+    level = requirement.level
+    form = forms.RequirementForm()
+    if not form.validate_on_submit():
+        return _spec_page(level.specialization, form, level_forms={f"edit-{requirement.id}": form})
+    services.update_requirement(requirement, form.title.data, form.description.data, current_user)
+    db.session.commit()
+    flash("Requirement saved.", "success")
+    return _to_spec(level.specialization_id, level)
+
+
+@bp.post("/requirements/<int:req_id>/remove")
+def requirement_remove(req_id: int):
+    requirement = db.get_or_404(Requirement, req_id)
+    level = requirement.level
+    services.remove_requirement(requirement, current_user)
+    db.session.commit()
+    flash("Requirement removed.", "success")
+    return _to_spec(level.specialization_id, level)
+
+
+@bp.post("/requirements/<int:req_id>/move")
+def requirement_move(req_id: int):
+    requirement = db.get_or_404(Requirement, req_id)
+    level = requirement.level
+    direction = request.form.get("direction", "")
+    commit_or_show(None, services.move_requirement, requirement, direction, current_user)
+    return _to_spec(level.specialization_id, level)

@@ -1,0 +1,116 @@
+"""Licenses: the filtered list, issuing one, and the lifecycle actions on one license.
+
+These are the only routes that suspend, revoke, reinstate or renew a license; the
+license page (``licenses.detail``) shows an admin the same controls, posting here.
+Suspending and revoking are confirmed on a page of their own that says what will happen.
+"""
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal.admin import bp, forms, queries, services
+from portal.exceptions import commit_or_show, form_status
+from portal.extensions import db
+from portal.htmx import redirect, render_page
+from portal.licenses import queries as license_queries
+from portal.licenses import services as lifecycle
+from portal.licenses.forms import NoteForm, RevokeForm, SuspendForm
+from portal.models.catalogue import Specialization
+from portal.models.license import License, LicenseStatus
+from portal.params import int_arg
+
+
+@bp.get("/licenses")
+def licenses():
+    filters = {
+        "spec_id": int_arg("specialization", lo=1),
+        "level": int_arg("level", lo=1, hi=100),
+        "status": request.args.get("status", "") if request.args.get("status") in LicenseStatus.ALL else "",
+        "expiring_days": int_arg("expiring", lo=0, hi=3650),
+        "holder": request.args.get("holder", "")[:120],
+    }
+    page = queries.licenses_page(**filters, after=request.args.get("after"))
+    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render_page(
+        "admin/licenses.html", "admin/_license_results.html",
+        results=page, filters=filters, args=args, specs=queries.specialization_choices(True),
+        statuses=LicenseStatus.ALL,
+    )
+
+
+@bp.route("/licenses/issue", methods=["GET", "POST"])
+def license_issue():
+    form = forms.LicenseIssueForm()
+    form.specialization.choices = forms.options(queries.specialization_choices())
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"]
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.issue_to, form.email.data, db.session.get(Specialization, form.specialization.data),
+        form.level.data, current_user,
+    )):
+        license = done.value
+        flash(f"License {license.code} issued to {license.holder.name}.", "success")
+        return _to_license(license)
+    return render_template("admin/license_issue.html", form=form), form_status(form)
+
+
+def _to_license(license: License):
+    return redirect(url_for("admin.license_detail", license_id=license.id))
+
+
+def _license_page(license: License, note_form=None):
+    """The license page; ``note_form`` is a reinstate or renew form shown again."""
+    return render_template(
+        "admin/license_detail.html", license=license,
+        history=list(reversed(license_queries.history_of(license))),
+        note_form=note_form or NoteForm(formdata=None),
+    ), form_status(note_form)
+
+
+@bp.get("/licenses/<int:license_id>")
+def license_detail(license_id: int):
+    return _license_page(db.get_or_404(License, license_id))
+
+
+@bp.route("/licenses/<int:license_id>/suspend", methods=["GET", "POST"])
+def license_suspend(license_id: int):
+    license = db.get_or_404(License, license_id)
+    form = SuspendForm()
+    if form.validate_on_submit() and commit_or_show(form, lifecycle.suspend, license, current_user,
+                                                    form.note.data):
+        flash(f"License {license.code} is suspended.", "success")
+        return _to_license(license)
+    return render_template("admin/license_suspend.html", license=license, form=form), form_status(form)
+
+
+@bp.route("/licenses/<int:license_id>/revoke", methods=["GET", "POST"])
+def license_revoke(license_id: int):
+    license = db.get_or_404(License, license_id)
+    form = RevokeForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, lifecycle.revoke, license, current_user, form.reason_category.data, form.note.data
+    ):
+        flash(f"License {license.code} is revoked.", "success")
+        return _to_license(license)
+    return render_template("admin/license_revoke.html", license=license, form=form), form_status(form)
+
+
+def _note_action(license_id: int, service, done: str):
+    """Reinstate or renew, with an optional note; a refusal is shown on the license page."""
+    license = db.get_or_404(License, license_id)
+    form = NoteForm()
+    if form.validate_on_submit() and commit_or_show(form, service, license, current_user, form.note.data):
+        flash(done.format(code=license.code), "success")
+        return _to_license(license)
+    return _license_page(license, form)
+
+
+@bp.post("/licenses/<int:license_id>/reinstate")
+def license_reinstate(license_id: int):
+    return _note_action(license_id, lifecycle.reinstate, "License {code} is active again.")
+
+
+@bp.post("/licenses/<int:license_id>/renew")
+def license_renew(license_id: int):
+    return _note_action(license_id, lifecycle.renew, "License {code} is renewed.")

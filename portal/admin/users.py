@@ -1,0 +1,147 @@
+"""Accounts: search, create, and one user's role, status, consent, lock and sessions."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal.admin import bp, forms, queries, services
+from portal.auth import services as accounts
+from portal.exceptions import commit_or_show, form_status
+from portal.extensions import db
+from portal.htmx import redirect, render_page
+from portal.licenses import services as lifecycle
+from portal.models.user import User, UserStatus
+
+
+@bp.get("/users")
+def users():
+    filters = {
+        "q": request.args.get("q", "")[:120],
+        "role": request.args.get("role", ""),
+        "status": request.args.get("status", ""),
+        "sort": request.args.get("sort", "name"),
+    }
+    if filters["sort"] not in queries.USER_SORTS:
+        filters["sort"] = "name"
+    page = queries.users_page(**filters, after=request.args.get("after"))
+    active = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "name")}
+    return render_page(
+        "admin/users.html", "admin/_user_results.html",
+        results=page, filters=filters, active=active,
+        roles=forms.ROLE_CHOICES, statuses=forms.STATUS_CHOICES, sorts=queries.USER_SORT_LABELS,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    form = forms.UserCreateForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.create_account,
+        name=form.name.data, email=form.email.data, role=form.role.data,
+        date_of_birth=form.date_of_birth.data, actor=current_user,
+    )):
+        user = done.value
+        sent = accounts.send_set_password_link(user, current_user)
+        db.session.commit()
+        if sent:
+            flash(f"Account created. {user.email} has been e-mailed a link to choose a password.",
+                  "success")
+        else:
+            flash(f"Account created, but the e-mail to {user.email} could not be sent. "
+                  "Use “Send set-password link” to try again.", "warning")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_new.html", form=form), form_status(form)
+
+
+def _user_page(user: User, form=None, **overrides):
+    """The user page; ``form``, when given, is the one sent and shown again with its errors."""
+    ctx = {
+        "role_form": forms.UserRoleForm(role=user.role, formdata=None),
+        "status_form": forms.UserStatusForm(status=user.status, formdata=None),
+        "consent_form": forms.ConsentForm(formdata=None),
+    }
+    ctx.update(overrides)
+    return render_template(
+        "admin/user_detail.html",
+        user=user, needs_consent=lifecycle.needs_consent(user), today=date.today(),
+        **queries.user_overview(user), **ctx,
+    ), form_status(form)
+
+
+@bp.get("/users/<int:user_id>")
+def user_detail(user_id: int):
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.post("/users/<int:user_id>/role")
+def user_role(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.UserRoleForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, services.change_role, user, form.role.data, current_user, form.reason.data
+    ):
+        flash(f"{user.name} is now {user.role}; their sessions have ended.", "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form, role_form=form)
+
+
+@bp.post("/users/<int:user_id>/status")
+def user_status(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.UserStatusForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, services.change_status, user, form.status.data, current_user, form.reason.data
+    ):
+        flash(f"{user.name}'s account is now {user.status}.", "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form, status_form=form)
+
+
+@bp.post("/users/<int:user_id>/consent")
+def user_consent(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.ConsentForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, lifecycle.record_guardian_consent, user, current_user, form.guardian_name.data
+    ):
+        flash(f"Guardian consent recorded for {user.name}.", "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form, consent_form=form)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def user_unlock(user_id: int):
+    user = db.get_or_404(User, user_id)
+    accounts.unlock(user, current_user)
+    db.session.commit()
+    flash(f"{user.name}'s account is unlocked.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def user_end_sessions(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.ReasonForm()
+    form.validate()
+    ended = accounts.end_all_sessions(user, current_user, form.reason.data or "ended_by_admin")
+    db.session.commit()
+    flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {user.name}.", "success")
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/send-link")
+def user_send_link(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if user.status == UserStatus.SUSPENDED:
+        flash("A suspended account cannot set a password. Reactivate it first.", "error")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    sent = accounts.send_set_password_link(user, current_user)
+    db.session.commit()
+    flash(f"A set-password link was e-mailed to {user.email}." if sent
+          else f"The e-mail to {user.email} could not be sent; try again later.",
+          "success" if sent else "error")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
