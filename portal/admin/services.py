@@ -91,20 +91,17 @@ def create_account(
     *, name: str, email: str, role: str, date_of_birth: date | None, actor: User
 ) -> User:
     """Create a pending account without a password; the caller e-mails the set-password
-    link after committing. Raises AdminError (with the field) for a taken e-mail or an
-    impossible date of birth."""
+    link after committing. Raises AdminError for an impossible date of birth, and the
+    accounts service's AuthError for a taken e-mail; each names its field."""
     if date_of_birth is not None:
         if date_of_birth >= date.today():
             raise AdminError("The date of birth must be in the past.", "date_of_birth")
         if date_of_birth.year < date.today().year - 120:
             raise AdminError("Please check the year of the date of birth.", "date_of_birth")
-    try:
-        return accounts.create_user(
-            email, name, role, actor=actor, status=UserStatus.PENDING,
-            date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
-        )
-    except accounts.AuthError as exc:
-        raise AdminError(str(exc), getattr(exc, "field", None) or "email") from exc
+    return accounts.create_user(
+        email, name, role, actor=actor, status=UserStatus.PENDING,
+        date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
+    )
 
 
 # --- specializations --------------------------------------------------------------
