@@ -16,8 +16,9 @@ def normalise(password: str) -> str:
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
-    # zxcvbn ships the 30,000 most common passwords from real leaks.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    # zxcvbn ships the 30,000 most common passwords from real leaks. Its lists take about
+    # 14 MB, so each worker loads them only when someone first chooses a password.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # noqa: PLC0415
 
     return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
 
