@@ -10,9 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal import jobs
-from portal.admin.services import eligibility_problem
 from portal.extensions import db
-from portal.licenses import certificates
+from portal.licenses import certificates, rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Specialization
 from portal.models.job import JobItem
@@ -47,9 +46,9 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
         if action == "issue":
             if license is not None:
                 return "skipped", f"already licensed: {license.code}, level {license.level}"
-            problem = eligibility_problem(student, spec)
+            problem = rules.eligibility_problem(student, spec)
             if problem:
-                return "skipped", f"not eligible: {problem}"
+                return "skipped", f"not eligible: {problem.to_staff()}"
             try:
                 license = lifecycle.issue_license(student, spec, 1, actor, note=note)
             except lifecycle.LicenseError as exc:

@@ -17,6 +17,7 @@ from portal.auth import services as accounts
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
+from portal.licenses import rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobStatus
@@ -349,26 +350,11 @@ def issue_to(email: str, spec: Specialization, level: int, actor: User) -> Licen
         raise AdminError("No account has this e-mail address.", "email")
     if holder.role != Role.STUDENT:
         raise AdminError(f"{holder.name} is not a student; licenses are held by students.", "email")
-    problem = eligibility_problem(holder, spec)
+    problem = rules.eligibility_problem(holder, spec)
     if problem:
-        raise AdminError(problem, "email")
+        raise AdminError(problem.to_staff(), "email")
     # The lifecycle's refusals name their own field (level or specialization).
     return lifecycle.issue_license(holder, spec, level, actor)
-
-
-def eligibility_problem(student: User, spec: Specialization) -> str | None:
-    """Why the student cannot get a first license in ``spec`` now, or None."""
-    if student.status == UserStatus.SUSPENDED:
-        return "the account is suspended"
-    if lifecycle.needs_consent(student):
-        return "under 18 and no guardian consent is recorded"
-    if spec.min_age:
-        age = student.age_on(date.today())
-        if age is None:
-            return f"no date of birth on the account ({spec.name} starts at {spec.min_age})"
-        if age < spec.min_age:
-            return f"younger than {spec.min_age}, the minimum age of {spec.name}"
-    return None
 
 
 # --- bulk jobs ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from portal.auth import services as accounts
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import redirect, render_page
+from portal.licenses import rules
 from portal.licenses import services as lifecycle
 from portal.models.user import User, UserStatus
 
@@ -65,7 +66,7 @@ def _user_page(user: User, form=None, **overrides):
     ctx.update(overrides)
     return render_template(
         "admin/user_detail.html",
-        user=user, needs_consent=lifecycle.needs_consent(user), today=date.today(),
+        user=user, needs_consent=rules.needs_guardian_consent(user), today=date.today(),
         **queries.user_overview(user), **ctx,
     ), form_status(form)
 

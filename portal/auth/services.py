@@ -25,6 +25,7 @@ from portal.auth.passwords import dummy_verify, hash_password, needs_rehash, ver
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
+from portal.licenses.rules import needs_guardian_consent
 from portal.models.audit import Outcome
 from portal.models.user import Role, User, UserSession, UserStatus
 
@@ -40,7 +41,6 @@ class TokenError(AuthError):
 GENERIC_LOGIN_ERROR = "E-mail or password is not correct."
 EMAIL_TAKEN = "An account with this e-mail address already exists. Log in, or reset your password."
 
-ADULT_AGE = 18
 MIN_AGE = 5
 MAX_AGE = 120
 
@@ -115,14 +115,6 @@ def validate_date_of_birth(value: date | None, today: date | None = None) -> Non
         raise AuthError("Please check the year of your date of birth.", "date_of_birth")
     if age < MIN_AGE:
         raise AuthError(f"Students must be at least {MIN_AGE} years old.", "date_of_birth")
-
-
-def needs_guardian_consent(user: User, today: date | None = None) -> bool:
-    """True for a student under 18 with no guardian consent recorded yet (SPEC §1)."""
-    if user.role != Role.STUDENT or user.guardian_consent_at is not None:
-        return False
-    age = user.age_on(today or date.today())
-    return age is not None and age < ADULT_AGE
 
 
 def register(

@@ -7,9 +7,8 @@ from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.licenses.services import teaches
+from portal.licenses import rules
 from portal.models.catalogue import Specialization
-from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
 from portal.params import parse_int
@@ -28,23 +27,9 @@ def owned_license_or_404(license_id: int, user: User) -> License:
         abort(404)
     if user.role == Role.ADMIN or license.holder_id == user.id:
         return license
-    if user.role == Role.INSTRUCTOR and teaches(user, license.holder_id):
+    if user.role == Role.INSTRUCTOR and rules.teaches(user, license.holder_id):
         return license
     return not_yours()
-
-
-def _teaches_clause(instructor: User):
-    return (
-        sa.select(ClassMembership.id)
-        .join(Klass, Klass.id == ClassMembership.class_id)
-        .where(
-            Klass.instructor_id == instructor.id,
-            Klass.archived_at.is_(None),
-            ClassMembership.user_id == UpgradeRequest.user_id,
-            Klass.specialization_id == UpgradeRequest.specialization_id,
-        )
-        .exists()
-    )
 
 
 def _request_options():
@@ -65,7 +50,7 @@ def review_queue(actor: User) -> list[UpgradeRequest]:
         .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
     )
     if actor.role != Role.ADMIN:
-        query = query.where(_teaches_clause(actor))
+        query = query.where(rules.taught_by_clause(actor.id))
     return list(db.session.scalars(query))
 
 
@@ -91,7 +76,7 @@ def reviewable_request_or_404(request_id: int, actor: User) -> UpgradeRequest:
         abort(404)
     if actor.role == Role.ADMIN:
         return request
-    if actor.role == Role.INSTRUCTOR and teaches(actor, request.user_id, request.specialization_id):
+    if actor.role == Role.INSTRUCTOR and rules.teaches(actor, request.user_id, request.specialization_id):
         return request
     return not_yours()
 
@@ -174,42 +159,8 @@ def specialization_by_code_or_id(value: str) -> Specialization | None:
     return db.session.scalar(sa.select(Specialization).where(Specialization.code == value.upper()))
 
 
-def requirements_for(requests: list[UpgradeRequest]) -> dict[int, list]:
-    """``services.requirements_status`` for many requests in two queries: request id ->
-    [(requirement, completion or None)]."""
-    from portal.models.catalogue import Level, Requirement, RequirementCompletion
-
-    if not requests:
-        return {}
-    pairs = {(r.specialization_id, r.to_level) for r in requests}
-    rows = db.session.execute(
-        sa.select(Requirement, Level.specialization_id, Level.number)
-        .join(Level, Level.id == Requirement.level_id)
-        .where(sa.tuple_(Level.specialization_id, Level.number).in_(list(pairs)))
-        .order_by(Requirement.position, Requirement.id)
-    ).all()
-    by_level: dict[tuple[int, int], list] = {}
-    for requirement, spec_id, number in rows:
-        by_level.setdefault((spec_id, number), []).append(requirement)
-    requirement_ids = [row[0].id for row in rows]
-    user_ids = {r.user_id for r in requests}
-    done = (
-        {
-            (c.user_id, c.requirement_id): c
-            for c in db.session.scalars(
-                sa.select(RequirementCompletion).where(
-                    RequirementCompletion.user_id.in_(user_ids),
-                    RequirementCompletion.requirement_id.in_(requirement_ids),
-                )
-            )
-        }
-        if requirement_ids
-        else {}
-    )
-    return {
-        r.id: [
-            (req, done.get((r.user_id, req.id)))
-            for req in by_level.get((r.specialization_id, r.to_level), [])
-        ]
-        for r in requests
-    }
+def requirements_for(requests: list[UpgradeRequest]) -> dict[int, rules.RequirementRows]:
+    """Request id -> the requirements of the level it asks for, with the student's
+    completions; two queries for all the requests."""
+    rows = rules.requirement_rows((r.user_id, r.specialization_id, r.to_level) for r in requests)
+    return {r.id: rows[(r.user_id, r.specialization_id, r.to_level)] for r in requests}

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.exceptions import commit_or_show, form_status
 from portal.htmx import is_htmx, redirect, render_page
-from portal.licenses import bp, chain, queries, services, state
+from portal.licenses import bp, chain, queries, rules, services, state
 from portal.licenses.forms import (
     NoteForm,
     RequestApproveForm,
@@ -69,16 +69,17 @@ def verification_url(license) -> str:
 
 def _detail_context(license):
     spec = license.specialization
-    next_level = license.level + 1 if license.level < spec.max_level else None
+    next_level = rules.next_level(license, spec)
+    current, following = rules.progress_toward(
+        [(license.holder_id, spec.id, license.level), (license.holder_id, spec.id, next_level)]
+    )
     return {
         "license": license,
         "spec": spec,
         "history": queries.history_of(license),
-        "current_requirements": services.requirements_status(license.holder, license, license.level),
+        "current_requirements": current.items,
         "next_level": next_level,
-        "next_requirements": (
-            services.requirements_status(license.holder, license, next_level) if next_level else []
-        ),
+        "next_requirements": following.items,
         "pending": queries.pending_request_of_license(license),
         "verification_url": verification_url(license),
         "signature_ok": state.check(license),
@@ -107,19 +108,16 @@ def upgrade(license_id: int):
     ):
         flash(f"Your request for level {license.level + 1} was sent for review.", "success")
         return redirect(url_for("licenses.detail", license_id=license.id))
-    spec = license.specialization
-    next_level = license.level + 1 if license.level < spec.max_level else None
+    progress = rules.progress(license.holder_id, license.specialization, license)
     return render_page(
         "licenses/upgrade.html",
         "licenses/_upgrade_form.html",
         status=form_status(form),
         form=form,
         license=license,
-        next_level=next_level,
+        next_level=progress.next_level,
         pending=queries.pending_request_of_license(license),
-        requirements=(
-            services.requirements_status(license.holder, license, next_level) if next_level else []
-        ),
+        requirements=progress.items,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,17 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import actions
 from portal.audit.services import record
-from portal.auth.services import needs_guardian_consent
 from portal.db import utcnow
 from portal.exceptions import Conflict, NotYours, PortalError
 from portal.extensions import db
-from portal.licenses import chain, codes, state
-from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
-from portal.models.klass import ClassMembership, Klass
+from portal.licenses import chain, codes, rules, state
+from portal.models.catalogue import Specialization
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
-
-ADULT_AGE = 18
 
 # Why a license was revoked: (value, label), shown on the form and the verification page.
 REVOKE_REASONS = (
@@ -69,36 +65,12 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _today() -> date:
-    return utcnow().date()
-
-
-def needs_consent(user: User) -> bool:
-    """True for a minor without a recorded guardian consent."""
-    return needs_guardian_consent(user)
-
-
-def teaches(instructor: User, student_id: int, specialization_id: int | None = None) -> bool:
-    """Whether the student is in one of the instructor's classes (for that specialization)."""
-    query = (
-        sa.select(ClassMembership.id)
-        .join(Klass, Klass.id == ClassMembership.class_id)
-        .where(
-            Klass.instructor_id == instructor.id,
-            Klass.archived_at.is_(None),
-            ClassMembership.user_id == student_id,
-        )
-        .limit(1)
-    )
-    if specialization_id is not None:
-        query = query.where(Klass.specialization_id == specialization_id)
-    return db.session.scalar(query) is not None
-
-
 def may_review(actor: User, request: UpgradeRequest) -> bool:
     if actor.role == Role.ADMIN:
         return True
-    return actor.role == Role.INSTRUCTOR and teaches(actor, request.user_id, request.specialization_id)
+    return actor.role == Role.INSTRUCTOR and rules.teaches(
+        actor, request.user_id, request.specialization_id
+    )
 
 
 def pending_request_for(user_id: int, specialization_id: int) -> UpgradeRequest | None:
@@ -141,49 +113,6 @@ def _flush_license() -> None:
         db.session.flush()
     except StaleDataError as exc:
         raise RequestConflict("This license was changed by someone else. Reload and try again.") from exc
-
-
-RequirementRows = list[tuple[Requirement, RequirementCompletion | None]]
-
-
-def requirements_status(user: User, license_or_spec, level: int) -> RequirementRows:
-    """Each requirement of a level with the student's confirmed completion, or None."""
-    spec_id = (
-        license_or_spec.specialization_id if isinstance(license_or_spec, License) else license_or_spec.id
-    )
-    requirements = db.session.scalars(
-        sa.select(Requirement)
-        .join(Level, Level.id == Requirement.level_id)
-        .where(Level.specialization_id == spec_id, Level.number == level)
-        .order_by(Requirement.position, Requirement.id)
-    ).all()
-    if not requirements:
-        return []
-    completions = {
-        c.requirement_id: c
-        for c in db.session.scalars(
-            sa.select(RequirementCompletion).where(
-                RequirementCompletion.user_id == user.id,
-                RequirementCompletion.requirement_id.in_([r.id for r in requirements]),
-            )
-        )
-    }
-    return [(r, completions.get(r.id)) for r in requirements]
-
-
-def requirements_met(status: RequirementRows) -> bool:
-    return all(completion is not None for _, completion in status)
-
-
-def _eligibility_problem(student: User, spec: Specialization) -> str | None:
-    """Why ``student`` may not hold a license in ``spec`` at all (age), or None."""
-    if spec.min_age:
-        age = student.age_on(_today())
-        if age is None:
-            return f"{spec.name} requires a date of birth on your account (minimum age {spec.min_age})."
-        if age < spec.min_age:
-            return f"{spec.name} is open from the age of {spec.min_age}."
-    return None
 
 
 # --- starting and issuing ----------------------------------------------------
@@ -274,16 +203,16 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
         raise LicenseError(f"You already hold a {spec.name} license.", field="specialization")
     if pending_request_for(student.id, spec.id) is not None:
         raise LicenseError(f"You already have a pending request for {spec.name}.", field="specialization")
-    problem = _eligibility_problem(student, spec)
+    problem = rules.eligibility_problem(student, spec, consent=False)
     if problem:
-        raise LicenseError(problem, field="specialization")
+        raise LicenseError(problem.to_student(), field="specialization")
 
-    minor_without_consent = needs_consent(student)
+    minor_without_consent = rules.needs_guardian_consent(student)
     if minor_without_consent or not spec.auto_issue:
         if minor_without_consent:
             why = (
-                "Because you are under 18, a guardian's consent must be recorded before a "
-                "license can be issued. Your request is waiting for an admin."
+                f"Because you are under {rules.ADULT_AGE}, a guardian's consent must be recorded "
+                "before a license can be issued. Your request is waiting for an admin."
             )
         else:
             why = f"Licenses in {spec.name} are issued by an admin. Your request is waiting for review."
@@ -333,18 +262,19 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
         raise LicenseError(
             f"Only an active license can be upgraded; this one is {license.status}.", field="reason"
         )
-    if license.level >= spec.max_level:
+    to_level = rules.next_level(license, spec)
+    if to_level is None:
         raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.", field="reason")
     if pending_request_for(license.holder_id, license.specialization_id) is not None:
         raise LicenseError(f"You already have a pending request for {spec.name}.", field="reason")
-    request = _new_request(license.holder, spec, license, license.level + 1, reason)
+    request = _new_request(license.holder, spec, license, to_level, reason)
     record(
         actor,
         actions.LICENSE_UPGRADE_REQUESTED,
         request,
         license=license.code,
         from_level=license.level,
-        to_level=license.level + 1,
+        to_level=to_level,
     )
     return request
 
@@ -385,7 +315,7 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
         raise RequestConflict(f"This request was already {request.status}.")
     spec = request.specialization
     student = request.user
-    missing = not requirements_met(requirements_status(student, spec, request.to_level))
+    missing = not rules.requirements_met(rules.requirements_status(student, spec, request.to_level))
     if missing and not note:
         raise LicenseError(
             "Some requirements of this level are not confirmed yet; "
@@ -393,11 +323,11 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
         )
     license = request.license
     if request.from_level == 0:
-        if needs_consent(student):
+        problem = rules.eligibility_problem(student, spec)
+        if problem and problem.reason == rules.NEEDS_CONSENT:
             raise LicenseError("Record the guardian's consent before approving this request.")
-        problem = _eligibility_problem(student, spec)
         if problem:
-            raise LicenseError(problem)
+            raise LicenseError(f"{student.name} cannot start {spec.name}: {problem.to_staff()}.")
     else:
         if license is None or license.status != LicenseStatus.ACTIVE:
             raise LicenseError("Only an active license can be upgraded.")

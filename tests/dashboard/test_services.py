@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from portal.audit import actions
 from portal.dashboard import queries, services
 from portal.extensions import db
-from portal.licenses.services import requirements_status
+from portal.licenses import rules
 from portal.models import ClassMembership, Klass, RequirementCompletion, User
 from portal.models.catalogue import Level, Requirement, Specialization
 
@@ -228,8 +228,7 @@ def test_confirm_and_unconfirm_move_progress(app, spec, teacher, make_user, make
         (undone,) = audit_events(actions.REQUIREMENT_UNCONFIRMED)
         assert undone.resource_id == str(r2.id) and undone.actor_id == teacher.id
         # The license review sees the same confirmations.
-
-        status = requirements_status(u, db.session.get(Specialization, spec.id), 2)
+        status = rules.requirements_status(u, db.session.get(Specialization, spec.id), 2)
         assert [c is not None for _, c in status] == [True, False]
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.audit import actions
 from portal.extensions import db
-from portal.licenses import services
+from portal.licenses import rules
 from portal.models import (
     ClassMembership,
     Klass,
@@ -44,7 +44,7 @@ def put_in_class(app, instructor, student, spec):
 
 def confirm_level(app, student, spec, level):
     with app.app_context():
-        for requirement, done in services.requirements_status(
+        for requirement, done in rules.requirements_status(
             get(User, student), get(Specialization, spec), level
         ):
             if done is None:

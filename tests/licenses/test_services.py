@@ -11,7 +11,7 @@ from portal.audit import actions
 from portal.db import utcnow
 from portal.exceptions import NotYours
 from portal.extensions import db
-from portal.licenses import chain, services, state
+from portal.licenses import chain, rules, services, state
 from portal.licenses.services import LicenseError, RequestConflict
 from portal.models import (
     ClassMembership,
@@ -34,7 +34,7 @@ def sixteen_years_ago() -> date:
 
 
 def confirm_all(user_id: int, spec_id: int, level: int, by_id: int | None = None):
-    for requirement, completion in services.requirements_status(
+    for requirement, completion in rules.requirements_status(
         db.session.get(User, user_id), db.session.get(Specialization, spec_id), level
     ):
         if completion is None:
@@ -488,7 +488,7 @@ def test_requirements_status_lists_each_requirement_with_its_completion(app, mak
     student, teacher = make_user(), make_user(Role.INSTRUCTOR)
     spec = make_specialization(requirements_per_level=3)
     with app.app_context():
-        rows = services.requirements_status(get(User, student), get(Specialization, spec), 1)
+        rows = rules.requirements_status(get(User, student), get(Specialization, spec), 1)
         assert len(rows) == 3 and all(c is None for _, c in rows)
         db.session.add(
             RequirementCompletion(
@@ -496,10 +496,10 @@ def test_requirements_status_lists_each_requirement_with_its_completion(app, mak
             )
         )
         db.session.commit()
-        rows = services.requirements_status(get(User, student), get(Specialization, spec), 1)
+        rows = rules.requirements_status(get(User, student), get(Specialization, spec), 1)
         assert rows[0][1].confirmed_by_id == teacher.id
-        assert not services.requirements_met(rows)
-        assert services.requirements_status(get(User, student), get(Specialization, spec), 9) == []
+        assert not rules.requirements_met(rows)
+        assert rules.requirements_status(get(User, student), get(Specialization, spec), 9) == []
 
 
 def test_add_months_clamps_to_the_end_of_the_month():
