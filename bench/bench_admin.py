@@ -29,7 +29,7 @@ def bulk_issue(app, students: int, certificates: bool) -> dict:
     from portal import jobs
     from portal.admin import services
     from portal.auth import services as auth
-    from portal.dashboard import services as classes
+    from portal.classes import services as classes
     from portal.extensions import db
     from portal.models.catalogue import Level, Specialization
     from portal.models.klass import ClassMembership

@@ -17,6 +17,7 @@ from portal.admin.services import BULK_KIND
 from portal.audit import bp as audit_bp
 from portal.audit import integrity
 from portal.auth import bp as auth_bp
+from portal.classes import bp as classes_bp
 from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
@@ -89,7 +90,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, dashboard_bp, licenses_bp, admin_bp, audit_bp):
+    for bp in (public_bp, auth_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
 
 

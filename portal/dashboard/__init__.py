@@ -1,4 +1,4 @@
-"""The role-aware dashboard and classes."""
+"""The role-aware dashboard."""
 from flask import Blueprint
 
 from portal.permissions import Role, blueprint_guard

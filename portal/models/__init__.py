@@ -7,7 +7,7 @@ from portal.models.catalogue import (
     Specialization,
 )
 from portal.models.job import Job, JobItem, JobStatus
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassMembership, Klass, ReplacedJoinCode
 from portal.models.license import (
     License,
     LicenseEvent,
@@ -29,6 +29,7 @@ __all__ = [
     "LicenseEvent",
     "LicenseStatus",
     "Outcome",
+    "ReplacedJoinCode",
     "RequestStatus",
     "Requirement",
     "RequirementCompletion",

@@ -45,3 +45,16 @@ class ClassMembership(db.Model):
     user: Mapped[User] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("class_id", "user_id"),)
+
+
+class ReplacedJoinCode(db.Model):
+    """A join code a class had before its instructor renewed it; a student who types it
+    is told the code was replaced, and it is never handed out again."""
+
+    __tablename__ = "replaced_join_codes"
+
+    code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    class_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("classes.id", ondelete="CASCADE"), index=True
+    )
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)

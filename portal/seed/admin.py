@@ -6,7 +6,7 @@ from datetime import date
 from portal import jobs
 from portal.admin import services as admin_services
 from portal.auth import services as accounts
-from portal.dashboard import services as classes
+from portal.classes import services as classes
 from portal.extensions import db
 from portal.models.user import Role
 from portal.seed.accounts import DEMO_PASSWORD

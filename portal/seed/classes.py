@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.dashboard import services
+from portal.classes import services
 from portal.extensions import db
 from portal.models.catalogue import Level, Requirement
 

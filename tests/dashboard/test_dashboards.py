@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.dashboard import services
+from portal.classes import services
 from portal.extensions import db
 from portal.models import License, RequestStatus, UpgradeRequest, User
 from portal.models.catalogue import Level, Requirement

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from portal.dashboard import services as class_services
+from portal.classes import services as class_services
 from portal.extensions import db
 from portal.licenses import services as license_services
 from portal.models import ClassMembership, Klass, User

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit import actions
-from portal.dashboard import queries, services
+from portal.classes import queries, services
 from portal.extensions import db
 from portal.licenses import rules
-from portal.models import ClassMembership, Klass, RequirementCompletion, User
+from portal.models import ClassMembership, Klass, ReplacedJoinCode, RequirementCompletion, User
 from portal.models.catalogue import Level, Requirement, Specialization
 
 
@@ -133,6 +133,19 @@ def test_rotated_code_stops_working(app, spec, teacher, make_user, make_class, a
         assert joined.id == klass.id
 
 
+def test_a_replaced_code_is_never_handed_out_again(app, spec, teacher, make_class, monkeypatch):
+    klass = make_class(teacher, spec)
+    with app.app_context():
+        k = db.session.get(Klass, klass.id)
+        t = db.session.get(User, teacher.id)
+        services.rotate_code(k, actor=t)
+        db.session.commit()
+        assert db.session.get(ReplacedJoinCode, klass.join_code).class_id == klass.id
+        offered = iter([klass.join_code, "PLY-AAA-CCC"])
+        monkeypatch.setattr(services, "new_join_code", lambda spec: next(offered))
+        assert services.rotate_code(k, actor=t) == "PLY-AAA-CCC"
+
+
 def test_archived_class_refuses_joins_and_rotation(app, spec, teacher, make_user, make_class, audit_events):
     klass = make_class(teacher, spec)
     student = make_user("student")
@@ -228,7 +241,7 @@ def test_confirm_and_unconfirm_move_progress(app, spec, teacher, make_user, make
         (undone,) = audit_events(actions.REQUIREMENT_UNCONFIRMED)
         assert undone.resource_id == str(r2.id) and undone.actor_id == teacher.id
         # The license review sees the same confirmations.
-        status = rules.requirements_status(u, db.session.get(Specialization, spec.id), 2)
+        status = rules.requirement_rows([(u.id, spec.id, 2)])[(u.id, spec.id, 2)]
         assert [c is not None for _, c in status] == [True, False]
 
 

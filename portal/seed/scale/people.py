@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from portal.auth.passwords import hash_password
-from portal.dashboard.services import new_join_code
+from portal.classes.services import new_join_code
 from portal.extensions import db
 from portal.models.klass import Klass
 from portal.models.user import Role, User, UserStatus

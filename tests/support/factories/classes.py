@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from portal.dashboard import services
+from portal.classes import services
 from portal.extensions import db
 from portal.licenses import services as license_services
 from portal.models.catalogue import Level, Requirement, Specialization

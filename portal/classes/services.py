@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
-from portal.exceptions import PortalError
+from portal.exceptions import NotAllowed, NotYours, PortalError
 from portal.extensions import db
-from portal.models.audit import AuditEvent
+from portal.licenses import rules
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassMembership, Klass, ReplacedJoinCode
 from portal.models.user import Role, User
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -31,8 +31,8 @@ class ClassError(PortalError):
     """A refused class action; the message is safe to show to the user."""
 
 
-class NotAllowed(ClassError):
-    """The actor may not act on this student or class."""
+class NotMember(ClassError, NotYours):
+    """The student is not in the class: answered like a class that is not there."""
 
 
 # -- join codes ---------------------------------------------------------------------------
@@ -51,11 +51,20 @@ def normalise_join_code(typed: str) -> str:
     return f"{compact[:3]}-{compact[3:6]}-{compact[6:]}"
 
 
+def _code_taken(code: str) -> bool:
+    """In use, or replaced once: a replaced code is never handed out again, so a student
+    holding an old code is told it was replaced instead of joining another class."""
+    return (
+        db.session.scalar(sa.select(Klass.id).where(Klass.join_code == code)) is not None
+        or db.session.get(ReplacedJoinCode, code) is not None
+    )
+
+
 def _assign_code(klass: Klass) -> None:
     """Give the class a fresh unique code; retry on the rare collision."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_join_code(klass.specialization)
-        if db.session.scalar(sa.select(Klass.id).where(Klass.join_code == code)) is not None:
+        if _code_taken(code):
             continue
         klass.join_code = code
         try:
@@ -77,10 +86,10 @@ def create_class(
     if instructor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise NotAllowed("Only instructors can run classes.")
     if spec.archived_at is not None:
-        raise ClassError("This specialization is archived.")
+        raise ClassError("This specialization is archived.", "specialization")
     name = (name or "").strip()
     if not name:
-        raise ClassError("Give the class a name.")
+        raise ClassError("Give the class a name.", "name")
     klass = Klass(
         name=name,
         description=(description or "").strip(),
@@ -108,6 +117,7 @@ def rotate_code(klass: Klass, *, actor: User) -> str:
         raise ClassError("An archived class has no join code to renew.")
     old = klass.join_code
     _assign_code(klass)
+    db.session.add(ReplacedJoinCode(code=old, class_id=klass.id))
     record(actor, actions.CLASS_CODE_ROTATED, klass, old_code=old, new_code=klass.join_code)
     return klass.join_code
 
@@ -120,20 +130,6 @@ def archive_class(klass: Klass, *, actor: User) -> None:
     record(actor, actions.CLASS_ARCHIVED, klass, name=klass.name)
 
 
-def _code_was_rotated(code: str) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(AuditEvent.id)
-            .where(
-                AuditEvent.action == actions.CLASS_CODE_ROTATED,
-                sa.cast(AuditEvent.details, sa.Text).contains(f'"{code}"'),
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
     """Join the class with this code. Returns (class, joined_now).
 
@@ -144,16 +140,19 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
         raise NotAllowed("Only students join classes.")
     display = normalise_join_code(code)
     if not CODE_PATTERN.match(display):
-        raise ClassError("A join code has nine letters and digits, like PLY-4KD-9QX.")
+        raise ClassError("A join code has nine letters and digits, like PLY-4KD-9QX.", "join_code")
     klass = db.session.scalar(sa.select(Klass).where(Klass.join_code == display))
     if klass is None:
-        if _code_was_rotated(display):
+        if db.session.get(ReplacedJoinCode, display) is not None:
             raise ClassError(
-                "This code has been replaced by a new one. Ask your instructor for the current code."
+                "This code has been replaced by a new one. Ask your instructor for the current code.",
+                "join_code",
             )
-        raise ClassError("No class has this code. Check it with your instructor.")
+        raise ClassError("No class has this code. Check it with your instructor.", "join_code")
     if klass.archived_at is not None:
-        raise ClassError("This class has been archived and no longer takes new students.")
+        raise ClassError(
+            "This class has been archived and no longer takes new students.", "join_code"
+        )
     existing = _membership(klass, student)
     if existing is not None:
         return klass, False
@@ -176,10 +175,10 @@ def _membership(klass: Klass, student: User) -> ClassMembership | None:
 
 
 def leave_class(student: User, klass: Klass, *, actor: User) -> None:
-    """The student leaves the class. Raises ClassError when not a member."""
+    """The student leaves the class. Raises NotMember when not a member."""
     membership = _membership(klass, student)
     if membership is None:
-        raise ClassError("You are not in this class.")
+        raise NotMember("You are not in this class.")
     db.session.delete(membership)
     record(actor, actions.CLASS_LEFT, klass, student_id=student.id)
 
@@ -196,32 +195,13 @@ def remove_student(klass: Klass, student: User, *, actor: User) -> None:
 # -- requirements -------------------------------------------------------------------------
 
 
-def teaches(instructor: User, student: User | int, specialization_id: int) -> bool:
-    """Whether ``student`` is in one of the instructor's open classes in this specialization."""
-    student_id = student if isinstance(student, int) else student.id
-    return (
-        db.session.scalar(
-            sa.select(ClassMembership.id)
-            .join(Klass, Klass.id == ClassMembership.class_id)
-            .where(
-                Klass.instructor_id == instructor.id,
-                Klass.specialization_id == specialization_id,
-                Klass.archived_at.is_(None),
-                ClassMembership.user_id == student_id,
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def _check_may_confirm(actor: User, student: User, requirement: Requirement) -> int:
     spec_id = db.session.scalar(
         sa.select(Level.specialization_id).where(Level.id == requirement.level_id)
     )
     if actor.role == Role.ADMIN:
         return spec_id
-    if actor.role != Role.INSTRUCTOR or not teaches(actor, student, spec_id):
+    if actor.role != Role.INSTRUCTOR or not rules.teaches(actor, student, spec_id):
         raise NotAllowed("You can confirm requirements only for students of your classes.")
     return spec_id
 

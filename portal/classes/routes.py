@@ -1,0 +1,171 @@
+"""The class pages. Who may open each one is decided once, by the blueprint's guard."""
+from __future__ import annotations
+
+from flask import abort, flash, render_template, request, url_for
+from flask_login import current_user
+
+from portal.classes import bp, queries, services
+from portal.classes.forms import ClassCreateForm, ClassJoinForm
+from portal.exceptions import commit_or_show, form_status
+from portal.extensions import db
+from portal.htmx import is_htmx, redirect, render_page
+from portal.models.catalogue import Specialization
+from portal.models.klass import Klass
+from portal.models.user import Role, User
+from portal.params import int_arg, parse_int
+from portal.permissions import not_yours
+
+
+def _render_classes(form: ClassCreateForm | None, status: int = 200):
+    if current_user.role == Role.STUDENT:
+        classes = [queries.ClassSummary(k, 0) for k in queries.classes_of_student(current_user)]
+    else:
+        classes = queries.classes_of(current_user if current_user.role == Role.INSTRUCTOR else None)
+    return render_template("classes/index.html", classes=classes, form=form), status
+
+
+@bp.route("/classes", methods=["GET", "POST"])
+def index():
+    if current_user.role != Role.INSTRUCTOR:
+        if request.method == "POST":
+            abort(403)  # admins see every class; instructors run them
+        return _render_classes(None)
+    form = ClassCreateForm()
+    form.specialization.choices = [(s.id, s.name) for s in queries.open_specializations()]
+    if form.validate_on_submit():
+        done = commit_or_show(
+            form,
+            services.create_class,
+            current_user,
+            form.name.data,
+            db.session.get(Specialization, form.specialization.data),
+            form.description.data or "",
+            actor=current_user,
+        )
+        if done:
+            klass = done.value
+            flash(f"Class “{klass.name}” created. Its join code is {klass.join_code}.", "success")
+            return redirect(url_for("classes.roster", class_id=klass.id))
+    return _render_classes(form, form_status(form))
+
+
+def _staff_class(class_id: int) -> Klass:
+    """The class, if the current instructor runs it (or the user is an admin); else 404."""
+    klass = queries.class_for_viewer(class_id)
+    if klass is None:
+        abort(404)
+    if current_user.role != Role.ADMIN and klass.instructor_id != current_user.id:
+        not_yours()
+    return klass
+
+
+def _member(klass: Klass, user_id: int) -> User:
+    student = queries.member(klass, user_id)
+    if student is None:
+        abort(404)
+    return student
+
+
+@bp.get("/classes/<int:class_id>")
+def roster(class_id: int):
+    klass = _staff_class(class_id)
+    data = queries.roster(klass, request.args.get("q", ""), int_arg("page", 1, lo=1))
+    return render_page("classes/roster.html", "classes/_roster.html", roster=data, klass=klass)
+
+
+@bp.post("/classes/<int:class_id>/students/<int:user_id>/requirements")
+def requirements(class_id: int, user_id: int):
+    klass = _staff_class(class_id)
+    student = _member(klass, user_id)
+    checked = {n for v in request.form.getlist("requirement") if (n := parse_int(v)) is not None}
+    # Only the boxes the form showed: if the student moved up a level meanwhile, the
+    # new level's confirmations are not undone by a form about the old one.
+    shown = {n for v in request.form.getlist("shown") if (n := parse_int(v)) is not None}
+    reqs = [r for r in queries.requirements_for_next_level(klass, student) if r.id in shown]
+    if not commit_or_show(
+        None, services.set_requirements, student, reqs, checked, actor=current_user
+    ):
+        abort(403)  # the only refusal: the class is archived, or no longer the actor's
+    if is_htmx():
+        data = queries.roster(klass, only_user_id=student.id)
+        return render_page(
+            "classes/_roster_row.html",
+            "classes/_roster_row.html",
+            row=data.rows[0],
+            klass=klass,
+            roster=data,
+            saved=True,
+        )
+    flash(f"Requirements of {student.name} saved.", "success")
+    return redirect(
+        url_for(
+            "classes.roster",
+            class_id=klass.id,
+            q=request.form.get("q") or None,
+            page=request.form.get("page", type=int) or None,
+            _anchor=f"student-{student.id}",
+        )
+    )
+
+
+@bp.post("/classes/<int:class_id>/students/<int:user_id>/remove")
+def remove_student(class_id: int, user_id: int):
+    klass = _staff_class(class_id)
+    student = _member(klass, user_id)
+    if commit_or_show(None, services.remove_student, klass, student, actor=current_user):
+        flash(f"{student.name} is no longer in {klass.name}.", "success")
+    return redirect(url_for("classes.roster", class_id=klass.id))
+
+
+@bp.post("/classes/<int:class_id>/rotate-code")
+def rotate_code(class_id: int):
+    klass = _staff_class(class_id)
+    done = commit_or_show(None, services.rotate_code, klass, actor=current_user)
+    if done and is_htmx():
+        return render_page(
+            "classes/_join_code.html", "classes/_join_code.html", klass=klass, rotated=True
+        )
+    if done:
+        flash(f"New join code: {done.value}. The old code no longer works.", "success")
+    return redirect(url_for("classes.roster", class_id=klass.id))
+
+
+@bp.post("/classes/<int:class_id>/archive")
+def archive(class_id: int):
+    klass = _staff_class(class_id)
+    if not commit_or_show(None, services.archive_class, klass, actor=current_user):
+        abort(409)  # already archived; the reason is flashed
+    flash(f"“{klass.name}” is archived; its join code no longer works.", "success")
+    return redirect(url_for("classes.roster", class_id=klass.id))
+
+
+# -- students -----------------------------------------------------------------------------
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    form = ClassJoinForm()
+    if request.method == "GET" and request.args.get("code"):
+        form.join_code.data = request.args["code"]
+    if form.validate_on_submit():
+        done = commit_or_show(
+            form, services.join_class, current_user, form.join_code.data, actor=current_user
+        )
+        if done:
+            klass, joined = done.value
+            if joined:
+                flash(f"Welcome to {klass.name}, taught by {klass.instructor.name}.", "success")
+            else:
+                flash(f"You are already in {klass.name}.", "info")
+            return redirect(url_for("dashboard.index"))
+    return render_page(
+        "classes/join.html", "classes/_join_form.html", status=form_status(form), form=form
+    )
+
+
+@bp.post("/classes/<int:class_id>/leave")
+def leave(class_id: int):
+    klass = db.get_or_404(Klass, class_id)
+    if commit_or_show(None, services.leave_class, current_user, klass, actor=current_user):
+        flash(f"You left {klass.name}.", "success")
+    return redirect(url_for("classes.index"))
