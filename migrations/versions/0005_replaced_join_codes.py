@@ -9,7 +9,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_replaced_join_codes"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
