@@ -1,6 +1,6 @@
 """replaced join codes: a table instead of a search through the audit trail
 
-Revision ID: 0004_replaced_join_codes
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 04:00:00
 """
