@@ -84,8 +84,6 @@ def _detail_context(license):
         "verification_url": verification_url(license),
         "signature_ok": state.check(license),
         "chain": chain.verify_history(license),
-        "has_qr": "licenses.qr" in current_app.view_functions,
-        "has_certificate": "licenses.certificate" in current_app.view_functions,
         "revoke_reasons": services.REVOKE_REASON_LABELS,
         "note_form": NoteForm(formdata=None),  # the admin's reinstate or renew note
     }
