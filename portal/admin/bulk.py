@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from portal import jobs
 from portal.extensions import db
-from portal.licenses import certificates, rules
+from portal.licenses import certificates, reviews, rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Specialization
 from portal.models.job import JobItem
@@ -135,7 +135,7 @@ def _upgrade(license: License, target: int, actor, note: str) -> License:
         if request is not None and request.to_level != target:
             raise jobs.JobError(f"a pending request for level {request.to_level} is waiting")
         if request is None:
-            request = lifecycle.request_upgrade(license, note, actor)
-        return lifecycle.approve_request(request, actor, note=note)
+            request = reviews.request_upgrade(license, note, actor)
+        return reviews.approve_request(request, actor, note=note)
     except lifecycle.LicenseError as exc:
         raise jobs.JobError(str(exc)) from exc

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.exceptions import commit_or_show, form_status
 from portal.htmx import is_htmx, redirect, render_page
-from portal.licenses import bp, chain, queries, rules, services, state
+from portal.licenses import bp, chain, queries, reviews, rules, services, state
 from portal.licenses.forms import (
     NoteForm,
     RequestApproveForm,
@@ -102,7 +102,7 @@ def upgrade(license_id: int):
         not_yours()  # only the holder asks for their own next level
     form = UpgradeRequestForm()
     if form.validate_on_submit() and commit_or_show(
-        form, services.request_upgrade, license, form.reason.data, current_user
+        form, reviews.request_upgrade, license, form.reason.data, current_user
     ):
         flash(f"Your request for level {license.level + 1} was sent for review.", "success")
         return redirect(url_for("licenses.detail", license_id=license.id))
@@ -181,7 +181,7 @@ def _decision(request_id: int, form, decide, done_message: str):
 @role_required(Role.INSTRUCTOR, Role.ADMIN)
 def approve(request_id: int):
     def decide(request, form):
-        services.approve_request(request, current_user, form.note.data)
+        reviews.approve_request(request, current_user, form.note.data)
 
     return _decision(request_id, RequestApproveForm(), decide, "Request approved; the license was updated.")
 
@@ -190,7 +190,7 @@ def approve(request_id: int):
 @role_required(Role.INSTRUCTOR, Role.ADMIN)
 def reject(request_id: int):
     def decide(request, form):
-        services.reject_request(request, current_user, form.note.data)
+        reviews.reject_request(request, current_user, form.note.data)
 
     return _decision(
         request_id, RequestRejectForm(), decide, "Request rejected; the student can see your note."
@@ -201,7 +201,7 @@ def reject(request_id: int):
 @role_required(Role.STUDENT)
 def withdraw(request_id: int):
     request = queries.own_request_or_404(request_id, current_user)
-    if not commit_or_show(None, services.withdraw_request, request, current_user):
+    if not commit_or_show(None, reviews.withdraw_request, request, current_user):
         # After the ownership check the only refusal left is a decision made meanwhile.
         return render_page("licenses/index.html", "licenses/_index.html", status=409, **_index_context())
     flash("Your request was withdrawn.", "info")

@@ -1,4 +1,5 @@
-"""License services: the lifecycle, upgrade requests and their review.
+"""License services: the lifecycle of a license, and the pending-request primitives
+that starting a specialization, revoking and ``portal.licenses.reviews`` share.
 
 Plain functions with the acting user explicit. They change state, add the
 history row, re-sign the license and record the audit event; they never commit.
@@ -65,14 +66,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def may_review(actor: User, request: UpgradeRequest) -> bool:
-    if actor.role == Role.ADMIN:
-        return True
-    return actor.role == Role.INSTRUCTOR and rules.teaches(
-        actor, request.user_id, request.specialization_id
-    )
-
-
 def pending_request_for(user_id: int, specialization_id: int) -> UpgradeRequest | None:
     return db.session.scalar(
         sa.select(UpgradeRequest).where(
@@ -89,7 +82,7 @@ def _license_for(user_id: int, specialization_id: int) -> License | None:
     )
 
 
-def _changed(
+def apply_change(
     license: License, kind: str, actor, note: str | None = None, reason: str | None = None, **changes
 ) -> None:
     """Apply ``changes`` to the license and record them: history row, new head, new signature.
@@ -152,7 +145,7 @@ def issue_license(
         raise LicenseError(
             f"{holder.name} already holds a {spec.name} license.", field="specialization"
         ) from exc
-    _changed(license, "issued", actor, note=note)
+    apply_change(license, "issued", actor, note=note)
     record(
         actor,
         actions.LICENSE_ISSUED,
@@ -165,9 +158,10 @@ def issue_license(
     return license
 
 
-def _new_request(
+def new_request(
     user: User, spec: Specialization, license: License | None, to_level: int, reason: str
 ) -> UpgradeRequest:
+    """Add a pending request (no checks, no audit event: the caller does both)."""
     request = UpgradeRequest(
         user_id=user.id,
         specialization_id=spec.id,
@@ -186,6 +180,30 @@ def _new_request(
     except IntegrityError as exc:
         raise LicenseError(f"You already have a pending request for {spec.name}.") from exc
     return request
+
+
+def decide_request(request: UpgradeRequest, status: str, actor, note: str | None) -> None:
+    """Move a pending request to ``status`` exactly once, whoever races us.
+
+    The conditional UPDATE is atomic in the database: of several simultaneous
+    deciders exactly one sees a row change; the others get RequestConflict.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(UpgradeRequest)
+        .where(UpgradeRequest.id == request.id, UpgradeRequest.status == RequestStatus.PENDING)
+        .values(
+            status=status,
+            decided_at=now,
+            decided_by_id=getattr(actor, "id", None),
+            decision_note=note or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(request)
+        raise RequestConflict(f"This request was already {request.status}.")
+    db.session.refresh(request)
 
 
 def select_specialization(student: User, spec: Specialization, actor) -> Selection:
@@ -216,7 +234,7 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
             )
         else:
             why = f"Licenses in {spec.name} are issued by an admin. Your request is waiting for review."
-        request = _new_request(student, spec, None, 1, reason=f"Start {spec.name}")
+        request = new_request(student, spec, None, 1, reason=f"Start {spec.name}")
         record(
             actor,
             actions.SPECIALIZATION_SELECTED,
@@ -248,146 +266,6 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
     return Selection(license, None, f"Welcome to {spec.name}: your level-1 license {license.code} is ready.")
 
 
-# --- requests ------------------------------------------------------------------
-
-
-def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
-    """Ask for the next level. Raises LicenseError unless the license is active, below
-    the top level, and has no other pending request."""
-    reason = (reason or "").strip()
-    spec = license.specialization
-    if not reason:
-        raise LicenseError("Please say why you are ready for the next level.", field="reason")
-    if license.status != LicenseStatus.ACTIVE:
-        raise LicenseError(
-            f"Only an active license can be upgraded; this one is {license.status}.", field="reason"
-        )
-    to_level = rules.next_level(license, spec)
-    if to_level is None:
-        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.", field="reason")
-    if pending_request_for(license.holder_id, license.specialization_id) is not None:
-        raise LicenseError(f"You already have a pending request for {spec.name}.", field="reason")
-    request = _new_request(license.holder, spec, license, to_level, reason)
-    record(
-        actor,
-        actions.LICENSE_UPGRADE_REQUESTED,
-        request,
-        license=license.code,
-        from_level=license.level,
-        to_level=to_level,
-    )
-    return request
-
-
-def _decide(request: UpgradeRequest, status: str, actor, note: str | None) -> None:
-    """Move a pending request to ``status`` exactly once, whoever races us.
-
-    The conditional UPDATE is atomic in the database: of several simultaneous
-    deciders exactly one sees a row change; the others get RequestConflict.
-    """
-    now = utcnow()
-    result = db.session.execute(
-        sa.update(UpgradeRequest)
-        .where(UpgradeRequest.id == request.id, UpgradeRequest.status == RequestStatus.PENDING)
-        .values(
-            status=status,
-            decided_at=now,
-            decided_by_id=getattr(actor, "id", None),
-            decision_note=note or None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(request)
-        raise RequestConflict(f"This request was already {request.status}.")
-    db.session.refresh(request)
-
-
-def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
-    """Approve: raise the license by one level (or issue level 1). Raises NotYours for
-    an instructor who does not teach the student, LicenseError when requirements are
-    missing and no note is given or the license cannot change, RequestConflict when the
-    request was decided meanwhile."""
-    note = (note or "").strip() or None
-    if not may_review(actor, request):
-        raise NotYours("You can only decide requests of students in your classes.")
-    if request.status != RequestStatus.PENDING:
-        raise RequestConflict(f"This request was already {request.status}.")
-    spec = request.specialization
-    student = request.user
-    missing = not rules.requirements_met(rules.requirements_status(student, spec, request.to_level))
-    if missing and not note:
-        raise LicenseError(
-            "Some requirements of this level are not confirmed yet; "
-            "add a note explaining why you approve anyway."
-        )
-    license = request.license
-    if request.from_level == 0:
-        problem = rules.eligibility_problem(student, spec)
-        if problem and problem.reason == rules.NEEDS_CONSENT:
-            raise LicenseError("Record the guardian's consent before approving this request.")
-        if problem:
-            raise LicenseError(f"{student.name} cannot start {spec.name}: {problem.to_staff()}.")
-    else:
-        if license is None or license.status != LicenseStatus.ACTIVE:
-            raise LicenseError("Only an active license can be upgraded.")
-        if license.level != request.from_level:
-            raise RequestConflict("The license changed since this request was made.")
-
-    _decide(request, RequestStatus.APPROVED, actor, note)
-    if request.from_level == 0:
-        license = issue_license(student, spec, 1, actor, note=note)
-        request.license_id = license.id
-    else:
-        _changed(license, "upgraded", actor, note=note, level=request.to_level)
-    record(
-        actor,
-        actions.LICENSE_UPGRADE_APPROVED,
-        license,
-        request_id=request.id,
-        from_level=request.from_level,
-        to_level=request.to_level,
-        requirements_missing=missing,
-        note=note,
-    )
-    return license
-
-
-def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
-    """Reject with a note (required). Raises NotYours, LicenseError, RequestConflict."""
-    note = (note or "").strip()
-    if not may_review(actor, request):
-        raise NotYours("You can only decide requests of students in your classes.")
-    if not note:
-        raise LicenseError("Please tell the student why the request is rejected.")
-    _decide(request, RequestStatus.REJECTED, actor, note)
-    record(
-        actor,
-        actions.LICENSE_UPGRADE_REJECTED,
-        request,
-        license_id=request.license_id,
-        specialization=request.specialization.code,
-        to_level=request.to_level,
-        note=note,
-    )
-    return request
-
-
-def withdraw_request(request: UpgradeRequest, actor) -> UpgradeRequest:
-    """The student takes back their own pending request."""
-    if getattr(actor, "id", None) != request.user_id:
-        raise NotYours("Only the student who asked can withdraw a request.")
-    _decide(request, RequestStatus.WITHDRAWN, actor, None)
-    record(
-        actor,
-        actions.LICENSE_UPGRADE_WITHDRAWN,
-        request,
-        license_id=request.license_id,
-        to_level=request.to_level,
-    )
-    return request
-
-
 # --- admin actions on one license ---------------------------------------------------
 
 
@@ -402,7 +280,7 @@ def suspend(license: License, actor, note: str) -> License:
         raise LicenseError("Please give a reason for the suspension.")
     if license.status != LicenseStatus.ACTIVE:
         raise LicenseError(f"Only an active license can be suspended; this one is {license.status}.")
-    _changed(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
+    apply_change(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
     record(actor, actions.LICENSE_SUSPENDED, license, note=note)
     return license
 
@@ -416,7 +294,7 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
         raise LicenseError("Please add a note about the revocation.")
     if license.status == LicenseStatus.REVOKED:
         raise LicenseError("This license is already revoked.")
-    _changed(
+    apply_change(
         license,
         "revoked",
         actor,
@@ -427,7 +305,7 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
     record(actor, actions.LICENSE_REVOKED, license, reason=reason_category, note=note)
     pending = pending_request_for(license.holder_id, license.specialization_id)
     if pending is not None:
-        _decide(pending, RequestStatus.REJECTED, actor, "The license was revoked.")
+        decide_request(pending, RequestStatus.REJECTED, actor, "The license was revoked.")
         record(
             actor,
             actions.LICENSE_UPGRADE_REJECTED,
@@ -451,7 +329,7 @@ def reinstate(license: License, actor, note: str | None = None) -> License:
     if license.expires_at is not None and license.expires_at <= utcnow():
         raise LicenseError("This license is past its expiry date; renew it instead.")
     previous = license.status
-    _changed(license, "reinstated", actor, note=note, **_status(LicenseStatus.ACTIVE))
+    apply_change(license, "reinstated", actor, note=note, **_status(LicenseStatus.ACTIVE))
     record(actor, actions.LICENSE_REINSTATED, license, previous_status=previous, note=note)
     return license
 
@@ -467,7 +345,7 @@ def renew(license: License, actor, note: str | None = None) -> License:
     now = utcnow()
     base = max(now, license.expires_at) if license.expires_at else now
     previous = license.expires_at
-    _changed(
+    apply_change(
         license,
         "renewed",
         actor,
@@ -501,7 +379,7 @@ def expire_due(now: datetime | None = None) -> int:
         .order_by(License.id)
     ).all()
     for license in due:
-        _changed(license, "expired", None, **_status(LicenseStatus.EXPIRED))
+        apply_change(license, "expired", None, **_status(LicenseStatus.EXPIRED))
         record(None, actions.LICENSE_EXPIRED, license, expired_at=license.expires_at)
     _flush_license()
     return len(due)

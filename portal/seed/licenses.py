@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.db import utcnow
 from portal.extensions import db
-from portal.licenses import services
+from portal.licenses import reviews, services
 from portal.models.catalogue import Level, Requirement, RequirementCompletion
 
 
@@ -35,8 +35,8 @@ def _confirm(student, spec, level: int, by, count: int | None = None) -> None:
 def _climb(license, to_level: int, decider, reason: str = "Ready for the next level") -> None:
     """Raise a license level by level through real requests and approvals."""
     while license.level < to_level:
-        request = services.request_upgrade(license, reason, license.holder)
-        services.approve_request(request, decider, note="Assessed during the season")
+        request = reviews.request_upgrade(license, reason, license.holder)
+        reviews.approve_request(request, decider, note="Assessed during the season")
 
 
 def seed(ctx) -> None:
@@ -69,7 +69,7 @@ def seed(ctx) -> None:
     _confirm(liam, ply, 3, rivera, count=2)
     licenses["liam.player"] = lic = services.select_specialization(liam, ply, liam).license
     _climb(lic, 2, admin)
-    services.request_upgrade(lic, "I passed the positional play assessment and the beep test.", liam)
+    reviews.request_upgrade(lic, "I passed the positional play assessment and the beep test.", liam)
 
     # Sofía (16): guardian consent recorded by an admin, then a Player license.
     sofia = users["sofia"]
@@ -82,8 +82,8 @@ def seed(ctx) -> None:
     licenses["emma.coach"] = lic = services.select_specialization(emma, coa, emma).license
     services.revoke(lic, admin, "error", "Issued before the safeguarding course was completed.")
     licenses["emma.player"] = lic = services.select_specialization(emma, ply, emma).license
-    request = services.request_upgrade(lic, "I would like to move up.", emma)
-    services.reject_request(request, admin, "Play your five supervised matches first.")
+    request = reviews.request_upgrade(lic, "I would like to move up.", emma)
+    reviews.reject_request(request, admin, "Play your five supervised matches first.")
     # Emma also waits for an admin to admit her to the Internship.
     services.select_specialization(emma, intern, emma)
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from portal.classes import services as class_services
 from portal.extensions import db
+from portal.licenses import reviews
 from portal.licenses import services as license_services
 from portal.models import ClassMembership, Klass, User
 from portal.models.catalogue import Level, Requirement, Specialization
@@ -87,7 +88,7 @@ def give_student(app, student, teacher, spec_ids):
             first = spec.levels[1].requirements[0]
             class_services.confirm_requirement(u, first, actor=t)
             if i % 2 == 0:
-                license_services.request_upgrade(license, "Ready", u)
+                reviews.request_upgrade(license, "Ready", u)
         db.session.commit()
 
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.licenses import chain, services, state
+from portal.licenses import chain, reviews, services, state
 from portal.licenses.services import RequestConflict
 from portal.models import License, LicenseStatus, RequestStatus, UpgradeRequest, User
 from portal.models.user import Role
@@ -68,7 +68,7 @@ def test_eight_simultaneous_approvals_give_exactly_one_level_change(app, pending
 
     def approve(i):
         request = db.session.get(UpgradeRequest, req.id)
-        services.approve_request(request, db.session.get(User, admins[i].id), note=f"approver {i}")
+        reviews.approve_request(request, db.session.get(User, admins[i].id), note=f"approver {i}")
 
     outcomes = _race(app, approve)
     winners = [o for o in outcomes if o == "ok"]
@@ -90,9 +90,9 @@ def test_approvals_racing_a_withdrawal_give_at_most_one_change(app, pending):
     def decide(i):
         request = db.session.get(UpgradeRequest, req.id)
         if i == 0:
-            services.withdraw_request(request, db.session.get(User, student.id))
+            reviews.withdraw_request(request, db.session.get(User, student.id))
         else:
-            services.approve_request(request, db.session.get(User, admins[i].id), note="go")
+            reviews.approve_request(request, db.session.get(User, admins[i].id), note="go")
 
     outcomes = _race(app, decide)
     assert outcomes.count("ok") == 1, outcomes
@@ -114,7 +114,7 @@ def test_simultaneous_requests_leave_exactly_one_pending(app, make_user, make_sp
     lic = make_license(student, make_specialization(max_level=5))
 
     def ask(i):
-        services.request_upgrade(
+        reviews.request_upgrade(
             db.session.get(License, lic.id), f"reason {i}", db.session.get(User, student.id)
         )
 

@@ -11,7 +11,7 @@ from portal.audit import actions
 from portal.db import utcnow
 from portal.exceptions import NotYours
 from portal.extensions import db
-from portal.licenses import chain, rules, services, state
+from portal.licenses import chain, reviews, rules, services, state
 from portal.licenses.services import LicenseError, RequestConflict
 from portal.models import (
     ClassMembership,
@@ -113,7 +113,7 @@ def test_a_minor_without_consent_waits_and_an_admin_approves_after_consent(
         request = result.request
         confirm_all(minor.id, spec.id, 1)
         with pytest.raises(LicenseError, match="consent"):
-            services.approve_request(request, get(User, admin))
+            reviews.approve_request(request, get(User, admin))
         db.session.rollback()
 
         mark = audit_events.mark()
@@ -124,7 +124,7 @@ def test_a_minor_without_consent_waits_and_an_admin_approves_after_consent(
         assert get(User, minor).guardian_name == "Ana Martínez"
 
         confirm_all(minor.id, spec.id, 1)
-        license = services.approve_request(db.session.get(UpgradeRequest, request.id), get(User, admin))
+        license = reviews.approve_request(db.session.get(UpgradeRequest, request.id), get(User, admin))
         db.session.commit()
         assert license.level == 1 and license.holder_id == minor.id
         assert db.session.get(UpgradeRequest, request.id).license_id == license.id
@@ -191,14 +191,14 @@ def test_request_upgrade_rules(app, make_user, make_specialization, make_license
     with app.app_context():
         license = get(License, lic)
         with pytest.raises(LicenseError, match="why"):
-            services.request_upgrade(license, "   ", get(User, student))
+            reviews.request_upgrade(license, "   ", get(User, student))
         mark = audit_events.mark()
-        request = services.request_upgrade(license, "Finished all drills", get(User, student))
+        request = reviews.request_upgrade(license, "Finished all drills", get(User, student))
         db.session.commit()
         assert (request.from_level, request.to_level, request.status) == (1, 2, RequestStatus.PENDING)
         assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_REQUESTED]
         with pytest.raises(LicenseError, match="pending"):
-            services.request_upgrade(get(License, lic), "again", get(User, student))
+            reviews.request_upgrade(get(License, lic), "again", get(User, student))
 
 
 def test_the_database_refuses_a_second_pending_request(app, make_user, make_specialization, make_license):
@@ -219,7 +219,7 @@ def test_the_database_refuses_a_second_pending_request(app, make_user, make_spec
         db.session.commit()
         # The service's own check is bypassed by calling the private helper directly.
         with pytest.raises(LicenseError, match="pending"):
-            services._new_request(get(User, student), get(Specialization, spec), get(License, lic), 2, "x")
+            services.new_request(get(User, student), get(Specialization, spec), get(License, lic), 2, "x")
 
 
 def test_no_upgrade_at_the_top_level_or_when_not_active(app, make_user, make_specialization, make_license):
@@ -228,9 +228,9 @@ def test_no_upgrade_at_the_top_level_or_when_not_active(app, make_user, make_spe
     suspended = make_license(make_user(), spec, level=1, actor=make_user(Role.ADMIN), status="suspended")
     with app.app_context():
         with pytest.raises(LicenseError, match="highest"):
-            services.request_upgrade(get(License, top), "more", get(User, get(License, top).holder))
+            reviews.request_upgrade(get(License, top), "more", get(User, get(License, top).holder))
         with pytest.raises(LicenseError, match="active"):
-            services.request_upgrade(get(License, suspended), "more", None)
+            reviews.request_upgrade(get(License, suspended), "more", None)
 
 
 def test_approve_raises_the_level_records_history_and_re_signs(
@@ -246,7 +246,7 @@ def test_approve_raises_the_level_records_history_and_re_signs(
         before = get(License, lic)
         old_signature, old_head, old_version = before.signature, before.head_hash, before.version
         mark = audit_events.mark()
-        license = services.approve_request(get(UpgradeRequest, req), get(User, admin))
+        license = reviews.approve_request(get(UpgradeRequest, req), get(User, admin))
         db.session.commit()
         assert license.level == 2 and license.version == old_version + 1
         assert license.signature != old_signature and license.head_hash != old_head
@@ -257,7 +257,7 @@ def test_approve_raises_the_level_records_history_and_re_signs(
         assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_APPROVED]
         assert audit_events(actions.LICENSE_UPGRADE_APPROVED)[-1].details["requirements_missing"] is False
         with pytest.raises(RequestConflict, match="already approved"):
-            services.approve_request(get(UpgradeRequest, req), get(User, admin))
+            reviews.approve_request(get(UpgradeRequest, req), get(User, admin))
 
 
 def test_approving_with_missing_requirements_needs_a_note(
@@ -268,9 +268,9 @@ def test_approving_with_missing_requirements_needs_a_note(
     req = make_request(make_license(student, spec))
     with app.app_context():
         with pytest.raises(LicenseError, match="note"):
-            services.approve_request(get(UpgradeRequest, req), get(User, admin))
+            reviews.approve_request(get(UpgradeRequest, req), get(User, admin))
         db.session.rollback()
-        license = services.approve_request(
+        license = reviews.approve_request(
             get(UpgradeRequest, req), get(User, admin), note="Assessed in person"
         )
         db.session.commit()
@@ -291,11 +291,11 @@ def test_an_instructor_decides_only_for_students_in_their_classes(
         confirm_all(student.id, spec.id, 2, teacher.id)
         db.session.commit()
         with pytest.raises(NotYours):
-            services.approve_request(get(UpgradeRequest, req), get(User, stranger))
+            reviews.approve_request(get(UpgradeRequest, req), get(User, stranger))
         with pytest.raises(NotYours):
-            services.reject_request(get(UpgradeRequest, req), get(User, stranger), "no")
+            reviews.reject_request(get(UpgradeRequest, req), get(User, stranger), "no")
         assert get(UpgradeRequest, req).status == RequestStatus.PENDING
-        license = services.approve_request(get(UpgradeRequest, req), get(User, teacher))
+        license = reviews.approve_request(get(UpgradeRequest, req), get(User, teacher))
         db.session.commit()
         assert license.level == 2
 
@@ -309,16 +309,16 @@ def test_reject_needs_a_note_and_changes_no_level(
     req = make_request(lic)
     with app.app_context():
         with pytest.raises(LicenseError, match="why"):
-            services.reject_request(get(UpgradeRequest, req), get(User, admin), " ")
+            reviews.reject_request(get(UpgradeRequest, req), get(User, admin), " ")
         mark = audit_events.mark()
-        services.reject_request(get(UpgradeRequest, req), get(User, admin), "Needs more match time")
+        reviews.reject_request(get(UpgradeRequest, req), get(User, admin), "Needs more match time")
         db.session.commit()
         request = get(UpgradeRequest, req)
         assert request.status == RequestStatus.REJECTED and request.decision_note == "Needs more match time"
         assert get(License, lic).level == 1 and len(history(lic.id)) == 1
         assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_REJECTED]
         with pytest.raises(RequestConflict):
-            services.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
+            reviews.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
 
 
 def test_withdraw_is_for_the_student_and_beats_a_later_approval(
@@ -329,16 +329,16 @@ def test_withdraw_is_for_the_student_and_beats_a_later_approval(
     req = make_request(make_license(student, spec))
     with app.app_context():
         with pytest.raises(NotYours):
-            services.withdraw_request(get(UpgradeRequest, req), get(User, admin))
+            reviews.withdraw_request(get(UpgradeRequest, req), get(User, admin))
         mark = audit_events.mark()
-        services.withdraw_request(get(UpgradeRequest, req), get(User, student))
+        reviews.withdraw_request(get(UpgradeRequest, req), get(User, student))
         db.session.commit()
         assert get(UpgradeRequest, req).status == RequestStatus.WITHDRAWN
         assert audit_events.actions(since=mark) == [actions.LICENSE_UPGRADE_WITHDRAWN]
         with pytest.raises(RequestConflict, match="withdrawn"):
-            services.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
+            reviews.approve_request(get(UpgradeRequest, req), get(User, admin), note="x")
         with pytest.raises(RequestConflict):
-            services.withdraw_request(get(UpgradeRequest, req), get(User, student))
+            reviews.withdraw_request(get(UpgradeRequest, req), get(User, student))
 
 
 def test_a_stale_decision_loses_to_one_already_committed(
@@ -357,7 +357,7 @@ def test_a_stale_decision_loses_to_one_already_committed(
             .values(status=RequestStatus.WITHDRAWN)
         )
         with pytest.raises(RequestConflict, match="withdrawn"):
-            services._decide(stale, RequestStatus.APPROVED, get(User, admin), "late")
+            services.decide_request(stale, RequestStatus.APPROVED, get(User, admin), "late")
 
 
 # --- admin actions ---------------------------------------------------------------------

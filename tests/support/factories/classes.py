@@ -8,6 +8,7 @@ import pytest
 
 from portal.classes import services
 from portal.extensions import db
+from portal.licenses import reviews
 from portal.licenses import services as license_services
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.klass import ClassMembership, Klass
@@ -77,7 +78,7 @@ def fill_class(app):
                 db.session.add(ClassMembership(class_id=k.id, user_id=user.id))
                 license = license_services.issue_license(user, k.specialization, 1, teacher)
                 if i % 2 == 0:
-                    license_services.request_upgrade(license, "Ready", user)
+                    reviews.request_upgrade(license, "Ready", user)
                     if level2:
                         services.confirm_requirement(user, level2[0], actor=teacher)
                 ids.append(user.id)

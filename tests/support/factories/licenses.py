@@ -14,7 +14,7 @@ import pytest
 
 from portal.db import utcnow
 from portal.extensions import db
-from portal.licenses import chain, services, state
+from portal.licenses import chain, reviews, services, state
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.license import License, UpgradeRequest
 from portal.models.user import Role, User
@@ -99,7 +99,7 @@ def make_request(app):
         with app.app_context():
             license_obj = db.session.get(License, license.id)
             holder = db.session.get(User, license_obj.holder_id)
-            request = services.request_upgrade(license_obj, reason, holder)
+            request = reviews.request_upgrade(license_obj, reason, holder)
             db.session.commit()
             return detach(request)
 

@@ -1,0 +1,145 @@
+"""Upgrade requests: asking for the next level, and the review that decides it.
+
+Plain functions with the acting user explicit, like the license services they
+build on; they never commit. A refused action raises ``LicenseError``; an
+already-decided request raises ``RequestConflict``.
+"""
+
+from __future__ import annotations
+
+from portal.audit import actions
+from portal.audit.services import record
+from portal.exceptions import NotYours
+from portal.licenses import rules
+from portal.licenses.services import (
+    LicenseError,
+    RequestConflict,
+    apply_change,
+    decide_request,
+    issue_license,
+    new_request,
+    pending_request_for,
+)
+from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.user import Role, User
+
+
+def may_review(actor: User, request: UpgradeRequest) -> bool:
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.INSTRUCTOR and rules.teaches(
+        actor, request.user_id, request.specialization_id
+    )
+
+
+def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
+    """Ask for the next level. Raises LicenseError unless the license is active, below
+    the top level, and has no other pending request."""
+    reason = (reason or "").strip()
+    spec = license.specialization
+    if not reason:
+        raise LicenseError("Please say why you are ready for the next level.", field="reason")
+    if license.status != LicenseStatus.ACTIVE:
+        raise LicenseError(
+            f"Only an active license can be upgraded; this one is {license.status}.", field="reason"
+        )
+    to_level = rules.next_level(license, spec)
+    if to_level is None:
+        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.", field="reason")
+    if pending_request_for(license.holder_id, license.specialization_id) is not None:
+        raise LicenseError(f"You already have a pending request for {spec.name}.", field="reason")
+    request = new_request(license.holder, spec, license, to_level, reason)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_REQUESTED,
+        request,
+        license=license.code,
+        from_level=license.level,
+        to_level=to_level,
+    )
+    return request
+
+
+def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
+    """Approve: raise the license by one level (or issue level 1). Raises NotYours for
+    an instructor who does not teach the student, LicenseError when requirements are
+    missing and no note is given or the license cannot change, RequestConflict when the
+    request was decided meanwhile."""
+    note = (note or "").strip() or None
+    if not may_review(actor, request):
+        raise NotYours("You can only decide requests of students in your classes.")
+    if request.status != RequestStatus.PENDING:
+        raise RequestConflict(f"This request was already {request.status}.")
+    spec = request.specialization
+    student = request.user
+    missing = not rules.requirements_met(rules.requirements_status(student, spec, request.to_level))
+    if missing and not note:
+        raise LicenseError(
+            "Some requirements of this level are not confirmed yet; "
+            "add a note explaining why you approve anyway."
+        )
+    license = request.license
+    if request.from_level == 0:
+        problem = rules.eligibility_problem(student, spec)
+        if problem and problem.reason == rules.NEEDS_CONSENT:
+            raise LicenseError("Record the guardian's consent before approving this request.")
+        if problem:
+            raise LicenseError(f"{student.name} cannot start {spec.name}: {problem.to_staff()}.")
+    else:
+        if license is None or license.status != LicenseStatus.ACTIVE:
+            raise LicenseError("Only an active license can be upgraded.")
+        if license.level != request.from_level:
+            raise RequestConflict("The license changed since this request was made.")
+
+    decide_request(request, RequestStatus.APPROVED, actor, note)
+    if request.from_level == 0:
+        license = issue_license(student, spec, 1, actor, note=note)
+        request.license_id = license.id
+    else:
+        apply_change(license, "upgraded", actor, note=note, level=request.to_level)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_APPROVED,
+        license,
+        request_id=request.id,
+        from_level=request.from_level,
+        to_level=request.to_level,
+        requirements_missing=missing,
+        note=note,
+    )
+    return license
+
+
+def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
+    """Reject with a note (required). Raises NotYours, LicenseError, RequestConflict."""
+    note = (note or "").strip()
+    if not may_review(actor, request):
+        raise NotYours("You can only decide requests of students in your classes.")
+    if not note:
+        raise LicenseError("Please tell the student why the request is rejected.")
+    decide_request(request, RequestStatus.REJECTED, actor, note)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_REJECTED,
+        request,
+        license_id=request.license_id,
+        specialization=request.specialization.code,
+        to_level=request.to_level,
+        note=note,
+    )
+    return request
+
+
+def withdraw_request(request: UpgradeRequest, actor) -> UpgradeRequest:
+    """The student takes back their own pending request."""
+    if getattr(actor, "id", None) != request.user_id:
+        raise NotYours("Only the student who asked can withdraw a request.")
+    decide_request(request, RequestStatus.WITHDRAWN, actor, None)
+    record(
+        actor,
+        actions.LICENSE_UPGRADE_WITHDRAWN,
+        request,
+        license_id=request.license_id,
+        to_level=request.to_level,
+    )
+    return request
