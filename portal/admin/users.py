@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal.admin import bp, forms, queries, services
 from portal.auth import services as accounts
+from portal.auth import tokens
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import redirect, render_page
@@ -44,7 +45,7 @@ def user_new():
         date_of_birth=form.date_of_birth.data, actor=current_user,
     )):
         user = done.value
-        sent = accounts.send_set_password_link(user, current_user)
+        sent = tokens.send_set_password_link(user, current_user)
         db.session.commit()
         if sent:
             flash(f"Account created. {user.email} has been e-mailed a link to choose a password.",
@@ -140,7 +141,7 @@ def user_send_link(user_id: int):
     if user.status == UserStatus.SUSPENDED:
         flash("A suspended account cannot set a password. Reactivate it first.", "error")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    sent = accounts.send_set_password_link(user, current_user)
+    sent = tokens.send_set_password_link(user, current_user)
     db.session.commit()
     flash(f"A set-password link was e-mailed to {user.email}." if sent
           else f"The e-mail to {user.email} could not be sent; try again later.",

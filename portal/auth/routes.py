@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.auth import bp, services, sessions
+from portal.auth import bp, services, sessions, tokens
 from portal.auth.forms import (
     PASSWORD_HINT,
     ChangePasswordForm,
@@ -154,9 +154,9 @@ def logout():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        reset = services.request_password_reset(form.email.data)
+        reset = tokens.request_password_reset(form.email.data)
         db.session.commit()
-        services.send_reset_link(reset)
+        tokens.send_reset_link(reset)
         flash(
             "If an account exists for that address, we have sent it a link to choose a new "
             "password. The link works once, for one hour.",
@@ -186,18 +186,18 @@ def reset_password(token: str | None):
     # A session of another account is never among the link owner's, so keeping it is harmless.
     own_session = current_user.current_session_id if current_user.is_authenticated else None
     if form.validate_on_submit() and (done := commit_or_show(
-        form, services.reset_password, token, form.password.data, keep_session_id=own_session
+        form, tokens.reset_password, token, form.password.data, keep_session_id=own_session
     )):
         user = done.value
         session.pop(RESET_SESSION_KEY, None)
-        services.send_password_changed_notice(user)
+        tokens.send_password_changed_notice(user)
         flash("Your password is set. Every other session of your account has ended.", "success")
         same_user = current_user.is_authenticated and current_user.id == user.id
         return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
     # Checked after a refused attempt too: a link used meanwhile (another tab) is now invalid.
     try:
-        user, purpose = services.user_for_token(token)
-    except services.TokenError as exc:
+        user, purpose = tokens.user_for_token(token)
+    except tokens.TokenError as exc:
         session.pop(RESET_SESSION_KEY, None)
         return _invalid_link(str(exc))
     return render_page(
@@ -229,7 +229,7 @@ def change_password():
             show_error(form, exc)
         db.session.commit()
         if ended is not None:
-            services.send_password_changed_notice(current_user)
+            tokens.send_password_changed_notice(current_user)
             others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
             flash(f"Your password is changed.{others}", "success")
             return redirect(url_for("auth.sessions_page"))

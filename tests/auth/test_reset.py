@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portal.auth import services
+from portal.auth import services, tokens
 from portal.auth.passwords import verify_password
 from portal.db import utcnow
 from portal.extensions import db
@@ -29,7 +29,7 @@ def reset_link(text: str) -> str:
 
 def token_for(app, user, purpose="reset"):
     with app.app_context():
-        return services.make_reset_token(db.session.get(User, user.id), purpose)
+        return tokens.make_reset_token(db.session.get(User, user.id), purpose)
 
 
 def test_forgot_password_same_answer_and_mail_over_smtp(mail_app, make_user, audit_events):
@@ -105,16 +105,16 @@ def test_reset_flow_moves_token_out_of_url_and_ends_other_sessions(mail_app, mak
 def test_expired_token(app, client, make_user):
     user = make_user()
     with app.app_context():
-        serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=services._TOKEN_SALT)
+        serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=tokens._TOKEN_SALT)
         u = db.session.get(User, user.id)
-        payload = {"u": u.id, "f": services._fingerprint(u), "p": "reset"}
+        payload = {"u": u.id, "f": tokens._fingerprint(u), "p": "reset"}
 
         class PastSigner(TimestampSigner):
             def get_timestamp(self):
                 return int((utcnow() - timedelta(minutes=61)).timestamp())
 
         old = URLSafeTimedSerializer(
-            app.config["SECRET_KEY"], salt=services._TOKEN_SALT, signer=PastSigner
+            app.config["SECRET_KEY"], salt=tokens._TOKEN_SALT, signer=PastSigner
         ).dumps(payload)
         fresh = serializer.dumps(payload)
     response = client.post(f"/auth/reset-password/{old}", data={"password": NEW, "confirm_password": NEW})
@@ -132,7 +132,7 @@ def test_tampered_token(app, client, make_user):
     response = client.get("/auth/reset-password")
     assert response.status_code == 400 and "not valid" in response.get_data(as_text=True)
     # Signed with another key: also refused.
-    forged = URLSafeTimedSerializer("another key", salt=services._TOKEN_SALT).dumps({"u": user.id, "f": "x"})
+    forged = URLSafeTimedSerializer("another key", salt=tokens._TOKEN_SALT).dumps({"u": user.id, "f": "x"})
     assert (
         client.post(
             f"/auth/reset-password/{forged}", data={"password": NEW, "confirm_password": NEW}
@@ -155,11 +155,11 @@ def test_token_for_another_user_changes_only_that_user(app, client, make_user):
     # A token whose fingerprint belongs to Alice cannot be re-pointed at Bob.
     with app.app_context():
         a = db.session.get(User, alice.id)
-        forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=services._TOKEN_SALT).dumps(
-            {"u": bob.id, "f": services._fingerprint(a), "p": "reset"}
+        forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=tokens._TOKEN_SALT).dumps(
+            {"u": bob.id, "f": tokens._fingerprint(a), "p": "reset"}
         )
-        with pytest.raises(services.TokenError):
-            services.user_for_token(forged)
+        with pytest.raises(tokens.TokenError):
+            tokens.user_for_token(forged)
 
 
 def test_token_dies_when_password_changes_otherwise(app, client, make_user):
@@ -170,8 +170,8 @@ def test_token_dies_when_password_changes_otherwise(app, client, make_user):
         "/auth/change-password",
         data={"current_password": user.password, "password": NEW, "confirm_password": NEW},
     )
-    with app.app_context(), pytest.raises(services.TokenError):
-        services.user_for_token(token)
+    with app.app_context(), pytest.raises(tokens.TokenError):
+        tokens.user_for_token(token)
 
 
 def test_reset_keeps_policy(app, client, make_user):
@@ -229,7 +229,7 @@ def test_set_password_link_for_admin_created_account(mail_app, make_user, audit_
             status="pending",
         )
         db.session.flush()
-        assert services.send_set_password_link(user, actor=db.session.get(User, admin.id))
+        assert tokens.send_set_password_link(user, actor=db.session.get(User, admin.id))
         db.session.commit()
     [(rcpt, message)] = inbox.wait_for(1)
     assert rcpt == ["new@example.org"] and "3 days" in inbox.text(message)

@@ -22,7 +22,7 @@ from wtforms import fields as wtf
 
 import portal
 from portal.audit import chain as audit_chain
-from portal.auth import services
+from portal.auth import tokens
 from portal.extensions import db
 from portal.licenses import chain as license_chain
 from portal.licenses import state
@@ -173,7 +173,7 @@ def _fuzz_form(app, world, form_name):
     if "{reset_token}" in template:
         with app.app_context():
             holder = db.session.get(User, world.users["other_student"].id)
-            ids["reset_token"] = services.make_reset_token(holder)
+            ids["reset_token"] = tokens.make_reset_token(holder)
     url = template.format(**ids)
     fields = form_fields(app, form_name)
     assert fields, form_name
