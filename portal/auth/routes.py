@@ -19,6 +19,7 @@ from portal.auth.forms import (
 from portal.exceptions import commit_or_show, form_status, show_error
 from portal.extensions import csrf, db, limiter
 from portal.htmx import is_htmx, redirect, render_page
+from portal.licenses import rules
 from portal.models.user import UserSession
 from portal.permissions import not_yours
 
@@ -96,7 +97,7 @@ def register():
         user = done.value
         _start_cookie_session(user, remember=False)
         flash(f"Welcome, {user.name}! Your account is ready.", "success")
-        if services.needs_guardian_consent(user):
+        if rules.needs_guardian_consent(user):
             flash(
                 "As you are under 18, a parent or guardian's consent must be recorded "
                 "by the academy before a license can be issued to you.",
