@@ -68,7 +68,7 @@ class Base(DeclarativeBase):
     )
 
 
-def _write_intended() -> bool:
+def write_intended() -> bool:
     if not has_request_context():
         return True
     if g.get("portal_write_intent"):
@@ -103,4 +103,4 @@ def _on_connect(dbapi_connection, connection_record):
 @event.listens_for(Engine, "begin")
 def _on_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intended() else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intended() else "BEGIN")

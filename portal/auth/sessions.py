@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 from ua_parser import parse
 
-from portal.db import _write_intended, utcnow
+from portal.db import write_intended, utcnow
 from portal.extensions import db, login_manager
 from portal.models.user import User, UserSession, UserStatus
 
@@ -129,7 +129,7 @@ def _touch(record: UserSession) -> None:
     now = utcnow()
     if now - record.last_seen_at < TOUCH_EVERY:
         return
-    if db.engine.dialect.name == "sqlite" and _write_intended():
+    if db.engine.dialect.name == "sqlite" and write_intended():
         record.last_seen_at = now
         return
     with db.engine.begin() as conn:
