@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 from ua_parser import parse
 
-from portal.db import write_intended, utcnow
+from portal.db import utcnow, write_intended
 from portal.extensions import db, login_manager
 from portal.models.user import User, UserSession, UserStatus
 
