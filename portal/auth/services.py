@@ -153,9 +153,14 @@ def is_locked(user: User) -> bool:
 def _for_password_check(condition) -> User | None:
     """The account, re-read under a row lock: concurrent password checks of one account
     take turns, so each sees the count and the lock the one before it left (PostgreSQL;
-    on SQLite a write transaction already holds the database)."""
+    on SQLite a write transaction already holds the database).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: an audit event that names this user (a foreign key,
+    checked with FOR KEY SHARE) may be written meanwhile by a transaction that holds the
+    audit chain's lock; a full row lock would make the two wait for each other."""
     return db.session.scalar(
-        sa.select(User).where(condition).with_for_update().execution_options(populate_existing=True)
+        sa.select(User).where(condition).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
 
 
