@@ -4,13 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
+# `make run PORT=5001` serves on another port; links in QR codes and e-mails follow it
+# unless PORTAL_BASE_URL is set in the environment.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser clean
 
 run: setup
-	$(FLASK) db upgrade
-	$(FLASK) seed demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(RUN_ENV) $(FLASK) db upgrade
+	$(RUN_ENV) $(FLASK) seed demo --if-empty
+	$(RUN_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
 setup: $(VENV)/.installed $(VENDOR)/.installed
 

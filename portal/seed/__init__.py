@@ -8,6 +8,7 @@ import importlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.models.user import User
@@ -42,4 +43,5 @@ def print_logins(echo) -> None:
     echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, note in LOGINS:
         echo(f"  {role:<10} {email:<32} {note}")
+    echo(f"Open {current_app.config['PORTAL_BASE_URL']}/auth/login")
     echo("")
