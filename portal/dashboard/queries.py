@@ -16,7 +16,7 @@ from portal.audit import actions
 from portal.classes.queries import ClassSummary, classes_of, classes_of_student
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.licenses import rules
+from portal.licenses import rules, visibility
 from portal.models.audit import AuditEvent
 from portal.models.catalogue import Specialization
 from portal.models.klass import Klass
@@ -35,6 +35,10 @@ class LicenseCard:
     license: License
     progress: rules.Progress
     pending: UpgradeRequest | None
+
+    @property
+    def status(self) -> visibility.StatusView:
+        return visibility.status_for(self.license, visibility.HOLDER)  # the holder's own cards
 
     @property
     def may_request_upgrade(self) -> bool:

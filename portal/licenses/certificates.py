@@ -28,9 +28,8 @@ from flask import current_app, render_template
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
-from portal.licenses import chain, qr, state
+from portal.licenses import chain, qr, state, visibility
 from portal.licenses.pdf_render import ForbiddenResource, StaticOnlyFetcher, html_to_pdf  # noqa: F401 (re-exported)
-from portal.licenses.services import REVOKE_REASON_LABELS
 from portal.models.catalogue import Level
 from portal.models.license import License, LicenseStatus
 
@@ -80,7 +79,8 @@ def html_for(license: License) -> str:
                 Level.specialization_id == license.specialization_id, Level.number == license.level
             )
         ),
-        reason_label=REVOKE_REASON_LABELS.get(license.status_reason or "", license.status_reason),
+        # The holder hands the certificate to anyone: it shows what the public may see.
+        status=visibility.status_for(license, visibility.PUBLIC),
         qr_svg=qr.svg_inline(license),
         verify_url=qr.verification_url(license, signed=False),
         academy=current_app.config["PORTAL_ACADEMY_NAME"],

@@ -7,7 +7,7 @@ from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
-from portal.licenses import rules
+from portal.licenses import rules, visibility
 from portal.models.catalogue import Specialization
 from portal.models.license import License, LicenseEvent, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
@@ -25,11 +25,9 @@ def owned_license_or_404(license_id: int, user: User) -> License:
     )
     if license is None:
         abort(404)
-    if user.role == Role.ADMIN or license.holder_id == user.id:
-        return license
-    if user.role == Role.INSTRUCTOR and rules.teaches(user, license.holder_id):
-        return license
-    return not_yours()
+    if visibility.reader_of(user, license) == visibility.PUBLIC:
+        return not_yours()
+    return license
 
 
 def _request_options():

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.exceptions import commit_or_show, form_status
 from portal.htmx import is_htmx, redirect, render_page
-from portal.licenses import bp, chain, queries, reviews, rules, services, state
+from portal.licenses import bp, chain, queries, reviews, rules, services, state, visibility
 from portal.licenses.forms import (
     NoteForm,
     RequestApproveForm,
@@ -73,10 +73,12 @@ def _detail_context(license):
     current, following = rules.progress_toward(
         [(license.holder_id, spec.id, license.level), (license.holder_id, spec.id, next_level)]
     )
+    reader = visibility.reader_of(current_user, license)
     return {
         "license": license,
         "spec": spec,
-        "history": queries.history_of(license),
+        "status_view": visibility.status_for(license, reader),
+        "history": visibility.history_for(queries.history_of(license), reader),
         "current_requirements": current.items,
         "next_level": next_level,
         "next_requirements": following.items,
@@ -84,7 +86,6 @@ def _detail_context(license):
         "verification_url": verification_url(license),
         "signature_ok": state.check(license),
         "chain": chain.verify_history(license),
-        "revoke_reasons": services.REVOKE_REASON_LABELS,
         "note_form": NoteForm(formdata=None),  # the admin's reinstate or renew note
     }
 

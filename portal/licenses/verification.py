@@ -22,8 +22,7 @@ from sqlalchemy.orm import joinedload
 from portal import signing
 from portal.db import utcnow
 from portal.extensions import db
-from portal.licenses import chain, codes, state
-from portal.licenses.services import REVOKE_REASON_LABELS
+from portal.licenses import chain, codes, state, visibility
 from portal.models.license import License, LicenseStatus
 
 EXPIRING_SOON = timedelta(days=30)
@@ -79,10 +78,9 @@ class Verification:
 
     @property
     def reason_label(self) -> str | None:
-        if self.license is None or not self.license.status_reason:
+        if self.license is None:
             return None
-        reason = self.license.status_reason
-        return REVOKE_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+        return visibility.status_for(self.license, visibility.PUBLIC).reason_label
 
     @property
     def since(self) -> datetime | None:
@@ -99,6 +97,7 @@ class Verification:
         if not self.found:
             return {"valid": False, "status": State.UNKNOWN}
         lic = self.license
+        public = visibility.status_for(lic, visibility.PUBLIC)
         body = {
             "valid": self.valid,
             **self.fields,
@@ -111,8 +110,8 @@ class Verification:
             "status_changed_at": state.iso_z(self.since)
             if self.state in (State.SUSPENDED, State.REVOKED)
             else None,
-            "reason": self.license.status_reason if self.state == State.REVOKED else None,
-            "reason_label": self.reason_label if self.state == State.REVOKED else None,
+            "reason": public.reason if self.state == State.REVOKED else None,
+            "reason_label": public.reason_label if self.state == State.REVOKED else None,
             "keys_url": "/.well-known/portal-keys.json",
         }
         if self.presented is not None:

@@ -20,18 +20,13 @@ from portal.licenses import certificates, qr, services
 from portal.models import License, LicenseEvent, User
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role
+from tests.support.documents import pdf_text
 from tests.support.factories.licenses import change
 from tests.support.http import login
 
 needs_pdftoppm = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed"
 )
-
-
-def pdf_text(data: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    assert len(reader.pages) == 1
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def cache_files(app) -> list[Path]:

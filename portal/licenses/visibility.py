@@ -1,0 +1,128 @@
+"""Who sees what of a license's status and history: the one place that decides.
+
+Three readers:
+
+- ``STAFF``: an admin, or an instructor who teaches the holder. They see everything,
+  the notes staff type when they issue, approve, suspend, revoke, reinstate or renew
+  included.
+- ``HOLDER``: the student the license belongs to. They see the status, since when,
+  the reason category of a revocation, and the history's kinds, levels, dates and who
+  acted; never a staff note.
+- ``PUBLIC``: anyone with the code (verification page and JSON, and the certificate,
+  which the holder hands to others). They see the status, since when and the reason
+  category of a revocation.
+
+Every page, PDF and mail that shows a license's status or history builds what it shows
+with :func:`status_for` and :func:`history_for`, so a new field is hidden until it is
+given an audience in :data:`AUDIENCE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal.licenses import rules
+from portal.licenses.services import REVOKE_REASON_LABELS
+from portal.models.license import License, LicenseEvent
+from portal.models.user import Role, User
+
+STAFF, HOLDER, PUBLIC = "staff", "holder", "public"
+
+# Per field, the readers who see it. A field missing here is shown to nobody.
+AUDIENCE: dict[str, frozenset[str]] = {
+    # the license's current state
+    "status": frozenset({STAFF, HOLDER, PUBLIC}),
+    "changed_at": frozenset({STAFF, HOLDER, PUBLIC}),
+    "reason": frozenset({STAFF, HOLDER, PUBLIC}),  # the revocation's category, never free text
+    "note": frozenset({STAFF}),  # what staff typed: for staff only
+    # one row of the history
+    "kind": frozenset({STAFF, HOLDER}),
+    "level": frozenset({STAFF, HOLDER}),
+    "at": frozenset({STAFF, HOLDER}),
+    "actor": frozenset({STAFF, HOLDER}),
+    "hash": frozenset({STAFF, HOLDER}),
+}
+
+
+def sees(reader: str, name: str) -> bool:
+    return reader in AUDIENCE.get(name, ())
+
+
+def reader_of(user: User, license: License) -> str:
+    """The kind of reader ``user`` is for ``license``: STAFF, HOLDER or PUBLIC."""
+    role = getattr(user, "role", None)
+    if role == Role.ADMIN:
+        return STAFF
+    if getattr(user, "id", None) == license.holder_id:
+        return HOLDER
+    if role == Role.INSTRUCTOR and rules.teaches(user, license.holder_id):
+        return STAFF
+    return PUBLIC
+
+
+def reason_label(reason: str | None) -> str | None:
+    if not reason:
+        return None
+    return REVOKE_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A license's current state as one reader may see it (None: not for this reader)."""
+
+    status: str | None
+    changed_at: datetime | None
+    reason: str | None
+    reason_label: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One history row as one reader may see it (None: not for this reader)."""
+
+    kind: str | None
+    level: int | None
+    status: str | None
+    at: datetime | None
+    actor_name: str | None
+    reason: str | None
+    reason_label: str | None
+    note: str | None
+    hash: str | None
+
+
+def _only(reader: str, name: str, value):
+    return value if sees(reader, name) else None
+
+
+def status_for(license: License, reader: str) -> StatusView:
+    reason = _only(reader, "reason", license.status_reason)
+    return StatusView(
+        status=_only(reader, "status", license.status),
+        changed_at=_only(reader, "changed_at", license.status_changed_at),
+        reason=reason,
+        reason_label=reason_label(reason),
+        note=_only(reader, "note", license.status_note),
+    )
+
+
+def history_for(rows: list[LicenseEvent], reader: str) -> list[HistoryEntry]:
+    """The rows (actors loaded) as ``reader`` may see them, in the order given."""
+    entries = []
+    for row in rows:
+        reason = _only(reader, "reason", row.reason)
+        entries.append(
+            HistoryEntry(
+                kind=_only(reader, "kind", row.kind),
+                level=_only(reader, "level", row.level),
+                status=_only(reader, "status", row.status),
+                at=_only(reader, "at", row.at),
+                actor_name=_only(reader, "actor", row.actor.name if row.actor else None),
+                reason=reason,
+                reason_label=reason_label(reason),
+                note=_only(reader, "note", row.note),
+                hash=_only(reader, "hash", row.hash),
+            )
+        )
+    return entries
