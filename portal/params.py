@@ -1,4 +1,5 @@
-"""Numbers from outside (route ids, query parameters), range-checked in one place.
+"""Input from the URL in one place: numbers (route ids, query parameters) range-checked,
+and the filter arguments a list page passes on to its links.
 
 Every id column is a 32-bit INTEGER on PostgreSQL, so a larger number names no row;
 passed on, it fails in the database (out of range on PostgreSQL, too large to bind
@@ -7,7 +8,10 @@ does not match (404), and a query parameter counts as absent.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import request
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, ValidationError
 
 MAX_ID = 2**31 - 1
@@ -40,3 +44,16 @@ def int_arg(name: str, default: int | None = None, *, lo: int = 0, hi: int = MAX
     """The query parameter ``name`` as a whole number in ``lo..hi``, else ``default``."""
     number = parse_int(request.args.get(name), lo, hi)
     return default if number is None else number
+
+
+def filter_args(names: Iterable[str]) -> MultiDict:
+    """The query arguments among ``names`` that have a value, for a list page to build its
+    links with (pager, export, "clear").
+
+    Only the page's own filter names pass: ``url_for`` reads ``_anchor``, ``_scheme``,
+    ``_external`` and ``_method`` (and ``endpoint``) as its options, so handing it the query
+    string as it came lets a visitor break the page or point its links at another host.
+    Cursors are left out too; the pager adds its own.
+    """
+    wanted = frozenset(names)
+    return MultiDict([(k, v) for k, v in request.args.items(multi=True) if k in wanted and v != ""])

@@ -18,7 +18,9 @@ from portal.licenses import services as lifecycle
 from portal.licenses.forms import NoteForm, RevokeForm, SuspendForm
 from portal.models.catalogue import Specialization
 from portal.models.license import License, LicenseStatus
-from portal.params import int_arg
+from portal.params import filter_args, int_arg
+
+LICENSE_FILTERS = ("specialization", "level", "status", "expiring", "holder")  # the list's query names
 
 
 @bp.get("/licenses")
@@ -31,7 +33,7 @@ def licenses():
         "holder": request.args.get("holder", "")[:120],
     }
     page = queries.licenses_page(**filters, after=request.args.get("after"))
-    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    args = filter_args(LICENSE_FILTERS)
     return render_page(
         "admin/licenses.html", "admin/_license_results.html",
         results=page, filters=filters, args=args, specs=queries.specialization_choices(True),

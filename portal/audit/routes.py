@@ -29,7 +29,7 @@ from portal.models.job import Job
 from portal.models.klass import Klass
 from portal.models.license import License
 from portal.models.user import User
-from portal.params import int_arg
+from portal.params import filter_args, int_arg
 from portal.templating import user_zone
 
 
@@ -37,10 +37,9 @@ def _cursor_arg(name: str) -> int | None:
     return int_arg(name)
 
 
-def _filter_args() -> MultiDict:
-    """The filter part of the query string (no cursors), to build links with."""
-    return MultiDict([(k, v) for k, v in request.args.items(multi=True)
-                      if k not in ("before", "after") and v != ""])
+def _filter_args(form: AuditFilterForm) -> MultiDict:
+    """The filter part of the query string (the form's fields only), to build links with."""
+    return filter_args(field.name for field in form)
 
 
 def _filter_form() -> tuple[AuditFilterForm, AuditFilter | None, list | None]:
@@ -63,7 +62,7 @@ def index():
         page = queries.page(where, before=_cursor_arg("before"), after=_cursor_arg("after"))
     return render_page(
         "audit/index.html", "audit/_results.html", status=200 if page else 422,
-        form=form, results=page, args=_filter_args(), endpoint="audit.index", zone=user_zone(),
+        form=form, results=page, args=_filter_args(form), endpoint="audit.index", zone=user_zone(),
     )
 
 
@@ -72,7 +71,7 @@ def export_csv():
     form, flt, where = _filter_form()
     if where is None:
         return render_page("audit/index.html", "audit/_results.html", status=422,
-                           form=form, results=None, args=_filter_args(), endpoint="audit.index",
+                           form=form, results=None, args=_filter_args(form), endpoint="audit.index",
                            zone=user_zone())
     # Record the export first (a GET that writes), then stream outside the write lock.
     begin_write(db.session)
@@ -182,7 +181,7 @@ def stats():
     return render_page(
         "audit/stats.html", "audit/_stats.html", status=422 if error else 200,
         period=period, error=error, s=figures, charts=charts,
-        periods=queries.PERIODS, args=request.args,
+        periods=queries.PERIODS,
     )
 
 
@@ -193,7 +192,7 @@ def security():
     return render_page(
         "audit/security.html", "audit/_security.html", status=422 if error else 200,
         period=period, error=error, sec=queries.security(period, threshold=threshold),
-        periods=queries.PERIODS, args=request.args,
+        periods=queries.PERIODS,
     )
 
 
