@@ -290,7 +290,9 @@ def _dialect() -> str:
 class Stats:
     total: int
     failures: int
-    denials: int
+    denials: int  # events with the outcome "denied" (the outcomes chart)
+    denied_requests: int  # refused requests, from the access.denied events' counts
+    denied_events: int  # the access.denied events recording them
     per_day: list[tuple[str, int]]
     top_actions: list[tuple[str, int]]
     top_actors: list[tuple[int | None, str, int]]
@@ -302,6 +304,31 @@ class Stats:
     @property
     def denial_rate(self) -> float:
         return self.denials / self.total if self.total else 0.0
+
+
+def denied_requests(in_period) -> tuple[int, int]:
+    """Refused requests (``access.denied``: 403, 404 for another's object, CSRF, 429) and
+    the events that record them.
+
+    portal.errors records a source's denials aggregated: per (IP, user, reason, window)
+    the 1st, 10th, 100th ... each with its ``count`` so far. The highest count of each
+    such group is how many requests it had at least, so the groups' highest counts are
+    added (an event without a count or a window stands for one request).
+    """
+    count = sa.func.coalesce(AuditEvent.details["count"].as_integer(), 1)
+    window = sa.func.coalesce(AuditEvent.details["window_start"].as_string(),
+                              sa.cast(AuditEvent.id, sa.String))
+    groups = (
+        sa.select(sa.func.max(count).label("n"), sa.func.count().label("events"))
+        .where(AuditEvent.action == actions.ACCESS_DENIED, *in_period)
+        .group_by(AuditEvent.ip, AuditEvent.actor_id, AuditEvent.details["reason"].as_string(), window)
+        .subquery()
+    )
+    requests, events = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(groups.c.n), 0),
+                  sa.func.coalesce(sa.func.sum(groups.c.events), 0))
+    ).one()
+    return int(requests), int(events)
 
 
 def stats(period: Period, top: int = 10) -> Stats:
@@ -332,10 +359,13 @@ def stats(period: Period, top: int = 10) -> Stats:
             .group_by(AuditEvent.actor_id).order_by(n.desc(), AuditEvent.actor_id).limit(top)
         )
     ]
+    requests, events = denied_requests(in_period)
     return Stats(
         total=sum(by_outcome.values()),
         failures=by_outcome.get(Outcome.FAILURE, 0),
         denials=by_outcome.get(Outcome.DENIED, 0),
+        denied_requests=requests,
+        denied_events=events,
         per_day=per_day,
         top_actions=top_actions,
         top_actors=top_actors,
