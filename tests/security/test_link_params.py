@@ -7,6 +7,7 @@ the request named.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from html import unescape
 
@@ -56,26 +57,23 @@ def links(html: str) -> list[str]:
     return [unescape(h) for h in re.findall(r'(?:href|hx-get)="([^"]*)"', html)]
 
 
-@pytest.mark.parametrize("odd", ODD_PARAMS, ids=lambda p: "&".join(p))
 @pytest.mark.parametrize("page", PAGES, ids=str)
-def test_unknown_query_parameters_never_reach_url_for(client, long_lists, foreign_host, page, odd):
+def test_unknown_query_parameters_never_reach_url_for(client, long_lists, foreign_host, page):
     path, known, kept = PAGES[page]
 
-    for headers in ({}, {"HX-Request": "true"}):
+    for odd, headers in itertools.product(ODD_PARAMS, ({}, {"HX-Request": "true"})):
         response = client.get(path, query_string={**known, **odd},
                               headers={"Host": foreign_host, **headers})
 
-        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert response.status_code == 200, odd
         html = response.get_data(as_text=True)
-        assert foreign_host not in html
+        assert foreign_host not in html, odd
         pager = [h for h in links(html) if "after=" in h or "before=" in h]
         assert pager, "the list has a next page"
         for href in pager:
-            assert href.startswith("/") and not href.startswith("//")
-            assert kept in href
-            assert "#" not in href
-            for name in odd:
-                assert f"{name}=" not in href
+            assert href.startswith("/") and not href.startswith("//"), (odd, href)
+            assert kept in href and "#" not in href, (odd, href)
+            assert not any(f"{name}=" in href for name in odd), (odd, href)
 
 
 def test_the_audit_export_link_keeps_only_the_filter(client, long_lists, foreign_host):
