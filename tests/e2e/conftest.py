@@ -9,7 +9,8 @@ One Chromium runs for the whole e2e package; every test gets fresh browser conte
   the portal) and fails on serious or critical violations; every HTML page a tab
   loaded must have been checked by the end of the test;
 - ``tab.shot(name)`` saves full-page screenshots at phone and desktop widths to
-  ``screenshots/`` (ignored by git).
+  ``screenshots/`` (ignored by git); with ``PORTAL_SCREENSHOTS=1`` (`make screenshots`)
+  the ones README.md shows (``README_SCREENSHOTS``) are copied to ``docs/screenshots/``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image
+
+from tests.support.journeys import README_SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
@@ -34,6 +38,7 @@ CHROMIUM_ARGS = [
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = {"phone": 390, "desktop": 1280}
 DESKTOP = {"width": 1280, "height": 900}
 # Expected answers a browser logs as "Failed to load resource": form errors (422),
@@ -180,6 +185,10 @@ class Tab:
             page.set_viewport_size({"width": width, "height": size["height"]})
             target = SCREENSHOTS / f"{name}-{label}.png"
             page.screenshot(path=str(target), full_page=True, animations="disabled")
+            if os.environ.get("PORTAL_SCREENSHOTS") == "1" and target.stem in README_SCREENSHOTS:
+                # In 256 colours: a third of the size, and still sharp for flat web pages.
+                kept = Image.open(target).convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+                kept.save(DOCS_SCREENSHOTS / target.name, optimize=True)
         page.set_viewport_size(size)
 
     def unchecked_pages(self) -> list[str]:

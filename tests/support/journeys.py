@@ -3,6 +3,17 @@ from __future__ import annotations
 
 JOURNEY_PASSWORD = "a long journey password"
 
+# The screenshots README.md shows (``tab.shot(name)`` saves ``name-phone`` and
+# ``name-desktop``): `make screenshots` (PORTAL_SCREENSHOTS=1) copies these from the
+# journeys into docs/screenshots/, so retaking them is one command.
+README_SCREENSHOTS = frozenset({
+    "landing-desktop", "landing-phone",
+    "student-dashboard-desktop", "student-dashboard-phone", "license-page-desktop",
+    "roster-phone", "instructor-queue-desktop",
+    "verification-valid-phone", "verification-revoked-phone",
+    "admin-dashboard-desktop", "admin-job-phone", "audit-viewer-desktop",
+})
+
 
 def log_in(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
     tab.goto("/auth/login")
