@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     IntegerField,
     RadioField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from portal import dates
 from portal.models.user import Role, UserStatus
 
 
@@ -49,8 +49,11 @@ class UserCreateForm(FlaskForm):
         DataRequired(), Length(max=254),
         Email("Enter an e-mail address like name@example.org.", check_deliverability=False)])
     role = SelectField("Role", choices=options(ROLE_CHOICES), default=Role.STUDENT)
-    date_of_birth = DateField(
-        "Date of birth (optional)", validators=[Optional()], format="%Y-%m-%d"
+    date_of_birth = dates.date_field(
+        "Date of birth (optional)",
+        [Optional()],
+        too_early="Please check the year of the date of birth.",
+        too_late="The date of birth must be in the past.",
     )
 
 

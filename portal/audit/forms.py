@@ -9,12 +9,14 @@ from wtforms import DateTimeLocalField, SearchField, SelectField, SelectMultiple
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from portal import dates
 from portal.audit import actions
 from portal.audit.queries import AuditFilter, FilterError, ip_condition
 from portal.models.audit import Outcome
 
 RESOURCE_TYPES = ["user", "license", "class", "specialization", "request", "job", "session"]
 _ACTION = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
 
 class AuditFilterForm(FlaskForm):
@@ -28,10 +30,10 @@ class AuditFilterForm(FlaskForm):
         validators=[Optional()],
     )
     resource_id = SearchField("Resource id", validators=[Optional(), Length(max=64)])
-    start = DateTimeLocalField("From", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-                               validators=[Optional()])
-    end = DateTimeLocalField("To", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-                             validators=[Optional()])
+    start = DateTimeLocalField("From", format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
+                               validators=[Optional(), dates.InRange()])
+    end = DateTimeLocalField("To", format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
+                             validators=[Optional(), dates.InRange()])
     ip = SearchField("IP address or block", validators=[Optional(), Length(max=49)])
     outcome = SelectField(
         "Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o) for o in Outcome.ALL],

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from portal import dates
 from portal.audit import actions
 from portal.extensions import db
 from portal.models.audit import AuditEvent, Outcome
@@ -254,10 +255,13 @@ def period_from(args, now: datetime) -> Period:
     start_text, end_text = (args.get("from") or "").strip(), (args.get("to") or "").strip()
     if start_text or end_text:
         try:
-            first = date.fromisoformat(start_text) if start_text else None
-            last = date.fromisoformat(end_text) if end_text else now.date()
-        except ValueError:
-            raise FilterError("from", "Dates look like 2026-11-23.") from None
+            first = dates.parse(start_text) if start_text else None
+        except ValueError as exc:
+            raise FilterError("from", str(exc)) from None
+        try:
+            last = dates.parse(end_text) if end_text else now.date()
+        except ValueError as exc:
+            raise FilterError("to", str(exc)) from None
         if first is None:
             first = last - timedelta(days=29)
         if first > last:

@@ -160,10 +160,11 @@ def resource(resource_type: str, resource_id: str):
 
 
 def _period():
+    """The period asked for and no errors, or the default period and {field: message}."""
     try:
         return queries.period_from(request.args, utcnow()), None
     except FilterError as exc:
-        return queries.period_from({}, utcnow()), str(exc)
+        return queries.period_from({}, utcnow()), {exc.field: str(exc)}
 
 
 @bp.get("/stats")

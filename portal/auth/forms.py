@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
+from portal import dates
 from portal.auth.policy import MAX_LENGTH
 
 # Generous bounds on what we even try to hash; the policy gives the friendly message.
@@ -52,26 +53,17 @@ def _new_password_fields():
     return password, confirm
 
 
-class BirthDateField(DateField):
-    """A YYYY-MM-DD date with a message people understand when it is not one."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Enter a real date as YYYY-MM-DD, for example 2004-05-17.") from None
-
-
 class RegisterForm(FlaskForm):
     name = StringField(
         "Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)]
     )
     email = _email_field()
     password, confirm_password = _new_password_fields()
-    date_of_birth = BirthDateField(
+    date_of_birth = dates.date_field(
         "Date of birth",
-        format="%Y-%m-%d",
-        validators=[InputRequired("Enter your date of birth as YYYY-MM-DD.")],
+        [InputRequired("Enter your date of birth as YYYY-MM-DD.")],
+        too_early="Please check the year of your date of birth.",
+        too_late="Your date of birth must be in the past.",
     )
 
     def __init__(self, *args, **kwargs):

@@ -79,7 +79,7 @@ def test_stats_custom_period_and_bad_dates(client, login_as, history):
     html = client.get(f"/audit/stats?from={d}&to={d}").get_data(as_text=True)
     assert f"{d:%d %b %Y}" in html and '<p class="stat">3</p>' in html
     bad = client.get("/audit/stats?from=2026-13-01")
-    assert bad.status_code == 422 and "Dates look like" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Enter a real date" in bad.get_data(as_text=True)
     reversed_ = client.get(f"/audit/stats?from={TODAY}&to={d}")
     assert reversed_.status_code == 422 and "on or before" in reversed_.get_data(as_text=True)
 

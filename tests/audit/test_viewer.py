@@ -128,7 +128,7 @@ def test_no_match_says_what_to_do(client, scene):
     ("query", "message"),
     [
         ("?ip=10.0.0.300", "Enter an IP address"),
-        ("?start=yesterday", "Not a valid datetime"),
+        ("?start=yesterday", "Enter a date as YYYY-MM-DD"),
         ("?start=2026-01-02T10:00&end=2026-01-01T10:00", "The end must be after the start"),
         ("?action=DROP TABLE", "Unknown action"),
         ("?outcome=maybe", "Not a valid choice"),
