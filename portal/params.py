@@ -1,5 +1,5 @@
 """Input from the URL in one place: numbers (route ids, query parameters) range-checked,
-and the filter arguments a list page passes on to its links.
+the filter arguments a list page passes on to its links, and same-site return addresses.
 
 Every id column is a 32-bit INTEGER on PostgreSQL, so a larger number names no row;
 passed on, it fails in the database (out of range on PostgreSQL, too large to bind
@@ -9,6 +9,7 @@ does not match (404), and a query parameter counts as absent.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from flask import request
 from werkzeug.datastructures import MultiDict
@@ -57,3 +58,32 @@ def filter_args(names: Iterable[str]) -> MultiDict:
     """
     wanted = frozenset(names)
     return MultiDict([(k, v) for k, v in request.args.items(multi=True) if k in wanted and v != ""])
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target:
+        return None
+    target = target.strip()
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def same_site_path(url: str | None) -> str | None:
+    """The path and query of a full address on this site (a Referer, htmx's
+    HX-Current-URL), or None for any other site or anything odd."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -21,6 +20,7 @@ from portal.extensions import csrf, db, limiter
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import rules
 from portal.models.user import UserSession
+from portal.params import safe_next
 from portal.permissions import not_yours
 
 RESET_SESSION_KEY = "reset_token"
@@ -45,21 +45,6 @@ def throttled(view):
         return view(*args, **kwargs)
 
     return csrf.exempt(limiter.limit(_attempt_limit, methods=["POST"])(csrf_checked))
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return None
-    target = target.strip()
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def _client() -> dict:
