@@ -12,11 +12,12 @@ therefore adds at most 1 + log10(n) rows per reason per hour for n refused reque
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from limits.storage import MemoryStorage, storage_from_string
@@ -26,7 +27,8 @@ from werkzeug.exceptions import HTTPException
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import begin_write
-from portal.extensions import db, login_manager
+from portal.extensions import db, limiter, login_manager
+from portal.htmx import is_htmx
 from portal.models.audit import Outcome
 from portal.permissions import HiddenResource
 
@@ -75,6 +77,8 @@ def wants_json() -> bool:
 
 
 def error_response(code: int, message: str | None = None, incident: str | None = None):
+    """The error page; for an htmx request only its words (``errors/_alert.html``), which
+    portal.js shows in an alert beside the control that made the request."""
     message = message or MESSAGES.get(code, "")
     title = TITLES.get(code, "Error")
     if wants_json():
@@ -84,14 +88,39 @@ def error_response(code: int, message: str | None = None, incident: str | None =
         response = jsonify(body)
         response.status_code = code
         return response
-    return render_template(
-        "errors/error.html",
-        code=code,
-        title=title,
-        message=message,
-        incident=incident,
-        minimal=code >= 500,
-    ), code
+    context = {"code": code, "title": title, "message": message, "incident": incident}
+    if is_htmx():
+        response = make_response(render_template("errors/_alert.html", **context), code)
+        # Never swapped into the request's target, not even for the codes htmx swaps (409, 422).
+        response.headers["HX-Reswap"] = "none"
+    else:
+        response = make_response(render_template("errors/error.html", minimal=code >= 500, **context), code)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _seconds_to_wait() -> int | None:
+    """How long until the rate limit this request broke lets the client in again."""
+    try:
+        breached = limiter.current_limit
+        if breached is None or not breached.breached:
+            return None
+        return max(1, int(breached.reset_at - time.time()))  # as the Retry-After header says
+    except Exception:  # the limit's storage is unreachable: say "a little" instead
+        log.warning("could not read the rate limit's reset time")
+        return None
+
+
+def wait_message(seconds: int | None) -> str:
+    """The 429 message, with how long to wait when it is known."""
+    if seconds is None:
+        return MESSAGES[429]
+    if seconds < 60:
+        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        minutes = math.ceil(seconds / 60)
+        wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"Too many attempts in a short time. Please wait {wait} and try again."
 
 
 def _count_in_window(reason: str, actor) -> tuple[int, int]:
@@ -163,9 +192,10 @@ def register(app: Flask) -> None:
         if code >= 500:
             db.session.rollback()
             _record_denial(code, "server_error", actions.REQUEST_FAILED)
-        response = app.make_response(
-            error_response(code, exc.description if code in (409, 422) else None)
-        )
+        message = exc.description if code in (409, 422) else None
+        if code == 429:
+            message = wait_message(_seconds_to_wait())
+        response = error_response(code, message)
         # Keep what the exception says about itself (Allow on 405, Retry-After on 429).
         for name, value in exc.get_headers():
             if name.lower() != "content-type":

@@ -30,6 +30,63 @@
   document.addEventListener("htmx:beforeRequest", function () { setBusy(1); });
   document.addEventListener("htmx:afterRequest", function () { setBusy(-1); });
 
+  // htmx errors: the page stays as it was, so say what went wrong in an alert beside the
+  // control, in the words the page without JavaScript would use (errors/_alert.html).
+  // A later answer that succeeds takes the alert away.
+  function alertRegion(elt, create) {
+    var form = elt.closest("form");
+    var region = form ? form.querySelector(":scope > .htmx-alert") : elt.nextElementSibling;
+    if (region && region.classList.contains("htmx-alert")) { return region; }
+    if (!create) { return null; }
+    region = document.createElement("div");
+    region.className = "flash flash-error htmx-alert";
+    region.setAttribute("role", "alert");
+    if (form) { form.prepend(region); } else { elt.after(region); }
+    return region;
+  }
+
+  function showAlert(elt, content) {
+    var region = alertRegion(elt, true);
+    if (typeof content === "string") {
+      var p = document.createElement("p");
+      p.textContent = content;
+      content = p;
+    }
+    region.replaceChildren(content);
+  }
+
+  // The alert Portal sent, or words of our own when something else answered (a proxy).
+  function errorFrom(xhr) {
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var sent = doc.querySelector(".error-alert");
+    if (sent) { return document.importNode(sent, true); }
+    if (xhr.status === 429) {
+      var wait = parseInt(xhr.getResponseHeader("Retry-After"), 10);
+      return "Too many requests. Please wait " + (wait > 0 ? wait + " seconds" : "a little") + " and try again.";
+    }
+    return "Something went wrong (error " + xhr.status + "). Please try again in a moment.";
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail, elt = detail.requestConfig.elt;
+    // Form errors (422) and conflicts (409) are swapped in like any page; an error alert is not.
+    var error = detail.xhr.status >= 400 && (detail.isError || detail.xhr.getResponseHeader("HX-Reswap") === "none");
+    if (!error) {
+      var region = alertRegion(elt, false);
+      if (region) { region.remove(); }
+      return;
+    }
+    detail.shouldSwap = false;
+    detail.isError = false; // shown here: htmx need not log it as well
+    showAlert(elt, errorFrom(detail.xhr));
+  });
+
+  function unreachable(event) {
+    showAlert(event.detail.elt, "Portal could not be reached. Check your connection and try again.");
+  }
+  document.addEventListener("htmx:sendError", unreachable);
+  document.addEventListener("htmx:timeout", unreachable);
+
   // Elements marked data-autosubmit submit their form when changed (filters).
   document.addEventListener("change", function (event) {
     var el = event.target;

@@ -43,7 +43,8 @@ WIDTHS = {"phone": 390, "desktop": 1280}
 DESKTOP = {"width": 1280, "height": 900}
 # Expected answers a browser logs as "Failed to load resource": form errors (422),
 # conflicts (409) and pages the journey means to hit (404 for another user's data).
-# A test expecting another refusal adds it to ``tab.allowed_statuses``.
+# A test expecting another refusal adds it to ``tab.allowed_statuses`` (a 5xx too), and
+# one expecting a console message (a request it makes fail) to ``tab.allowed_console``.
 FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
 
 # Axe rules judged by people, not machines, on pages whose content is the point.
@@ -107,6 +108,7 @@ class Tab:
     loaded: list[str] = field(default_factory=list)
     checked: set[str] = field(default_factory=set)
     allowed_statuses: set[int] = field(default_factory=lambda: {404, 409, 422})
+    allowed_console: list[re.Pattern] = field(default_factory=list)
 
     def __post_init__(self):
         page = self.page
@@ -121,11 +123,13 @@ class Tab:
         failed = FAILED_LOAD.search(message.text)
         if failed and int(failed.group(1)) in self.allowed_statuses:
             return
+        if any(pattern.search(message.text) for pattern in self.allowed_console):
+            return
         self.problems.append(f"console error on {self.page.url}: {message.text}")
 
     def _on_response(self, response):
         status, url = response.status, response.url
-        if status >= 500 or (status >= 400 and "/static/" in url):
+        if (status >= 500 and status not in self.allowed_statuses) or (status >= 400 and "/static/" in url):
             self.problems.append(f"{status} for {response.request.method} {url}")
 
     # -- navigation -------------------------------------------------------------

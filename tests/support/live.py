@@ -49,6 +49,7 @@ class LiveServer:
     instance_path: Path
     workers: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    app: str = "wsgi:app"  # or a test module's app, e.g. tests.support.faults:app
     port: int = 0
     process: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -82,7 +83,7 @@ class LiveServer:
             "--timeout", "60",
             "--graceful-timeout", "5",
             "--log-level", "warning",
-            "wsgi:app",
+            self.app,
         ]
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -129,8 +130,8 @@ def live_server(db_url, tmp_path):
     """Start a real gunicorn server on this test's database: ``live_server(workers=4)``."""
     started = []
 
-    def start(workers: int = 2, **env: str) -> LiveServer:
-        server = LiveServer(db_url, tmp_path / "instance", workers=workers, env=env).start()
+    def start(workers: int = 2, app: str = "wsgi:app", **env: str) -> LiveServer:
+        server = LiveServer(db_url, tmp_path / "instance", workers=workers, env=env, app=app).start()
         started.append(server)
         return server
 
