@@ -6,6 +6,8 @@ the audit viewer, its export, the statistics and the security view answered 500.
 """
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, datetime
 
 import pytest
@@ -124,3 +126,30 @@ def test_admin_date_of_birth_is_range_checked(admin_client, value, words):
     assert words in _field_error(response.get_data(as_text=True), "date_of_birth")
     with admin_client.application.app_context():
         assert db.session.scalar(sa.select(User.id).where(User.email == "dana.date@example.org")) is None
+
+
+# -- the admin lists' cursors (a time from the address) ---------------------------------------
+
+
+def _cursor(value, row_id=1) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("path", "sort", "value", "row_id"), [
+    ("/admin/users", "newest", {"t": "9999-12-31T23:59:59-14:00"}, 1),
+    ("/admin/users", "newest", {"t": "0001-01-01T00:00:00+14:00"}, 1),
+    ("/admin/users", "newest", {"t": "2026-01-01T00:00:00"}, 1),  # no time zone
+    ("/admin/users", "newest", "abc", 1),
+    ("/admin/users", "oldest", 5, 1),
+    ("/admin/users", "name", {"t": "2026-01-01T00:00:00+00:00"}, 1),
+    ("/admin/users", "name", None, 1),
+    ("/admin/users", "email", "a@example.test", 2**40),
+    ("/admin/licenses", None, {"t": "9999-12-31T00:00:00+00:00"}, 1),
+    ("/admin/licenses", None, 2**40, 1),
+])
+def test_a_changed_list_cursor_is_the_first_page(admin_client, path, sort, value, row_id):
+    query = {"after": _cursor(value, row_id), **({"sort": sort} if sort else {})}
+    response = admin_client.get(path, query_string=query)
+    assert response.status_code == 200
+    first = admin_client.get(path, query_string={"sort": sort} if sort else {})
+    assert response.get_data(as_text=True).count("<tr") == first.get_data(as_text=True).count("<tr")

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from portal import dates
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
@@ -24,6 +25,7 @@ from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserSession, UserStatus
 from portal.pagination import Page
+from portal.params import MAX_ID
 
 PAGE_SIZE = 25
 
@@ -67,9 +69,24 @@ def decode_cursor(token: str | None):
         return None
 
 
+def _fits(value, column) -> bool:
+    """Whether a cursor's value can be compared with ``column``: the cursor comes from the
+    address, and a changed one may carry any type, a naive time or a year out of range."""
+    kind = column.type
+    kind = (kind.impl_instance if isinstance(kind, sa.types.TypeDecorator) else kind).python_type
+    if kind is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None and dates.problem(value) is None
+    if kind is int:
+        return type(value) is int and 0 <= value <= MAX_ID
+    return type(value) is kind
+
+
 def _keyset(query, column, descending: bool, cursor: str | None, id_column, limit: int):
-    """Order ``query`` by (column, id), continue after the cursor, fetch one extra row."""
+    """Order ``query`` by (column, id), continue after the cursor, fetch one extra row.
+    A cursor that does not fit the column counts as absent (the first page)."""
     after = decode_cursor(cursor)
+    if after is not None and not (_fits(after[0], column) and _fits(after[1], id_column)):
+        after = None
     if after is not None:
         value, row_id = after
         if descending:
