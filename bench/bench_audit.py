@@ -46,7 +46,7 @@ def generate(app, n: int) -> tuple[datetime, datetime]:
     with app.app_context():
         db.session.execute(sa.insert(User.__table__), [
             {"email": f"user{i}@scale.test", "name": f"Scale User {i}", "role": "student",
-             "status": "active", "timezone": "UTC", "failed_logins": 0,
+             "status": "active", "timezone": "UTC",
              "created_at": start, "updated_at": start}
             for i in range(1, ACTORS + 1)
         ])

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from portal import dates
+from portal.auth import lockout
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
@@ -157,7 +158,9 @@ def user_overview(user: User) -> dict:
         "teaching": teaching,
         "sessions": sessions,
         "events": events,
-        "locked": bool(user.locked_until and user.locked_until > now),
+        "throttles": lockout.overview(user),
+        "now": now,
+        "locked": lockout.is_locked(user, now),
     }
 
 

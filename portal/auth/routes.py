@@ -106,14 +106,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         # Not commit_or_show: a failed attempt is committed too, so it is counted and audited.
+        locks_started = ()
         try:
             user = services.login(
                 form.email.data, form.password.data, remember=form.remember.data, **_client()
             )
         except services.AuthError as exc:
-            user = None
+            user, locks_started = None, exc.locks_started
             show_error(form, exc)
         db.session.commit()
+        tokens.send_lockout_notices(locks_started)
         if user is not None:
             _start_cookie_session(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
@@ -208,12 +210,15 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         # Not commit_or_show: a wrong current password is committed too, as it is audited.
+        locks_started = ()
         try:
-            ended = services.change_password(current_user, form.current_password.data, form.password.data)
+            ended = services.change_password(current_user, form.current_password.data, form.password.data,
+                                             ip=request.remote_addr)
         except services.AuthError as exc:
-            ended = None
+            ended, locks_started = None, exc.locks_started
             show_error(form, exc)
         db.session.commit()
+        tokens.send_lockout_notices(locks_started)
         if ended is not None:
             tokens.send_password_changed_notice(current_user)
             others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""

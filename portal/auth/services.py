@@ -10,13 +10,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit import actions
 from portal.audit.services import record
-from portal.auth import policy, sessions
+from portal.auth import lockout, policy, sessions
 from portal.auth.passwords import dummy_verify, hash_password, needs_rehash, verify_password
 from portal.db import utcnow
 from portal.exceptions import PortalError
@@ -27,7 +25,12 @@ from portal.models.user import Role, User, UserSession, UserStatus
 
 
 class AuthError(PortalError):
-    """A refused login or account change; the message is safe to show."""
+    """A refused login or account change; the message is safe to show.
+
+    ``locks_started``: the lockouts this refusal started (``lockout.Notice``), which the
+    caller mails to the owner once it has committed (``tokens.send_lockout_notices``)."""
+
+    locks_started: tuple = ()
 
 
 GENERIC_LOGIN_ERROR = "E-mail or password is not correct."
@@ -76,7 +79,6 @@ def create_user(
         date_of_birth=date_of_birth,
         password_hash=hash_password(password) if password else None,
         password_changed_at=now if password else None,
-        failed_logins=0,
     )
     try:
         # A savepoint: a racing registration of the same address fails here alone.
@@ -143,16 +145,35 @@ def validate_new_password(password: str, *, email: str = "", name: str = "") -> 
 # -- login and lockout -------------------------------------------------------------
 
 
-LOCKED_MESSAGE = "Too many wrong passwords. Try again in a few minutes."
+class AccountLocked(AuthError):
+    """The account is locked from where the attempt came from; says until when."""
+
+    def __init__(self, lock: lockout.Lock, field: str = "password", started=()):
+        super().__init__(locked_message(lock.until), field)
+        self.lock = lock
+        self.locks_started = started
 
 
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > utcnow()
+def locked_message(until) -> str:
+    return (
+        f"This account is locked from this device or network until {_clock(until)}. "
+        "Reset your password, or wait until then."
+    )
+
+
+def _clock(moment) -> str:
+    """``14:05 UTC`` (rounded up to the minute), with the date when it is not today."""
+    shown = moment.replace(second=0, microsecond=0)
+    if shown < moment:
+        shown += timedelta(minutes=1)
+    if shown.date() == utcnow().date():
+        return f"{shown:%H:%M} UTC"
+    return f"{shown:%Y-%m-%d %H:%M} UTC"
 
 
 def _for_password_check(condition) -> User | None:
     """The account, re-read under a row lock: concurrent password checks of one account
-    take turns, so each sees the count and the lock the one before it left (PostgreSQL;
+    take turns, so each sees the counts and locks the one before it left (PostgreSQL;
     on SQLite a write transaction already holds the database).
 
     FOR NO KEY UPDATE, not FOR UPDATE: an audit event that names this user (a foreign key,
@@ -167,70 +188,65 @@ def _for_password_check(condition) -> User | None:
 def login(email: str, password: str, *, remember: bool, ip: str | None, user_agent: str | None) -> User:
     """Check the credentials and open a session.
 
-    Raises AuthError with one generic message for every refusal (unknown e-mail,
-    wrong password, locked, suspended or pending account); the audit event says
-    which. The caller commits in both cases, so failures are counted and recorded.
+    Raises AuthError with one generic message for an unknown e-mail, a wrong password,
+    or a suspended or pending account; the audit event says which. Raises AccountLocked
+    (a subclass) when the account is locked from the client's source (``lockout``): its
+    owner must be told, and that answer names no more than a wrong guess from there
+    already did. The caller commits in both cases, so failures are counted and recorded,
+    and then mails the owner about ``locks_started``.
     """
     user = _for_password_check(User.email == normalise_email(email))
     if user is None:
         dummy_verify(password)
         _fail(None, "unknown_email", email=normalise_email(email)[:254])
-    if is_locked(user):
+    source = lockout.source_for(ip)
+    held = lockout.lock_for(user, source)
+    if held is not None:
         dummy_verify(password)
-        _fail(user, "locked")
+        record(user, actions.LOGIN_FAILED, user, outcome=Outcome.FAILURE, reason="locked",
+               source=held.source, until=held.until)
+        raise AccountLocked(held)
     if not verify_password(user.password_hash, password):
-        _count_failure(user)
-        _fail(user, "wrong_password" if user.password_hash else "no_password")
+        counted = lockout.count_failure(user, source)
+        _fail(user, "wrong_password" if user.password_hash else "no_password", counted=counted)
     if user.status != UserStatus.ACTIVE:
         _fail(user, f"status_{user.status}")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    lockout.succeeded(user, source)
     user.last_login_at = utcnow()
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember)
     return user
 
 
-def _fail(user: User | None, reason: str, **details) -> None:
+def _fail(user: User | None, reason: str, counted: lockout.Failure | None = None, **details) -> None:
     record(user, actions.LOGIN_FAILED, user, outcome=Outcome.FAILURE, reason=reason, **details)
-    raise AuthError(GENERIC_LOGIN_ERROR, "password")
+    started = _worth_telling(user, counted)
+    if counted is not None and counted.applies is not None:
+        raise AccountLocked(counted.applies, started=started)
+    error = AuthError(GENERIC_LOGIN_ERROR, "password")
+    error.locks_started = started
+    raise error
 
 
-def _count_failure(user: User) -> None:
-    """Count a wrong password (login or change-password); lock the account at the threshold.
+def _worth_telling(user: User | None, counted: lockout.Failure | None) -> tuple:
+    """The locks just started that the owner hears of: one mail per lock, and none for a
+    source's lock while another source's lock is in force (they were told already)."""
+    if user is None or counted is None:
+        return ()
+    return tuple(lockout.Notice(user.email, user.name, lock) for lock in counted.started
+                 if lock.account_wide or not lockout.other_lock_in_force(user, lock))
 
-    The caller holds the account's row lock (``_for_password_check``)."""
-    cfg = current_app.config
-    count = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins),
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
-    set_committed_value(user, "failed_logins", count)
-    if count >= cfg["LOCKOUT_THRESHOLD"]:
-        until = utcnow() + timedelta(minutes=cfg["LOCKOUT_MINUTES"])
-        user.locked_until = until
-        user.failed_logins = 0
-        record(
-            user,
-            actions.LOCKOUT,
-            user,
-            outcome=Outcome.FAILURE,
-            failures=count,
-            minutes=cfg["LOCKOUT_MINUTES"],
-            until=until,
-        )
+
+def is_locked(user: User) -> bool:
+    """True when some source (or the account as a whole) is locked out of ``user``."""
+    return lockout.is_locked(user)
 
 
 def unlock(user: User, actor: User | None) -> None:
-    """Lift a lockout and reset the failure count (admin action)."""
-    was_locked = is_locked(user)
-    user.failed_logins = 0
-    user.locked_until = None
+    """Lift every lockout of the account and reset the failure counts (admin action)."""
+    was_locked = lockout.clear(user)
     record(actor, actions.USER_UNLOCKED, user, was_locked=was_locked)
 
 
@@ -316,28 +332,35 @@ def set_role(user: User, role: str, actor: User | None, reason: str) -> None:
 
 
 def store_password(user: User, password: str) -> None:
-    """Hash and store a new password; a lockout and its failure count end with it."""
+    """Hash and store a new password; every lockout of the account ends with it."""
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    user.failed_logins = 0
-    user.locked_until = None
+    lockout.clear(user)
 
 
-def change_password(user: User, current_password: str, new_password: str) -> int:
+def change_password(user: User, current_password: str, new_password: str, *, ip: str | None = None) -> int:
     """Change the user's own password; every other session ends. Returns how many.
 
     Raises AuthError (field ``current_password`` or ``password``). A wrong current
-    password counts toward the lockout like a wrong login, and a locked account's
-    current password is not checked at all."""
+    password counts toward the lockout of the client's source like a wrong login, and
+    while that source is locked (AccountLocked) the current password is not checked."""
     _for_password_check(User.id == user.id)
-    if is_locked(user):
+    source = lockout.source_for(ip)
+    held = lockout.lock_for(user, source)
+    if held is not None:
         dummy_verify(current_password)
-        record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="locked")
-        raise AuthError(LOCKED_MESSAGE, "current_password")
+        record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="locked",
+               source=held.source, until=held.until)
+        raise AccountLocked(held, "current_password")
     if not verify_password(user.password_hash, current_password):
         record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="wrong_current_password")
-        _count_failure(user)
-        raise AuthError("Your current password is not correct.", "current_password")
+        counted = lockout.count_failure(user, source)
+        started = _worth_telling(user, counted)
+        if counted.applies is not None:
+            raise AccountLocked(counted.applies, "current_password", started=started)
+        error = AuthError("Your current password is not correct.", "current_password")
+        error.locks_started = started
+        raise error
     validate_new_password(new_password, email=user.email, name=user.name)
     if verify_password(user.password_hash, new_password):
         raise AuthError("Choose a password different from your current one.", "password")

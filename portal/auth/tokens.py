@@ -1,4 +1,5 @@
-"""Password links: reset and set-password tokens, using them, and the mail about them.
+"""Password links: reset and set-password tokens, using them, and the mail about them
+(the lockout notice included).
 
 Plain functions like the account services; they record their audit events and
 never commit. A link that cannot be used raises ``TokenError``.
@@ -17,7 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from portal import mail
 from portal.audit import actions
 from portal.audit.services import record
-from portal.auth import sessions
+from portal.auth import lockout, sessions
 from portal.auth.services import (
     AuthError,
     find_user_by_email,
@@ -155,6 +156,24 @@ def send_password_changed_notice(user: User) -> bool:
         "password_changed", user=user, when=utcnow(), forgot_url=_absolute("auth.forgot_password")
     )
     return mail.send(user.email, "Your Portal password was changed", text)
+
+
+def send_lockout_notices(notices) -> None:
+    """Tell an owner that wrong passwords locked their account (one mail per lock; the
+    caller has committed the lock). From a thread, so the answer's timing does not tell."""
+    for notice in notices:
+        lock = notice.lock
+        text = _render_mail(
+            "lockout",
+            name=notice.name,
+            email=notice.email,
+            account_wide=lock.account_wide,
+            where=lockout.describe(lock.source),
+            until=lock.until,
+            minutes=lock.minutes,
+            forgot_url=_absolute("auth.forgot_password"),
+        )
+        mail.send_in_background(notice.email, "Your Portal account was locked after wrong passwords", text)
 
 
 def send_set_password_link(user: User, actor: User | None = None) -> bool:

@@ -15,7 +15,7 @@ from portal.models.license import (
     RequestStatus,
     UpgradeRequest,
 )
-from portal.models.user import Role, User, UserSession, UserStatus
+from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
 
 __all__ = [
     "AuditEvent",
@@ -28,6 +28,7 @@ __all__ = [
     "License",
     "LicenseEvent",
     "LicenseStatus",
+    "LoginThrottle",
     "Outcome",
     "ReplacedJoinCode",
     "RequestStatus",

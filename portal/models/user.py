@@ -40,8 +40,6 @@ class User(db.Model):
     guardian_consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     guardian_name: Mapped[str | None] = mapped_column(sa.String(120))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -104,6 +102,30 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginThrottle(db.Model):
+    """Wrong passwords for one account from one source, and the lock they led to.
+
+    ``source`` is where the attempts came from (``portal.auth.lockout.source_for``: an
+    IPv4 address or an IPv6 /64), or ``*`` for the account as a whole (every source
+    counted together, with a much higher threshold). ``lock_count`` is how many locks
+    in a row this source earned: each lasts twice as long as the one before.
+    """
+
+    __tablename__ = "login_throttles"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    lock_count: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    # A source the owner logged in from: it stays open while the account as a whole is locked.
+    last_success_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UserSession(db.Model):

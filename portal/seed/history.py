@@ -1,7 +1,8 @@
 """Demo audit history over the past four weeks, so statistics and security pages look alive.
 
 Everyday logins and downloads, a burst of failed logins from one address that
-tries several accounts (and locks one), an account tried from many addresses,
+tries several accounts (and locks one from that address, again an hour ago with a
+longer backoff), an account tried from many addresses,
 a few refused requests and an admin's exports. Events are sealed onto the chain
 in order, so ``audit verify`` stays green.
 """
@@ -14,6 +15,7 @@ from portal.audit import actions
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import Outcome
+from portal.models.user import LoginThrottle
 from portal.seed.audit_events import append
 
 BROWSERS = [
@@ -73,7 +75,30 @@ def seed(ctx) -> None:
              method="POST", path="/auth/login", status=200, **kw)
     plan(burst + timedelta(minutes=9), actions.LOCKOUT, "liam", ip=ATTACKER,
          user_agent="python-requests/2.32", resource=("user", users["liam"].id),
-         outcome=Outcome.FAILURE, minutes=15)
+         outcome=Outcome.FAILURE, source=f"ip:{ATTACKER}", until=burst + timedelta(minutes=24),
+         minutes=15, lock_count=1, scope="source")
+
+    # An hour ago the address came back for Liam: its fifth lock in a row lasts four hours,
+    # from that address only; Liam logs in from home as usual (see his page in Admin → Users).
+    back = now - timedelta(hours=1)
+    for i in range(10):
+        plan(back + timedelta(seconds=15 * i), actions.LOGIN_FAILED, "liam", ip=ATTACKER,
+             user_agent="python-requests/2.32", resource=("user", users["liam"].id),
+             outcome=Outcome.FAILURE, reason="wrong_password", method="POST", path="/auth/login", status=200)
+    relocked = back + timedelta(seconds=140)
+    plan(relocked, actions.LOCKOUT, "liam", ip=ATTACKER, user_agent="python-requests/2.32",
+         resource=("user", users["liam"].id), outcome=Outcome.FAILURE, source=f"ip:{ATTACKER}",
+         until=relocked + timedelta(minutes=240), minutes=240, lock_count=5, failures=10, scope="source")
+    db.session.add_all([
+        LoginThrottle(user_id=users["liam"].id, source=f"ip:{ATTACKER}", failures=0,
+                      locked_until=relocked + timedelta(minutes=240), lock_count=5,
+                      last_failure_at=relocked, updated_at=relocked),
+        LoginThrottle(user_id=users["liam"].id, source=f"ip:{HOME_IPS['liam']}", failures=0,
+                      lock_count=0, last_success_at=now - timedelta(hours=3),
+                      updated_at=now - timedelta(hours=3)),
+        LoginThrottle(user_id=users["liam"].id, source="*", failures=10, lock_count=0,
+                      last_failure_at=relocked, updated_at=relocked),
+    ])
 
     # Five days ago: Emma's account is tried from several addresses.
     for i, ip in enumerate(["203.0.113.90", "203.0.113.91", "198.18.0.4", "198.18.7.12"]):

@@ -11,7 +11,7 @@ from portal.admin import services as admin_services
 from portal.auth import services as auth_services
 from portal.db import utcnow
 from portal.extensions import db
-from portal.models.user import Role, User, UserSession
+from portal.models.user import LoginThrottle, Role, User, UserSession
 from tests.support.http import login
 
 
@@ -288,16 +288,25 @@ def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user, audi
 
 def test_unlock_a_locked_account(app, client, logged_admin, make_user, audit_events):
     student = make_user()
+    now = utcnow()
     with app.app_context():
-        user = db.session.get(User, student.id)
-        user.failed_logins = 12
-        user.locked_until = utcnow() + timedelta(minutes=10)
+        db.session.add_all([
+            LoginThrottle(user_id=student.id, source="ip:203.0.113.9", failures=0, lock_count=2,
+                          locked_until=now + timedelta(minutes=10), last_failure_at=now, updated_at=now),
+            LoginThrottle(user_id=student.id, source="*", failures=12, lock_count=0,
+                          last_failure_at=now, updated_at=now),
+        ])
         db.session.commit()
-    assert "locked until" in client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    page = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert "203.0.113.9" in page and "lock 2 in a row" in page and "12 counting" in page
     assert client.post(f"/admin/users/{student.id}/unlock").status_code == 303
-    user = _user(app, student.id)
-    assert user.failed_logins == 0 and user.locked_until is None
+    with app.app_context():
+        rows = db.session.scalars(sa.select(LoginThrottle).where(LoginThrottle.user_id == student.id)).all()
+        assert [(r.failures, r.locked_until) for r in rows] == [(0, None), (0, None)]
+        # The backoff is remembered: that address's next lock is longer still.
+        assert {r.source: r.lock_count for r in rows}["ip:203.0.113.9"] == 2
     assert audit_events("user.unlocked")[-1].details["was_locked"] is True
+    assert "lock 2 in a row" not in client.get(f"/admin/users/{student.id}").get_data(as_text=True)
 
 
 def test_end_all_sessions(app, client, logged_admin, second_client, audit_events):

@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from portal.auth import services
-from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import User, UserSession
 from tests.support.http import csrf_token_from, is_logged_in, login, session_cookie, set_session_cookie
@@ -184,58 +183,6 @@ def test_remember_cookie_restores_a_live_session(app, client, make_user):
     with app.app_context():
         record = db.session.scalars(sa.select(UserSession)).one()
         assert record.remember and record.expires_at - record.created_at == timedelta(days=30)
-
-
-def test_lockout_after_threshold_and_unlock(app_factory, make_user, audit_events):
-    app = app_factory(LOCKOUT_THRESHOLD=3, LOCKOUT_MINUTES=15)
-    client = app.test_client()
-    user = make_user()
-    for _ in range(3):
-        assert post_login(client, user.email, "wrong password here").status_code == 422
-    [lock] = audit_events("auth.lockout")
-    assert (
-        lock.resource_id == str(user.id) and lock.details["failures"] == 3 and lock.details["minutes"] == 15
-    )
-    # Locked: even the right password gets the same generic answer.
-    response = post_login(client, user.email, user.password)
-    assert response.status_code == 422 and services.GENERIC_LOGIN_ERROR in response.get_data(as_text=True)
-    assert not is_logged_in(client)
-    assert audit_events("auth.login_failed")[-1].details["reason"] == "locked"
-    with app.app_context():
-        locked = db.session.get(User, user.id)
-        assert services.is_locked(locked)
-        admin = services.create_user("boss@example.org", "Boss", "admin", password="boss password ok")
-        services.unlock(locked, admin)
-        db.session.commit()
-    [unlocked] = audit_events("user.unlocked")
-    assert unlocked.details == {"was_locked": True} and unlocked.resource_id == str(user.id)
-    login(client, user)
-    assert is_logged_in(client)
-
-
-def test_lock_expires_by_itself(app_factory, make_user):
-    app = app_factory(LOCKOUT_THRESHOLD=2)
-    client = app.test_client()
-    user = make_user()
-    post_login(client, user.email, "wrong password here")
-    post_login(client, user.email, "wrong password here")
-    with app.app_context():
-        db.session.get(User, user.id).locked_until = utcnow() - timedelta(seconds=1)
-        db.session.commit()
-    login(client, user)
-    with app.app_context():
-        fresh = db.session.get(User, user.id)
-        assert fresh.failed_logins == 0 and fresh.locked_until is None
-
-
-def test_success_resets_the_failure_count(app, client, make_user):
-    user = make_user()
-    post_login(client, user.email, "wrong password here")
-    with app.app_context():
-        assert db.session.get(User, user.id).failed_logins == 1
-    login(client, user)
-    with app.app_context():
-        assert db.session.get(User, user.id).failed_logins == 0
 
 
 def test_logged_in_user_visiting_login_is_sent_on(client, login_as):

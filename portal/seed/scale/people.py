@@ -29,7 +29,7 @@ def accounts(b: Builder) -> None:
             "role": role, "status": status, "date_of_birth": dob,
             "guardian_consent_at": created if consent else None,
             "guardian_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}" if consent else None,
-            "timezone": "UTC", "failed_logins": 0, "locked_until": None,
+            "timezone": "UTC",
             "password_changed_at": created if status != UserStatus.PENDING else None,
             "last_login_at": (now - timedelta(hours=rng.uniform(1, 2000)))
             if status == UserStatus.ACTIVE else None,
