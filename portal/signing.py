@@ -4,6 +4,13 @@ Keys live in ``SIGNING_KEY_DIR`` (``instance/keys`` by default): one private key
 file per key id, and ``keyring.json`` listing every key's public half, which one
 is current, and when the others were retired. Retired keys are kept so that
 everything they signed stays verifiable. The first key is made on first use.
+
+One key signs several kinds of message (license states, audit checkpoints), so each
+kind has its own context: the signed bytes are the context's first line, e.g.
+``portal/license-state/v2``, a newline, then the payload. A signature made for one
+kind can never be checked as another. Messages signed before contexts existed
+(version 1, the bare payload) are only checked by ``verify_legacy``, which the
+callers use for what they stored as version 1 and never for anything new.
 """
 from __future__ import annotations
 
@@ -97,11 +104,30 @@ def current_key_id() -> str:
     return _ring()[0]["current"]
 
 
-def sign(payload: bytes) -> tuple[str, str]:
-    """Sign with the current key; returns (key id, base64url signature)."""
+# The kinds of signed message: the first line of every message signed from now on.
+LICENSE_STATE = "portal/license-state/v2"
+AUDIT_CHECKPOINT = "portal/audit-checkpoint/v2"
+CONTEXTS = (LICENSE_STATE, AUDIT_CHECKPOINT)
+
+
+def message(context: str, payload: bytes) -> bytes:
+    """The bytes that are signed: the context, a newline, the payload."""
+    if context not in CONTEXTS:
+        raise ValueError(f"unknown signing context {context!r}")
+    return context.encode() + b"\n" + payload
+
+
+def prefix(context: str) -> str:
+    """What goes before the payload, as published for offline verifiers."""
+    return message(context, b"").decode()
+
+
+def sign(context: str, payload: bytes) -> tuple[str, str]:
+    """Sign ``payload`` as a message of kind ``context`` with the current key;
+    returns (key id, base64url signature)."""
     ring, private = _ring()
     kid = ring["current"]
-    return kid, b64url(private[kid].sign(payload))
+    return kid, b64url(private[kid].sign(message(context, payload)))
 
 
 def public_key(kid: str) -> Ed25519PublicKey | None:
@@ -111,13 +137,24 @@ def public_key(kid: str) -> Ed25519PublicKey | None:
     return None
 
 
-def verify(payload: bytes, signature: str, kid: str) -> bool:
-    """True when ``signature`` is a valid signature of ``payload`` by key ``kid``."""
+def verify(context: str, payload: bytes, signature: str, kid: str) -> bool:
+    """True when ``signature`` is key ``kid``'s signature of ``payload`` as a message of
+    kind ``context``."""
+    return _verify_bytes(message(context, payload), signature, kid)
+
+
+def verify_legacy(payload: bytes, signature: str, kid: str) -> bool:
+    """True when ``signature`` is key ``kid``'s signature of the bare ``payload``: the form
+    used before signing contexts (version 1). Only for signatures stored as version 1."""
+    return _verify_bytes(payload, signature, kid)
+
+
+def _verify_bytes(data: bytes, signature: str, kid: str) -> bool:
     key = public_key(kid)
     if key is None or not signature:
         return False
     try:
-        key.verify(unb64url(signature), payload)
+        key.verify(unb64url(signature), data)
     except (InvalidSignature, ValueError):
         return False
     return True

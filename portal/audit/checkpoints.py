@@ -4,6 +4,11 @@ A checkpoint says "at this time the chain had N events and its head hash was H",
 signed with the academy's Ed25519 key. Someone who can rewrite the database can
 cut events off the end and the shorter chain still verifies on its own; against
 a checkpoint kept elsewhere it does not.
+
+Format 2 (made now) is signed in the ``portal/audit-checkpoint/v2`` context
+(``portal.signing``), so no other kind of signature by the same key passes for a
+checkpoint. Format 1 files, made before contexts, were signed over the bare payload;
+they are still read, and checked in that form only.
 """
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ from portal.audit import actions, chain
 from portal.audit.services import record
 from portal.hashchain import canonical_json
 
-FORMAT = "portal-audit-checkpoint/1"
-_SIGNED_KEYS = ("format", "seq", "hash", "time")
+FORMAT = "portal-audit-checkpoint/2"
+LEGACY_FORMAT = "portal-audit-checkpoint/1"
+SIGNED_FIELD_NAMES = ("format", "seq", "hash", "time")
 
 
 class CheckpointError(click.ClickException):
@@ -30,7 +36,7 @@ class CheckpointError(click.ClickException):
 
 def payload(data: dict) -> bytes:
     """The canonical bytes that are signed: the signed fields only, sorted, compact."""
-    content = {key: data[key] for key in _SIGNED_KEYS}
+    content = {key: data[key] for key in SIGNED_FIELD_NAMES}
     return canonical_json(content)
 
 
@@ -48,7 +54,7 @@ def make(session, actor=None) -> dict:
         "hash": head_hash,
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    data["key_id"], data["signature"] = signing.sign(payload(data))
+    data["key_id"], data["signature"] = signing.sign(signing.AUDIT_CHECKPOINT, payload(data))
     record(actor, actions.AUDIT_CHECKPOINT, None, seq=seq, hash=head_hash, key_id=data["key_id"])
     return data
 
@@ -77,14 +83,33 @@ def load(path: str) -> dict:
         raise CheckpointError(f"{path} cannot be read as a checkpoint: {exc}") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} is not a checkpoint")
-    for key in (*_SIGNED_KEYS, "key_id", "signature"):
+    for key in (*SIGNED_FIELD_NAMES, "key_id", "signature"):
         if key not in data:
             raise CheckpointError(f"{path} is not a checkpoint (no {key!r})")
-    if data["format"] != FORMAT or not isinstance(data["seq"], int) or not isinstance(data["hash"], str):
+    if data["format"] not in (FORMAT, LEGACY_FORMAT) or not isinstance(data["seq"], int) \
+            or not isinstance(data["hash"], str):
         raise CheckpointError(f"{path} is not a checkpoint this version understands")
-    if not signing.verify(payload(data), str(data["signature"]), str(data["key_id"])):
+    if not signature_ok(data):
         raise CheckpointError(
             f"{path}: the checkpoint's signature is not valid (key {data['key_id']}); "
             "it was changed or not made by this academy"
         )
     return data
+
+
+def signature_forms() -> dict:
+    """The forms of a checkpoint signature, for ``/.well-known/portal-keys.json``: the
+    signed message is the prefix, then the canonical JSON of the fields."""
+    return {
+        FORMAT: {"prefix": signing.prefix(signing.AUDIT_CHECKPOINT), "fields": list(SIGNED_FIELD_NAMES),
+                 "made_now": True},
+        LEGACY_FORMAT: {"prefix": "", "fields": list(SIGNED_FIELD_NAMES), "made_now": False},
+    }
+
+
+def signature_ok(data: dict) -> bool:
+    """The checkpoint's signature, checked in the form its format was signed in."""
+    signature, kid = str(data["signature"]), str(data["key_id"])
+    if data["format"] == LEGACY_FORMAT:
+        return signing.verify_legacy(payload(data), signature, kid)
+    return signing.verify(signing.AUDIT_CHECKPOINT, payload(data), signature, kid)

@@ -6,8 +6,8 @@ fail on any other address (http, https, file outside ``static/``, data ...). So
 text a user typed, such as a name, can never make the server fetch anything.
 
 The cache holds one file per license state under ``CERTIFICATE_CACHE_DIR``; its
-name is a digest of everything the certificate shows (the signed fields, the
-signature and key id, the public address in the QR code and the template
+name is a digest of everything the certificate shows (its fields, the signed
+message, the signature and key id, the public address in the QR code and the template
 version), so any change to a license gives a new file and a stale PDF is never
 served. Files are written atomically, and only after a successful render.
 """
@@ -67,7 +67,7 @@ def check_integrity(license: License) -> None:
 
 def html_for(license: License) -> str:
     """The certificate page as HTML (cheap; the PDF conversion is the costly part)."""
-    fields = state.signed_fields(license)
+    fields = state.public_fields(license)
     return render_template(
         TEMPLATE,
         license=license,
@@ -190,7 +190,9 @@ def effective_status(license: License) -> str:
 def cache_key(license: License) -> str:
     parts = [
         TEMPLATE_VERSION,
-        state.payload(state.signed_fields(license)).decode(),
+        # What is shown (the specialization's current name too) and what is signed.
+        state.payload(state.public_fields(license)).decode(),
+        state.signed_message(license).decode(),
         license.signature,
         license.key_id,
         effective_status(license),

@@ -8,6 +8,8 @@ states the license is in:
 ``valid``, ``expiring_soon`` (valid, expires within 30 days), ``expired``,
 ``suspended``, ``revoked``, ``unknown`` (no such code), or ``invalid`` (the
 record failed its integrity check: the history chain or the signature).
+``fields`` are shown (the specialization's current name among them); the JSON's
+``signed`` object is what the signature covers (``portal.licenses.state``).
 
 Nothing here reveals an e-mail address, a birth date or an internal id.
 """
@@ -40,11 +42,28 @@ class State:
 
 PAYLOAD_DESCRIPTION = (
     "The signature (base64url, no padding) is an Ed25519 signature, by the key named key_id, "
-    "over the UTF-8 bytes of a JSON object holding exactly these fields of the verification "
-    "JSON: " + ", ".join(state.SIGNED_FIELD_NAMES) + ". The object is serialised with its keys "
-    "sorted, no whitespace (separators ',' and ':'), and non-ASCII characters written as UTF-8, "
-    "as Python's json.dumps(fields, sort_keys=True, separators=(',', ':'), ensure_ascii=False) does."
+    "over a message built from the verification JSON's 'signed' object, in the form its "
+    "'signature_version' names (see 'license_signatures'): the form's prefix, then the UTF-8 "
+    "bytes of a JSON object holding exactly the form's fields, taken from 'signed'. The object "
+    "is serialised with its keys sorted, no whitespace (separators ',' and ':'), and non-ASCII "
+    "characters written as UTF-8, as Python's json.dumps(fields, sort_keys=True, "
+    "separators=(',', ':'), ensure_ascii=False) does. Version 2 (every signature made now) has "
+    "the prefix 'portal/license-state/v2' and a newline, and names the specialization by its "
+    "code; version 1 (signatures made before) has no prefix and holds the specialization's name "
+    "when it was signed. Only what is inside 'signed' is vouched for."
 )
+
+
+def signature_forms() -> dict:
+    """The forms of a license signature, for ``/.well-known/portal-keys.json``."""
+    return {
+        str(version): {
+            "prefix": state.message_prefix(version),
+            "fields": list(names),
+            "made_now": version == state.CURRENT_VERSION,
+        }
+        for version, names in sorted(state.FIELDS.items(), reverse=True)
+    }
 
 
 @dataclass
@@ -105,6 +124,9 @@ class Verification:
             "signature": lic.signature,
             "key_id": lic.key_id,
             "algorithm": signing.ALGORITHM,
+            "signature_version": lic.signature_version,
+            "signed_message_prefix": state.message_prefix(lic.signature_version),
+            "signed": state.signed_fields(lic),
             "signature_verified": self.signature_ok,
             "history_intact": bool(self.history and self.history.ok),
             "status_changed_at": state.iso_z(self.since)
@@ -137,13 +159,13 @@ def verify(text: str, presented_signature: str | None = None, presented_kid: str
     if license is None:
         return Verification(State.UNKNOWN, code=code)
     result = Verification(State.UNKNOWN, code=code, license=license)
-    result.fields = state.signed_fields(license)
+    result.fields = state.public_fields(license)
     result.signature_ok = state.check(license)
     result.history = chain.verify_history(license)
     if presented_signature:
         result.presented = presented_signature[:200]
-        result.presented_current = presented_signature == license.signature or signing.verify(
-            state.payload(result.fields), presented_signature, presented_kid or license.key_id
+        result.presented_current = presented_signature == license.signature or state.signature_matches(
+            license, presented_signature, presented_kid or license.key_id
         )
     result.state = _state(license, result, result.checked_at)
     return result

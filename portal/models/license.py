@@ -41,6 +41,11 @@ class License(db.Model):
     head_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     signature: Mapped[str] = mapped_column(sa.String(128), default="")
     key_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    # How the signature was made (portal.licenses.state): 2 = the license-state context over
+    # the specialization's code; 1 = before contexts, over its name at the time, kept in
+    # signed_specialization_name so that renaming it later does not break the signature.
+    signature_version: Mapped[int] = mapped_column(default=2, server_default="2")
+    signed_specialization_name: Mapped[str | None] = mapped_column(sa.String(80))
     # Bumped on every change; guards concurrent updates (optimistic locking).
     version: Mapped[int] = mapped_column(default=1)
 

@@ -7,6 +7,7 @@ from flask import current_app, jsonify, make_response, redirect, render_template
 from flask_login import current_user
 
 from portal import signing
+from portal.audit import checkpoints
 from portal.extensions import db, limiter
 from portal.licenses import codes, state, verification
 from portal.public import bp
@@ -110,6 +111,8 @@ def portal_keys():
             "keys": signing.public_keys(),
             "payload": verification.PAYLOAD_DESCRIPTION,
             "signed_fields": list(state.SIGNED_FIELD_NAMES),
+            "license_signatures": verification.signature_forms(),
+            "checkpoint_signatures": checkpoints.signature_forms(),
             "encoding": "public_key and signature are base64url without padding",
         }
     )

@@ -99,7 +99,7 @@ def test_signed_fields_are_public_and_canonical(app, busy_license):
     with app.app_context():
         license = get(License, busy_license)
         fields = state.signed_fields(license)
-        assert set(fields) == set(state.SIGNED_FIELD_NAMES)
+        assert license.signature_version == 2 and set(fields) == set(state.SIGNED_FIELD_NAMES)
         assert fields["holder"] == "Zoë Ångström"
         assert fields["issued_at"].endswith("Z") and len(fields["issued_at"]) == 20
         assert fields["chain_head"] == license.head_hash
@@ -119,17 +119,19 @@ def test_the_signature_verifies_offline_with_only_the_published_key(app, busy_li
         published = {k["kid"]: k["public_key"] for k in signing.public_keys()}
         assert state.check(license)
     key = Ed25519PublicKey.from_public_bytes(signing.unb64url(published[kid]))
-    key.verify(signing.unb64url(signature), state.payload(fields))
+    key.verify(signing.unb64url(signature), b"portal/license-state/v2\n" + state.payload(fields))
+    with pytest.raises(InvalidSignature):  # the bare payload (the old form) is not what is signed
+        key.verify(signing.unb64url(signature), state.payload(fields))
     for name in state.SIGNED_FIELD_NAMES:
         forged = dict(fields)
         forged[name] = "forged" if isinstance(fields[name], str) or fields[name] is None else 99
         with pytest.raises(InvalidSignature):
-            key.verify(signing.unb64url(signature), state.payload(forged))
+            key.verify(signing.unb64url(signature), b"portal/license-state/v2\n" + state.payload(forged))
 
 
 @pytest.mark.parametrize(
     "change",
-    ["code", "holder", "level", "status", "expires_at", "issued_at", "head", "spec_name", "key"],
+    ["code", "holder", "level", "status", "expires_at", "issued_at", "head", "spec_code", "key"],
 )
 def test_check_fails_after_any_signed_field_changes(app, busy_license, change):
     with app.app_context():
@@ -149,11 +151,20 @@ def test_check_fails_after_any_signed_field_changes(app, busy_license, change):
             license.issued_at -= timedelta(days=1)
         elif change == "head":
             license.head_hash = "f" * 64
-        elif change == "spec_name":
-            license.specialization.name = "Grand Master"
+        elif change == "spec_code":
+            license.specialization.code = "GRM"
         elif change == "key":
             license.key_id = "unknown-key"
         assert not state.check(license)
+        db.session.rollback()
+
+
+def test_the_specialization_name_is_shown_not_signed(app, busy_license):
+    with app.app_context():
+        license = get(License, busy_license)
+        license.specialization.name = "Grand Master"
+        assert state.check(license) and state.public_fields(license)["specialization_name"] == "Grand Master"
+        assert "specialization_name" not in state.signed_fields(license)
         db.session.rollback()
 
 

@@ -84,13 +84,14 @@ def licenses(b: Builder) -> None:
             events.append(ev)
         row["head_hash"] = prev
         fields = {
-            "code": row["code"], "holder": b.names[holder_id],
-            "specialization": spec.code, "specialization_name": spec.name,
+            "code": row["code"], "holder": b.names[holder_id], "specialization": spec.code,
             "level": row["level"], "status": row["status"],
             "issued_at": state.iso_z(row["issued_at"]), "expires_at": state.iso_z(row["expires_at"]),
             "chain_head": prev,
         }
-        row["key_id"], row["signature"] = signing.sign(state.payload(fields))
+        assert tuple(fields) == state.FIELDS[state.CURRENT_VERSION]
+        row["signature_version"] = state.CURRENT_VERSION
+        row["key_id"], row["signature"] = signing.sign(signing.LICENSE_STATE, state.payload(fields))
         for req in plan["requests"]:
             req["license_id"] = license_id
             requests.append(req)

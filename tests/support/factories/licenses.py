@@ -9,11 +9,16 @@ from __future__ import annotations
 import itertools
 import string
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from flask import current_app
 
+from portal import signing
 from portal.db import utcnow
 from portal.extensions import db
+from portal.hashchain import canonical_json
 from portal.licenses import chain, reviews, services, state
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.license import License, UpgradeRequest
@@ -112,6 +117,43 @@ def change(license: License, kind: str, **values) -> None:
         setattr(license, name, value)
     chain.append(license, kind, None)
     state.sign_license(license)
+
+
+def bare_signature(payload: bytes) -> tuple[str, str]:
+    """(key id, signature) of the current key over ``payload`` itself, with no signing
+    context: how every signature was made before contexts. In an app context."""
+    kid = signing.current_key_id()
+    pem = Path(current_app.config["SIGNING_KEY_DIR"], f"{kid}.pem").read_bytes()
+    private = serialization.load_pem_private_key(pem, None)
+    return kid, signing.b64url(private.sign(payload))
+
+
+def sign_the_old_way(license: License) -> None:
+    """Re-sign ``license`` as Portal did before signing contexts (signature version 1):
+    the current key's Ed25519 signature over the bare canonical JSON of the version-1
+    fields, the specialization's current name among them; recorded as the migration
+    records such licenses. Inside an app context; the caller commits."""
+    fields = state.public_fields(license)
+    license.key_id, license.signature = bare_signature(
+        canonical_json({name: fields[name] for name in state.FIELDS[1]})
+    )
+    license.signature_version = 1
+    license.signed_specialization_name = license.specialization.name
+
+
+@pytest.fixture
+def legacy_license(app, signed_license):
+    """Like ``signed_license``, but signed the way Portal signed before signing contexts."""
+
+    def make(**kwargs) -> License:
+        made = signed_license(**kwargs)
+        with app.app_context():
+            license = db.session.get(License, made.id)
+            sign_the_old_way(license)
+            db.session.commit()
+            return detach(license)
+
+    return make
 
 
 @pytest.fixture
