@@ -1,5 +1,7 @@
 """The bulk license job (kind ``licenses.bulk``): issue level 1, or upgrade by one level,
-for every eligible student of a class, optionally pre-rendering the certificates.
+for the students of a class whom the rules allow (``rules.bulk_verdicts``, the same
+verdicts the admin saw in the preview, asked again for each student when the job reaches
+them), optionally pre-rendering the certificates.
 
 Each student is one item: their license change, its history row, its audit event
 and the job's item row commit together, so an interrupted job resumes where it
@@ -15,7 +17,7 @@ from portal.licenses import certificates, reviews, rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Specialization
 from portal.models.job import JobItem
-from portal.models.license import License, LicenseStatus
+from portal.models.license import License
 from portal.models.user import User
 
 
@@ -27,6 +29,7 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
     spec_id = params["specialization_id"]
     prerender = bool(params.get("prerender"))
     from_levels = params.get("from_levels") or {}
+    override = params.get("override_reason")
     keys = [str(uid) for uid in params.get("students", [])]
     if db.session.get(Specialization, spec_id) is None:
         raise jobs.JobError("The specialization no longer exists.")
@@ -35,40 +38,36 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
 
     def work(key: str) -> tuple[str, str]:
         actor = db.session.get(User, actor_id) if actor_id else None
-        student = db.session.get(User, int(key))
         spec = db.session.get(Specialization, spec_id)
-        if student is None:
-            return "skipped", "not eligible: the account no longer exists"
         license = db.session.scalar(
-            sa.select(License).where(License.holder_id == student.id,
-                                     License.specialization_id == spec_id)
+            sa.select(License).where(License.holder_id == int(key), License.specialization_id == spec_id)
         )
+        if action == "upgrade" and license is not None:
+            # Noted when the job was queued: a re-run or a resumed job raises no one twice.
+            start = from_levels.get(key)
+            if start is None:
+                return "skipped", f"not eligible: no {spec.name} license when the job started"
+            if license.level > int(start):
+                return "skipped", f"already at level {license.level}"
+        # The same rule the preview showed, asked again now: things may have changed.
+        verdict = rules.bulk_verdicts(action, spec, [int(key)])[int(key)]
+        if not verdict.moves_with(bool(override)):
+            return "skipped", verdict.why_not
+        why = note
+        if not verdict.moves:
+            why = f"{note}; override by the admin ({verdict.why_not}): {override}"
         if action == "issue":
-            if license is not None:
-                return "skipped", f"already licensed: {license.code}, level {license.level}"
-            problem = rules.eligibility_problem(student, spec)
-            if problem:
-                return "skipped", f"not eligible: {problem.to_staff()}"
+            student = db.session.get(User, int(key))
             try:
-                license = lifecycle.issue_license(student, spec, 1, actor, note=note)
+                license = lifecycle.issue_license(student, spec, 1, actor, note=why)
             except lifecycle.LicenseError as exc:
                 raise jobs.JobError(str(exc)) from exc
             message = f"issued {license.code}, level 1"
         else:
-            if license is None:
-                return "skipped", f"not eligible: no {spec.name} license"
-            start = from_levels.get(key)
-            if start is None:
-                return "skipped", f"not eligible: the license was {license.status} when the job started"
-            target = int(start) + 1
-            if license.level >= target:
-                return "skipped", f"already at level {license.level}"
-            if license.status != LicenseStatus.ACTIVE:
-                return "skipped", f"not eligible: the license is {license.status}"
-            if target > spec.max_level:
-                return "skipped", f"already at the highest level of {spec.name}"
-            license = _upgrade(license, target, actor, note)
-            message = f"upgraded {license.code} to level {target}"
+            license = _upgrade(license, verdict.to_level, actor, why)
+            message = f"upgraded {license.code} to level {verdict.to_level}"
+        if not verdict.moves:
+            message += f", by override ({verdict.why_not})"
         if prerender:
             db.session.flush()
             try:
@@ -128,14 +127,12 @@ def _note_certificates(job_id: int, pending: list) -> None:
 
 
 def _upgrade(license: License, target: int, actor, note: str) -> License:
-    """Raise one level through the review services: the pending request for that level
-    if the student made one, else a request made and approved by the admin."""
+    """Raise one level through the review services: a request made and approved by the
+    admin, so the history and the audit trail read as for any other upgrade."""
     try:
-        request = lifecycle.pending_request_for(license.holder_id, license.specialization_id)
-        if request is not None and request.to_level != target:
-            raise jobs.JobError(f"a pending request for level {request.to_level} is waiting")
-        if request is None:
-            request = reviews.request_upgrade(license, note, actor)
+        request = reviews.request_upgrade(license, note, actor)
+        if request.to_level != target:
+            raise jobs.JobError(f"the license is no longer at level {target - 1}")
         return reviews.approve_request(request, actor, note=note)
     except lifecycle.LicenseError as exc:
         raise jobs.JobError(str(exc)) from exc

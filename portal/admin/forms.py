@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -20,6 +21,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 
 from portal import dates
@@ -106,12 +108,32 @@ class LicenseIssueForm(FlaskForm):
     level = IntegerField("Level", validators=[InputRequired(), NumberRange(1, 20)], default=1)
 
 
-class BulkForm(FlaskForm):
-    klass = SelectField("Class", coerce=int, validators=[InputRequired()])
-    action = RadioField(
-        "Action",
-        choices=options([("issue", "Issue level 1 to every eligible student"),
-                         ("upgrade", "Upgrade every active license by one level")]),
-        default="issue",
-    )
+BULK_ACTION_CHOICES = [("issue", "Issue level 1 to every eligible student"),
+                       ("upgrade", "Upgrade every active license by one level")]
+
+
+class BulkPreviewForm(FlaskForm):
+    """Step one of a bulk job, read from the query string: what the job would do. Nothing
+    changes, so it needs no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    klass = SelectField("Class", coerce=int, validators=[InputRequired("Choose a class.")])
+    action = RadioField("Action", choices=options(BULK_ACTION_CHOICES), default="issue")
     prerender = BooleanField("Pre-render the certificates", default=True)
+
+
+class BulkForm(FlaskForm):
+    """Step two: start the job the admin saw in the preview (``preview`` is its digest)."""
+
+    klass = SelectField("Class", coerce=int, validators=[InputRequired("Choose a class.")])
+    action = RadioField("Action", choices=options(BULK_ACTION_CHOICES), default="issue")
+    prerender = BooleanField("Pre-render the certificates", default=True)
+    preview = HiddenField(validators=[DataRequired("Look at the preview first, then confirm.")])
+    override = BooleanField("Move them anyway")
+    override_reason = TextAreaField("Reason for the override", validators=[Length(max=500)])
+
+    def validate_override_reason(self, field) -> None:
+        if self.override.data and not (field.data or "").strip():
+            raise ValidationError("Say why these students move although the rules hold them back.")

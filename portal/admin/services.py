@@ -6,6 +6,8 @@ audit event (or call the feature's own service, which does) and raise
 """
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -15,14 +17,14 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
 from portal.db import utcnow
-from portal.exceptions import PortalError
+from portal.exceptions import Conflict, PortalError
 from portal.extensions import db
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobStatus
 from portal.models.klass import ClassMembership, Klass
-from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
 
 BULK_KIND = "licenses.bulk"
@@ -31,6 +33,10 @@ BULK_ACTIONS = ("issue", "upgrade")
 
 class AdminError(PortalError):
     """A refused admin action; ``field`` names the form field it belongs beside."""
+
+
+class PreviewChanged(AdminError, Conflict):
+    """The verdicts of a bulk job changed between the preview and the confirmation."""
 
 
 # --- accounts ------------------------------------------------------------------
@@ -369,18 +375,73 @@ def class_student_ids(klass: Klass) -> list[int]:
     ))
 
 
-def start_bulk(klass: Klass, action: str, prerender: bool, actor: User) -> Job:
-    """Queue one bulk job over the class's students; the caller commits, then dispatches.
+@dataclass(frozen=True)
+class BulkPreview:
+    """Who a bulk job over a class would move and who not, and why (``rules.bulk_verdicts``)."""
 
-    For an upgrade, each student's current level is noted now, so the job (resumed or
-    re-run) raises each license exactly one level. Raises AdminError when the action
-    is unknown, the class is empty, or the same job for the class is still under way.
-    """
+    klass: Klass
+    action: str
+    rows: list[tuple[rules.BulkVerdict, str]]  # (verdict, student's name), by name
+
+    @property
+    def moved(self) -> list[tuple[rules.BulkVerdict, str]]:
+        return [(v, name) for v, name in self.rows if v.moves]
+
+    @property
+    def held(self) -> list[tuple[rules.BulkVerdict, str]]:
+        return [(v, name) for v, name in self.rows if not v.moves]
+
+    @property
+    def overridable(self) -> list[tuple[rules.BulkVerdict, str]]:
+        return [(v, name) for v, name in self.rows if v.overridable]
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the verdicts: the job starts only from the preview it was shown."""
+        text = "|".join(
+            f"{v.student_id}:{v.from_level}:{v.to_level}:{','.join(v.blockers)}" for v, _ in self.rows
+        )
+        return hashlib.sha256(f"{self.klass.id}:{self.action}:{text}".encode()).hexdigest()[:32]
+
+
+def bulk_preview(klass: Klass, action: str) -> BulkPreview:
+    """What a bulk ``action`` over the class's students would do now. Raises AdminError when
+    the action is unknown or the class has no students."""
     if action not in BULK_ACTIONS:
         raise AdminError("Choose what to do.", "action")
     students = class_student_ids(klass)
     if not students:
         raise AdminError(f"{klass.name} has no students yet.", "klass")
+    spec = db.session.get(Specialization, klass.specialization_id)
+    verdicts = rules.bulk_verdicts(action, spec, students)
+    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(students))).all())
+    rows = sorted(((verdicts[sid], names.get(sid, f"#{sid}")) for sid in students),
+                  key=lambda row: (row[1].casefold(), row[0].student_id))
+    return BulkPreview(klass, action, rows)
+
+
+def start_bulk(klass: Klass, action: str, prerender: bool, actor: User, *,
+               preview: str | None = None, override_reason: str | None = None) -> Job:
+    """Queue one bulk job over the class's students; the caller commits, then dispatches.
+
+    ``preview`` is the digest of the preview the admin confirmed: when the verdicts have
+    changed since, nothing starts (PreviewChanged). ``override_reason`` moves, too, the
+    students held back only by missing requirements or a recent rejection; the reason is
+    audited and written into each of their history rows. The job asks the rules again for
+    each student when it reaches them.
+
+    For an upgrade, each student's current level is noted now, so the job (resumed or
+    re-run) raises each license exactly one level. Raises AdminError when the action
+    is unknown, the class is empty, or the same job for the class is still under way.
+    """
+    current = bulk_preview(klass, action)
+    override_reason = " ".join((override_reason or "").split()) or None
+    if preview is not None and preview != current.digest:
+        raise PreviewChanged(
+            "Something changed since the preview was made; check the new preview and confirm again."
+        )
+    students = [v.student_id for v, _ in current.rows]
+    students.sort()
     busy = db.session.scalars(
         sa.select(Job).where(Job.kind == BULK_KIND,
                              Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
@@ -396,23 +457,33 @@ def start_bulk(klass: Klass, action: str, prerender: bool, actor: User) -> Job:
         "action": action,
         "prerender": bool(prerender),
         "students": students,
+        "expected": {"moved": len(current.moved), "held": len(current.held)},
     }
+    if override_reason:
+        params["override_reason"] = override_reason[:500]
     if action == "upgrade":
         levels = dict(db.session.execute(
             sa.select(License.holder_id, License.level).where(
                 License.specialization_id == klass.specialization_id,
                 License.holder_id.in_(students),
-                License.status == LicenseStatus.ACTIVE,
             )
         ).all())
         params["from_levels"] = {str(uid): level for uid, level in levels.items()}
-    return jobs.enqueue(BULK_KIND, params, actor)
+    job = jobs.enqueue(BULK_KIND, params, actor)
+    if override_reason:
+        record(actor, actions.JOB_OVERRIDE, job, kind=BULK_KIND, class_id=klass.id, bulk_action=action,
+               reason=params["override_reason"],
+               students=[v.student_id for v, _ in current.overridable])
+    return job
 
 
 def resume_job(job: Job, actor: User) -> None:
     """Mark a stopped job for another run; the caller commits, then dispatches.
-    Raises AdminError for a finished job."""
+    Raises AdminError for a finished job, or a queued one (it has not started)."""
     if job.status == JobStatus.FINISHED:
         raise AdminError("This job has finished; there is nothing to resume.")
+    if job.status == JobStatus.QUEUED:
+        raise AdminError("This job is waiting for a worker and has not started yet; "
+                         "there is nothing to resume.")
     record(actor, actions.JOB_RESUMED, job, kind=job.kind, status_before=job.status,
            done=job.done, total=job.total)

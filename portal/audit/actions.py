@@ -55,6 +55,7 @@ CLASS_STUDENT_REMOVED = "class.student_removed"
 JOB_STARTED = "job.started"
 JOB_FINISHED = "job.finished"
 JOB_RESUMED = "job.resumed"
+JOB_OVERRIDE = "job.override"  # an admin overrules held-back students for a bulk job
 
 # audit trail itself
 AUDIT_EXPORTED = "audit.exported"

@@ -7,9 +7,9 @@ forms sit side by side here; callers import them instead of writing the join aga
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,7 +17,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
 from portal.models.klass import ClassMembership, Klass
-from portal.models.license import License, UpgradeRequest
+from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
 
 ADULT_AGE = 18
@@ -236,3 +236,159 @@ def progress_toward(wanted: list[tuple[int, int, int | None]]) -> list[Progress]
 def progress(user_id: int, spec: Specialization, license: License | None) -> Progress:
     """One student's progress toward their next level in ``spec``."""
     return progress_toward([(user_id, spec.id, next_level(license, spec))])[0]
+
+
+# -- bulk moves: whom a bulk job issues or raises, and why not ------------------------------
+
+# A rejection holds a student back from bulk moves while it is recent: decided less than
+# this many days ago, and no requirement of the level confirmed since (new evidence).
+REJECTION_HOLD_DAYS = 30
+
+ISSUE = "issue"
+UPGRADE = "upgrade"
+
+# Why a bulk job leaves a student where they are.
+NO_ACCOUNT = "no_account"
+ALREADY_LICENSED = "already_licensed"
+NOT_ELIGIBLE = "not_eligible"
+NO_LICENSE = "no_license"
+NOT_ACTIVE = "not_active"
+TOP_LEVEL = "top_level"
+PENDING_REQUEST = "pending_request"
+REQUIREMENTS_MISSING = "requirements_missing"
+RECENTLY_REJECTED = "recently_rejected"
+# The decisions an admin may overrule for a bulk job, with a reason; the others hold.
+OVERRIDABLE = frozenset({REQUIREMENTS_MISSING, RECENTLY_REJECTED})
+
+
+@dataclass(frozen=True)
+class BulkVerdict:
+    """What a bulk job does with one student: move them from ``from_level`` (0: no license)
+    to ``to_level``, or not, with the reasons in staff words."""
+
+    student_id: int
+    from_level: int
+    to_level: int | None
+    blockers: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def moves(self) -> bool:
+        return not self.blockers
+
+    @property
+    def overridable(self) -> bool:
+        return bool(self.blockers) and all(b in OVERRIDABLE for b in self.blockers)
+
+    def moves_with(self, override: bool) -> bool:
+        return self.moves or (override and self.overridable)
+
+    @property
+    def why_not(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def _hard_stop(
+    action: str, spec: Specialization, student: User | None, license: License | None,
+    pending: UpgradeRequest | None, today: date,
+) -> tuple[str, str] | None:
+    """(blocker, reason) when no override may move the student, else None."""
+    if student is None:
+        return NO_ACCOUNT, "not eligible: the account no longer exists"
+    if action == ISSUE:
+        if license is not None:
+            return ALREADY_LICENSED, f"already licensed: {license.code}, level {license.level}"
+        if problem := eligibility_problem(student, spec, today=today):
+            return NOT_ELIGIBLE, f"not eligible: {problem.to_staff()}"
+    else:
+        if license is None:
+            return NO_LICENSE, f"not eligible: no {spec.name} license"
+        if student.status == UserStatus.SUSPENDED:
+            return NOT_ELIGIBLE, "not eligible: the account is suspended"
+        if license.status != LicenseStatus.ACTIVE:
+            return NOT_ACTIVE, f"not eligible: the license is {license.status}"
+        if next_level(license, spec) is None:
+            return TOP_LEVEL, f"already at the highest level of {spec.name}"
+    if pending is not None:
+        return PENDING_REQUEST, (
+            f"a request for level {pending.to_level} is waiting for review; decide it in the queue"
+        )
+    return None
+
+
+def bulk_verdicts(
+    action: str, spec: Specialization, student_ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, BulkVerdict]:
+    """What a bulk ``action`` ("issue" level 1 or "upgrade" by one level) would do with
+    each student of ``spec`` now. The preview shows these verdicts and the job asks again
+    for each student when it reaches them, so the two always agree.
+
+    Never moved: a missing account, an existing license (issue), no active license or the
+    top level (upgrade), an ineligible student, a pending request (its reviewer decides).
+    Moved only with an override: missing requirements of the next level (upgrade), and a
+    recent rejection of a request for that level. A fixed number of queries for any class.
+    """
+    now = now or utcnow()
+    ids = list(dict.fromkeys(int(i) for i in student_ids))
+    if not ids:
+        return {}
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    licenses = {
+        lic.holder_id: lic
+        for lic in db.session.scalars(
+            sa.select(License).where(License.holder_id.in_(ids), License.specialization_id == spec.id)
+        )
+    }
+    requests = db.session.scalars(
+        sa.select(UpgradeRequest)
+        .where(
+            UpgradeRequest.user_id.in_(ids),
+            UpgradeRequest.specialization_id == spec.id,
+            sa.or_(
+                UpgradeRequest.status == RequestStatus.PENDING,
+                sa.and_(
+                    UpgradeRequest.status == RequestStatus.REJECTED,
+                    UpgradeRequest.decided_at >= now - timedelta(days=REJECTION_HOLD_DAYS),
+                ),
+            ),
+        )
+        .order_by(UpgradeRequest.decided_at, UpgradeRequest.id)
+    ).all()
+    pending = {r.user_id: r for r in requests if r.status == RequestStatus.PENDING}
+    rejected: dict[tuple[int, int], UpgradeRequest] = {}
+    for r in requests:
+        if r.status == RequestStatus.REJECTED:
+            rejected[(r.user_id, r.to_level)] = r  # ordered by time: the latest wins
+
+    verdicts: dict[int, BulkVerdict] = {}
+    targets: dict[int, int] = {}
+    for sid in ids:
+        license = licenses.get(sid)
+        level = license.level if license is not None else 0
+        stop = _hard_stop(action, spec, users.get(sid), license, pending.get(sid), now.date())
+        if stop is not None:
+            verdicts[sid] = BulkVerdict(sid, level, None, (stop[0],), (stop[1],))
+        else:
+            targets[sid] = level + 1
+
+    rows = {}
+    if action == UPGRADE:
+        rows = requirement_rows((sid, spec.id, target) for sid, target in targets.items())
+    for sid, target in targets.items():
+        blockers, reasons = [], []
+        items = rows.get((sid, spec.id, target), [])
+        missing = [r.title for r, completion in items if completion is None]
+        if missing:
+            blockers.append(REQUIREMENTS_MISSING)
+            reasons.append(f"requirements of level {target} not met: {', '.join(missing)}")
+        rejection = rejected.get((sid, target))
+        if rejection is not None and not any(
+            c is not None and c.confirmed_at > rejection.decided_at for _, c in items
+        ):
+            blockers.append(RECENTLY_REJECTED)
+            note = f": {rejection.decision_note}" if rejection.decision_note else ""
+            reasons.append(
+                f"a request for level {target} was rejected on {rejection.decided_at:%Y-%m-%d}{note}"
+            )
+        verdicts[sid] = BulkVerdict(sid, target - 1, target, tuple(blockers), tuple(reasons))
+    return {sid: verdicts[sid] for sid in ids}

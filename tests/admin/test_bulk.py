@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import subprocess
 import time
@@ -17,11 +19,15 @@ from rq import Queue
 
 from portal import jobs
 from portal.admin import services
+from portal.classes import services as class_services
+from portal.db import utcnow
 from portal.extensions import db
+from portal.licenses import reviews, rules
+from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobItem
 from portal.models.klass import Klass
 from portal.models.license import License, LicenseEvent
-from portal.models.user import User
+from portal.models.user import Role, User
 from tests.support.http import login
 from tests.support.worker import REDIS_URL, ROOT, flask_command, run_worker_burst, worker_env
 
@@ -48,10 +54,27 @@ def _count(app, model, *where):
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-def _start(client, klass, action="issue", prerender=False):
-    data = {"klass": klass.id, "action": action}
+def _preview(client, klass, action="issue", prerender=False) -> tuple[str, str]:
+    """Step one: the preview page and the digest its confirmation form carries."""
+    query = {"klass": klass.id, "action": action}
+    if prerender:
+        query["prerender"] = "y"
+    response = client.get("/admin/licenses/bulk", query_string=query)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body[:2000]
+    digest = re.search(r'name="preview" type="hidden" value="([0-9a-f]{32})"', body)
+    assert digest, "the preview page has a confirmation form"
+    return body, digest.group(1)
+
+
+def _start(client, klass, action="issue", prerender=False, override_reason=None):
+    """Preview, then confirm; returns the new job's id."""
+    _, digest = _preview(client, klass, action, prerender)
+    data = {"klass": klass.id, "action": action, "preview": digest}
     if prerender:
         data["prerender"] = "y"
+    if override_reason is not None:
+        data.update(override="y", override_reason=override_reason)
     response = client.post("/admin/licenses/bulk", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
@@ -132,7 +155,7 @@ def test_running_the_same_bulk_issue_twice_creates_no_duplicates(
 
 def test_bulk_upgrade_raises_each_license_once(app, client, logged_admin, make_license, class_of_students,
                                                audit_events):
-    klass, spec, ids = class_of_students(3, max_level=2)
+    klass, spec, ids = class_of_students(3, max_level=2, requirements_per_level=0)
     for uid in ids[:2]:
         make_license(type("S", (), {"id": uid}), spec, level=1)
     job_id = _start(client, klass, action="upgrade")
@@ -164,7 +187,7 @@ def test_bulk_upgrade_raises_each_license_once(app, client, logged_admin, make_l
 def test_partial_failure_is_reported_and_rolled_back(
     app, client, logged_admin, make_license, class_of_students
 ):
-    klass, spec, ids = class_of_students(3, max_level=3)
+    klass, spec, ids = class_of_students(3, max_level=3, requirements_per_level=0)
     licenses = [make_license(type("S", (), {"id": uid}), spec, level=1) for uid in ids]
     with app.app_context():
         # Someone tampered with one license's history: its certificate must not be made.
@@ -192,12 +215,21 @@ def test_refusals_on_the_form(
     client, logged_admin, make_user, make_specialization, make_class, class_of_students, app
 ):
     empty = make_class(make_user("instructor"), make_specialization())
-    response = client.post("/admin/licenses/bulk", data={"klass": empty.id, "action": "issue"})
+    response = client.get("/admin/licenses/bulk", query_string={"klass": empty.id, "action": "issue"})
     assert response.status_code == 422 and "has no students" in response.get_data(as_text=True)
     klass, _, _ = class_of_students(1)
-    response = client.post("/admin/licenses/bulk", data={"klass": klass.id, "action": "explode"})
+    response = client.get("/admin/licenses/bulk", query_string={"klass": klass.id, "action": "explode"})
     assert response.status_code == 422
-    assert client.post("/admin/licenses/bulk", data={"klass": 999, "action": "issue"}).status_code == 422
+    missing = client.get("/admin/licenses/bulk", query_string={"klass": 999, "action": "issue"})
+    assert missing.status_code == 422
+    assert client.get("/admin/licenses/bulk", query_string={"klass": "abc"}).status_code == 422
+    # Nothing starts without the preview: a bare POST is shown the preview and asked again.
+    response = client.post("/admin/licenses/bulk", data={"klass": klass.id, "action": "issue"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Look at the preview first" in body
+    assert 'id="preview-title"' in body
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
 
 
 def test_progress_partial_polls_until_finished(app, client, logged_admin, class_of_students):
@@ -214,7 +246,9 @@ def test_progress_partial_polls_until_finished(app, client, logged_admin, class_
     body = partial.get_data(as_text=True)
     assert "<html" not in body and 'id="job-progress"' in body and "HX-Request" in partial.headers["Vary"]
     # The same job cannot be started twice while it is waiting.
-    response = client.post("/admin/licenses/bulk", data={"klass": klass.id, "action": "issue"})
+    _, digest = _preview(client, klass)
+    response = client.post("/admin/licenses/bulk",
+                           data={"klass": klass.id, "action": "issue", "preview": digest})
     assert response.status_code == 422 and "already doing this" in response.get_data(as_text=True)
     with app.app_context():
         jobs.run(job_id)
@@ -245,6 +279,243 @@ def test_resume_route(app, client, logged_admin, class_of_students, audit_events
     response = client.post(f"/admin/jobs/{job_id}/resume", follow_redirects=True)
     assert "nothing to resume" in response.get_data(as_text=True)
     assert len(audit_events("job.resumed")) == 1
+
+
+# --- the preview, decisions respected, the override --------------------------------------------
+
+
+def _decisions_class(app, make_user, make_license, class_of_students):
+    """A class of a 3-level specialization (two requirements a level) whose students are,
+    by name: ready (level 2 met), missing (one requirement of level 2 open), rejected
+    (level 2 met, a request for it rejected a minute ago), pending (a request waits),
+    unlicensed, top (level 3) and suspended (license suspended)."""
+    klass, spec, ids = class_of_students(7, max_level=3)
+    names = ["ready", "missing", "rejected", "pending", "unlicensed", "top", "suspended"]
+    who = dict(zip(names, ids, strict=True))
+    admin = make_user(Role.ADMIN)
+    holder = lambda uid: type("S", (), {"id": uid})  # noqa: E731
+    for name in ("ready", "missing", "rejected", "pending"):
+        make_license(holder(who[name]), spec, level=1)
+    make_license(holder(who["top"]), spec, level=3)
+    make_license(holder(who["suspended"]), spec, level=1, actor=admin, status="suspended")
+    with app.app_context():
+        teacher = db.session.get(User, klass.instructor_id)
+        level2 = db.session.scalars(
+            sa.select(Requirement).join(Level)
+            .where(Level.specialization_id == spec.id, Level.number == 2).order_by(Requirement.position)
+        ).all()
+        for name in ("ready", "rejected", "pending", "suspended"):
+            for requirement in level2:
+                student = db.session.get(User, who[name])
+                class_services.confirm_requirement(student, requirement, actor=teacher)
+        class_services.confirm_requirement(db.session.get(User, who["missing"]), level2[0], actor=teacher)
+        lookup = lambda name: db.session.scalar(  # noqa: E731
+            sa.select(License).where(License.holder_id == who[name], License.specialization_id == spec.id))
+        request = reviews.request_upgrade(lookup("rejected"), "Ready", db.session.get(User, who["rejected"]))
+        reviews.reject_request(request, teacher, "Not yet: your match play is not there.")
+        reviews.request_upgrade(lookup("pending"), "Please", db.session.get(User, who["pending"]))
+        db.session.commit()
+        names_by_id = {uid: db.session.get(User, uid).name for uid in ids}
+        titles = [r.title for r in level2]
+    return klass, spec, who, names_by_id, titles
+
+
+def _levels(app, spec):
+    with _reading(app):
+        return dict(db.session.execute(
+            sa.select(License.holder_id, License.level).where(License.specialization_id == spec.id)).all())
+
+
+EXPECTED_HELD = {
+    "missing": "requirements of level 2 not met: {req2}",
+    "rejected": "a request for level 2 was rejected on {today}: Not yet: your match play is not there.",
+    "pending": "a request for level 2 is waiting for review; decide it in the queue",
+    "unlicensed": "not eligible: no {spec} license",
+    "top": "already at the highest level of {spec}",
+    "suspended": "not eligible: the license is suspended",
+}
+
+
+def _expected(name, spec, titles):
+    return EXPECTED_HELD[name].format(req2=titles[1], today=utcnow().date().isoformat(), spec=spec.name)
+
+
+def _section(body: str, css_class: str) -> str:
+    match = re.search(rf'<ul class="{css_class}">(.*?)</ul>', body, re.S)
+    return html.unescape(match.group(1)) if match else ""
+
+
+def test_preview_lists_who_moves_and_who_not_with_reasons_and_changes_nothing(
+    app, client, logged_admin, make_user, make_license, class_of_students, audit_events
+):
+    klass, spec, who, names, titles = _decisions_class(app, make_user, make_license, class_of_students)
+    before = len(audit_events())
+
+    body, _ = _preview(client, klass, action="upgrade")
+
+    moved, held = _section(body, "bulk-moved"), _section(body, "bulk-held")
+    assert f"{names[who['ready']]}</a>: level 1 → 2" in moved
+    assert all(names[who[n]] not in moved for n in EXPECTED_HELD)
+    for name in EXPECTED_HELD:
+        assert f"{names[who[name]]}</a>: {_expected(name, spec, titles)}" in held, name
+    # Only decisions an admin may overrule are offered for the override.
+    assert held.count("override possible") == 2
+    assert ("1</strong> student will be upgraded; <strong>6</strong> will not "
+            "(2 of them only with an override)") in body
+    # Looking changes nothing and starts nothing.
+    assert _count(app, Job) == 0 and len(audit_events()) == before
+
+
+def test_the_job_does_what_the_preview_said_missing_requirements_and_recent_rejection_hold(
+    app, client, logged_admin, make_user, make_license, class_of_students, audit_events
+):
+    klass, spec, who, names, titles = _decisions_class(app, make_user, make_license, class_of_students)
+
+    job_id = _start(client, klass, action="upgrade")
+
+    job, items = _job(app, job_id)
+    assert (job.status, job.succeeded, job.skipped, job.failed) == ("finished", 1, 6, 0)
+    assert items[str(who["ready"])][0] == "done"
+    for name in EXPECTED_HELD:
+        assert items[str(who[name])] == ("skipped", _expected(name, spec, titles)), name
+    levels = _levels(app, spec)
+    assert levels[who["ready"]] == 2
+    assert levels[who["missing"]] == levels[who["rejected"]] == levels[who["pending"]] == 1
+    assert len(audit_events("license.upgrade_approved")) == 1 and not audit_events("job.override")
+
+
+def test_override_with_a_reason_moves_the_held_back_and_records_the_reason(
+    app, client, logged_admin, make_user, make_license, class_of_students, audit_events
+):
+    klass, spec, who, names, titles = _decisions_class(app, make_user, make_license, class_of_students)
+    _, digest = _preview(client, klass, action="upgrade")
+    data = {"klass": klass.id, "action": "upgrade", "preview": digest, "override": "y"}
+
+    # The override needs a reason, next to its field.
+    response = client.post("/admin/licenses/bulk", data={**data, "override_reason": "  "})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="override_reason-error"' in body
+    assert "Say why these students move" in body and _count(app, Job) == 0
+
+    reason = "Assessed at the regional camp; the club confirmed in writing."
+    response = client.post("/admin/licenses/bulk", data={**data, "override_reason": reason})
+    assert response.status_code == 303
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+
+    job, items = _job(app, job_id)
+    assert (job.succeeded, job.skipped, job.failed) == (3, 4, 0)
+    levels = _levels(app, spec)
+    assert levels[who["ready"]] == levels[who["missing"]] == levels[who["rejected"]] == 2
+    assert levels[who["pending"]] == 1 and levels[who["suspended"]] == 1 and levels[who["top"]] == 3
+    assert items[str(who["missing"])][1].endswith(f"by override ({_expected('missing', spec, titles)})")
+    assert items[str(who["pending"])] == ("skipped", _expected("pending", spec, titles))
+    with _reading(app):
+        notes = dict(db.session.execute(
+            sa.select(License.holder_id, LicenseEvent.note).join(License)
+            .where(License.specialization_id == spec.id, LicenseEvent.kind == "upgraded")).all())
+    # The reason is in the history row of each license moved by the override, not the others.
+    assert reason in notes[who["missing"]] and reason in notes[who["rejected"]]
+    assert reason not in notes[who["ready"]]
+    [override] = audit_events("job.override")
+    assert override.actor_id == logged_admin.id and override.details["reason"] == reason
+    assert sorted(override.details["students"]) == sorted([who["missing"], who["rejected"]])
+    approvals = {e.details["to_level"]: e for e in audit_events("license.upgrade_approved")}
+    assert len(audit_events("license.upgrade_approved")) == 3 and 2 in approvals
+    page = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert html.escape(reason) in page
+
+
+def test_a_rejection_stops_holding_after_new_evidence_or_after_the_hold(
+    app, client, logged_admin, make_user, make_license, class_of_students
+):
+    klass, spec, ids = class_of_students(2, max_level=3)
+    for uid in ids:
+        make_license(type("S", (), {"id": uid}), spec, level=1)
+    with app.app_context():
+        teacher = db.session.get(User, klass.instructor_id)
+        first, second = db.session.scalars(
+            sa.select(Requirement).join(Level)
+            .where(Level.specialization_id == spec.id, Level.number == 2).order_by(Requirement.position)
+        ).all()
+        students = [db.session.get(User, uid) for uid in ids]
+        for student in students:
+            class_services.confirm_requirement(student, first, actor=teacher)
+            license = db.session.scalar(sa.select(License).where(License.holder_id == student.id))
+            reviews.reject_request(reviews.request_upgrade(license, "Ready", student), teacher, "Not yet")
+        db.session.commit()
+        spec_obj = db.session.get(Specialization, spec.id)
+        # New evidence after the rejection (the second requirement) lifts the hold.
+        class_services.confirm_requirement(students[0], second, actor=teacher)
+        db.session.commit()
+        verdicts = rules.bulk_verdicts("upgrade", spec_obj, ids)
+        assert verdicts[ids[0]].moves
+        assert verdicts[ids[1]].blockers == (rules.REQUIREMENTS_MISSING, rules.RECENTLY_REJECTED)
+        # A rejection older than the hold no longer counts; the missing requirement still does.
+        later = utcnow() + timedelta(days=rules.REJECTION_HOLD_DAYS, minutes=1)
+        assert rules.bulk_verdicts("upgrade", spec_obj, ids, now=later)[ids[1]].blockers == (
+            rules.REQUIREMENTS_MISSING,)
+
+
+def test_the_job_asks_again_when_it_reaches_each_student(
+    app, client, logged_admin, make_user, make_license, class_of_students
+):
+    klass, spec, who, names, titles = _decisions_class(app, make_user, make_license, class_of_students)
+    _, digest = _preview(client, klass, action="upgrade")
+    with app.app_context():
+        # Between the preview and the confirmation the missing requirement is confirmed.
+        teacher = db.session.get(User, klass.instructor_id)
+        second = db.session.scalars(
+            sa.select(Requirement).join(Level)
+            .where(Level.specialization_id == spec.id, Level.number == 2).order_by(Requirement.position)
+        ).all()[1]
+        class_services.confirm_requirement(db.session.get(User, who["missing"]), second, actor=teacher)
+        db.session.commit()
+    response = client.post("/admin/licenses/bulk",
+                           data={"klass": klass.id, "action": "upgrade", "preview": digest})
+    body = response.get_data(as_text=True)
+    # The confirmation no longer matches what is true: the new preview is shown instead.
+    assert response.status_code == 409 and "Something changed since the preview" in body
+    assert f"{names[who['missing']]}</a>: level 1 → 2" in _section(body, "bulk-moved")
+    assert _count(app, Job) == 0
+
+    with app.app_context():
+        job = services.start_bulk(db.session.get(Klass, klass.id), "upgrade", False,
+                                  db.session.get(User, logged_admin.id))
+        db.session.commit()
+        job_id = job.id
+        # Queued; before a worker reaches the students an instructor rejects one of them.
+        teacher = db.session.get(User, klass.instructor_id)
+        student = db.session.get(User, who["ready"])
+        license = db.session.scalar(sa.select(License).where(License.holder_id == student.id))
+        reviews.reject_request(reviews.request_upgrade(license, "Ready", student), teacher, "Wait a month")
+        db.session.commit()
+        jobs.run(job_id)
+    job, items = _job(app, job_id)
+    assert items[str(who["missing"])][0] == "done"
+    assert items[str(who["ready"])] == (
+        "skipped", f"a request for level 2 was rejected on {utcnow().date().isoformat()}: Wait a month")
+    levels = _levels(app, spec)
+    assert levels[who["missing"]] == 2 and levels[who["ready"]] == 1
+
+
+def test_a_queued_job_says_queued_and_offers_no_resume(app, client, logged_admin, class_of_students):
+    klass, _, _ = class_of_students(3)
+    with app.app_context():
+        job = services.start_bulk(
+            db.session.get(Klass, klass.id), "issue", False, db.session.get(User, logged_admin.id))
+        db.session.commit()
+        job_id = job.id
+    body = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    progress = body[body.index('id="job-progress"'):]
+    assert ">Queued</span> Waiting for a worker to start the job (3 students)." in progress
+    assert "0 of 0" not in progress and "100%" not in progress
+    assert ">Resume</button>" not in progress
+    response = client.post(f"/admin/jobs/{job_id}/resume", follow_redirects=True)
+    assert "has not started yet" in response.get_data(as_text=True)
+    with app.app_context():
+        jobs.run(job_id)
+    body = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert ">Finished</span>" in body and "3 of 3 handled (100%)" in body and ">Resume</button>" not in body
 
 
 # --- a thread of the app (no Redis) --------------------------------------------------------------
@@ -283,6 +554,38 @@ def test_rq_path_with_a_real_worker(rq_app, db_url, make_user, class_of_students
     assert len(audit_events("license.issued")) == 5 and len(audit_events("job.finished")) == 1
     body = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
     assert '<progress value="5" max="5"' in body
+
+
+@pytest.mark.slow
+def test_rq_worker_upgrade_respects_decisions_and_the_override(
+    rq_app, db_url, make_user, make_license, class_of_students, audit_events
+):
+    app = rq_app
+    client = app.test_client()
+    login(client, make_user("admin"))
+    klass, spec, who, names, titles = _decisions_class(app, make_user, make_license, class_of_students)
+    reason = "Assessed at the regional camp."
+    job_id = _start(client, klass, action="upgrade", override_reason=reason)
+    body = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "Queued</span> Waiting for a worker" in body and ">Resume</button>" not in body
+
+    done = run_worker_burst(app, db_url)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    job, items = _job(app, job_id)
+    assert (job.status, job.succeeded, job.skipped, job.failed) == ("finished", 3, 4, 0)
+    for name in ("pending", "unlicensed", "top", "suspended"):
+        assert items[str(who[name])] == ("skipped", _expected(name, spec, titles)), name
+    levels = _levels(app, spec)
+    assert levels[who["ready"]] == levels[who["missing"]] == levels[who["rejected"]] == 2
+    assert levels[who["pending"]] == 1
+    with _reading(app):
+        notes = db.session.scalars(
+            sa.select(LicenseEvent.note).join(License)
+            .where(License.holder_id.in_([who["missing"], who["rejected"]]), LicenseEvent.kind == "upgraded")
+        ).all()
+    assert len(notes) == 2 and all(reason in note for note in notes)
+    assert audit_events("job.override")[0].details["reason"] == reason
 
 
 @pytest.mark.slow

@@ -29,6 +29,13 @@ def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, m
     page.select_option("#klass", label=page.locator("#klass option", has_text="Weekend intake").inner_text())
     page.check("input[name=action][value=issue]")
     with page.expect_navigation():
+        page.get_by_role("button", name="Preview").click()
+    tab.check()
+    # The preview says who the job will move before anything starts.
+    assert f"{STUDENTS} students will be issued level 1" in page.inner_text("#preview")
+    assert page.locator(".bulk-moved li").count() == STUDENTS
+    tab.shot("admin-bulk-preview")
+    with page.expect_navigation():
         page.get_by_role("button", name="Start the job").click()
     tab.wait_for_path(r"/admin/jobs/\d+")
     tab.check()
@@ -39,13 +46,13 @@ def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, m
             """() => {
                 const bar = document.querySelector('#job-progress progress');
                 return bar && bar.max > 1 && bar.value === bar.max
-                    && document.querySelector('#job-progress .badge').textContent.trim() === 'finished';
+                    && document.querySelector('#job-progress .badge').textContent.trim() === 'Finished';
             }""",
             timeout=30_000,
         )
     else:  # without JavaScript the admin follows the refresh link
         for _ in range(60):
-            if "finished" in page.inner_text("#job-progress .badge"):
+            if "Finished" in page.inner_text("#job-progress .badge"):
                 break
             page.wait_for_timeout(500)
             with page.expect_navigation():

@@ -47,6 +47,7 @@ FORM_ROUTES = {
     "SuspendForm": ("admin", "POST", "/admin/licenses/{other_license_id}/suspend"),
     "RevokeForm": ("admin", "POST", "/admin/licenses/{other_license_id}/revoke"),
     "BulkForm": ("admin", "POST", "/admin/licenses/bulk"),
+    "BulkPreviewForm": ("admin", "GET", "/admin/licenses/bulk"),
     "AuditFilterForm": ("admin", "GET", "/audit/"),
     "LoginForm": ("anonymous", "POST", "/auth/login"),
     "RegisterForm": ("anonymous", "POST", "/auth/register"),
