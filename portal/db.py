@@ -10,6 +10,9 @@ calls :func:`begin_write` first.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -29,8 +32,24 @@ NAMING_CONVENTION = {
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# The demo seeder replays months of academy life through the real services; while it does,
+# "now" is the moment being replayed (see ``portal.seed.timeline``). Unset everywhere else.
+_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("portal_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    clock = _clock.get()
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+@contextmanager
+def clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, ``utcnow()`` is ``now()`` (in this thread or task only)."""
+    token = _clock.set(now)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -1,6 +1,8 @@
 """Demo data: a small academy that shows every feature built so far.
 
-Each feature adds its part in its own module; ``demo()`` calls them in order.
+Each feature adds its part in its own module. A module's ``seed(ctx)`` schedules what
+happened and when on ``ctx.timeline`` (see ``timeline.py``); ``demo()`` then replays the
+whole calendar in time order through the real services, so the data is consistent.
 """
 from __future__ import annotations
 
@@ -13,28 +15,30 @@ from flask import current_app
 from portal.extensions import db
 from portal.models.user import User
 from portal.seed.accounts import DEMO_PASSWORD, LOGINS
+from portal.seed.timeline import Timeline
 
 
 @dataclass
 class SeedContext:
     users: dict[str, User] = field(default_factory=dict)
     objects: dict[str, object] = field(default_factory=dict)
+    timeline: Timeline = field(default_factory=Timeline)
 
 
 def has_users() -> bool:
     return db.session.scalar(sa.select(sa.func.count(User.id))) > 0
 
 
-# In order: each step may use what the earlier ones made (ctx.users, ctx.objects).
-STEPS = ["accounts", "catalogue", "licenses", "classes", "admin", "history"]
+# Each step schedules its part; what a scheduled action uses (ctx.users, ctx.objects) must
+# have been made at an earlier moment. At the same moment, earlier steps go first.
+STEPS = ["catalogue", "accounts", "classes", "licenses", "admin", "history"]
 
 
 def demo() -> SeedContext:
     ctx = SeedContext()
     for name in STEPS:
-        module = importlib.import_module(f"portal.seed.{name}")
-        module.seed(ctx)
-        db.session.flush()
+        importlib.import_module(f"portal.seed.{name}").seed(ctx)
+    ctx.timeline.run()
     return ctx
 
 

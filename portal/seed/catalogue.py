@@ -61,6 +61,10 @@ CATALOGUE = [
 
 
 def seed(ctx) -> None:
+    ctx.timeline.at(ctx.timeline.ago(days=430), lambda: _create(ctx))
+
+
+def _create(ctx) -> None:
     specializations: dict[str, Specialization] = {}
     for code, name, description, min_age, validity, auto_issue, levels in CATALOGUE:
         spec = Specialization(

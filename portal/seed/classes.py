@@ -1,61 +1,54 @@
 """Demo classes and memberships: Carla Rivera runs two Player classes, Daniel Okafor a
-Coach class; the demo students joined with the join codes."""
+Coach class; the demo students joined with the join codes. A class that names levels holds
+only students at those levels (the demo test checks it)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from portal.classes import services
-from portal.extensions import db
-from portal.models.catalogue import Level, Requirement
 
-# instructor, specialization, name, description, students
+# instructor, specialization, name, description, created (days ago), [(student, joined days ago)]
 CLASSES = [
     (
         "coach.rivera",
         "PLY",
         "Player foundations — Saturday squad",
         "Saturdays 9:00–11:00 on pitch 2. Levels 1 to 3.",
-        ["liam", "sofia", "emma", "maya"],
-    ),
-    (
-        "coach.rivera",
-        "PLY",
-        "Player performance — Tuesday evenings",
-        "Tuesdays 18:30–20:30, indoor hall. For level 3 and above.",
-        ["maya", "liam"],
+        395,
+        [("liam", 395), ("emma", 369), ("sofia", 279)],
     ),
     (
         "coach.okafor",
         "COA",
         "Coach pathway — assistant coaches",
         "Monthly workshops and observed sessions.",
-        ["maya", "emma"],
+        330,
+        [("maya", 329), ("emma", 329)],
+    ),
+    (
+        "coach.rivera",
+        "PLY",
+        "Player performance — Tuesday evenings",
+        "Tuesdays 18:30–20:30, indoor hall. Level 2 and above.",
+        250,
+        [("maya", 249), ("liam", 199)],
     ),
 ]
 
 
-def _requirement(spec, level: int, position: int) -> Requirement:
-    return db.session.scalars(
-        sa.select(Requirement)
-        .join(Level)
-        .where(Level.specialization_id == spec.id, Level.number == level)
-        .order_by(Requirement.position)
-    ).all()[position]
-
-
 def seed(ctx) -> None:
-    users, specs = ctx.users, ctx.objects["specializations"]
-    classes = {}
-    for instructor, code, name, description, students in CLASSES:
-        teacher = users[instructor]
-        klass = services.create_class(teacher, name, specs[code], description, actor=teacher)
-        for student in students:
-            services.join_class(users[student], klass.join_code, actor=users[student])
-        classes[name] = klass
-    ctx.objects["classes"] = classes
+    timeline = ctx.timeline
+    ctx.objects["classes"] = classes = {}
+    for instructor, code, name, description, created, students in CLASSES:
 
-    # Progress recorded in class: Sofía and Emma work toward Player level 2.
-    rivera, ply = users["coach.rivera"], specs["PLY"]
-    services.confirm_requirement(users["sofia"], _requirement(ply, 2, 0), actor=rivera)
-    services.confirm_requirement(users["emma"], _requirement(ply, 2, 0), actor=rivera)
-    services.confirm_requirement(users["emma"], _requirement(ply, 2, 1), actor=rivera)
+        def create(instructor=instructor, code=code, name=name, description=description):
+            teacher = ctx.users[instructor]
+            spec = ctx.objects["specializations"][code]
+            classes[name] = services.create_class(teacher, name, spec, description, actor=teacher)
+
+        timeline.at(timeline.ago(days=created), create)
+        for student, joined in students:
+
+            def join(student=student, name=name):
+                user = ctx.users[student]
+                services.join_class(user, classes[name].join_code, actor=user)
+
+            timeline.at(timeline.ago(days=joined), join)

@@ -2,9 +2,10 @@
 
 Everyday logins and downloads, a burst of failed logins from one address that
 tries several accounts (and locks one from that address, again an hour ago with a
-longer backoff), an account tried from many addresses,
-a few refused requests and an admin's exports. Events are sealed onto the chain
-in order, so ``audit verify`` stays green.
+longer backoff), an account tried from many addresses, a few refused requests and an
+admin's exports. Each event is put on the demo's timeline at its moment, so it is sealed
+onto the chain in time order among the events the services record, and ``audit verify``
+stays green.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import random
 from datetime import timedelta
 
 from portal.audit import actions
-from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import Outcome
 from portal.models.user import LoginThrottle
@@ -34,15 +34,17 @@ ATTACKER = "203.0.113.66"
 def seed(ctx) -> None:
     rng = random.Random(2026)
     users = ctx.users
-    now = utcnow().replace(microsecond=0)
+    now = ctx.timeline.end.replace(microsecond=0)
     start = now - timedelta(days=28)
     planned: list[tuple] = []  # (at, kwargs)
 
     def plan(at, action, who=None, **kw):
-        user = users.get(who) if who else None
         kw.setdefault("ip", HOME_IPS.get(who, "192.0.2.99"))
         kw.setdefault("user_agent", BROWSERS[sum(map(ord, who or "")) % len(BROWSERS)])
-        planned.append((at, dict(action=action, actor=user, **kw)))
+        planned.append((at, action, who, kw))
+
+    def user_id(who):  # the accounts exist by the time the events happen
+        return lambda: users[who].id
 
     # Everyday use: logins, certificate downloads, logouts.
     for day in range(28):
@@ -50,16 +52,16 @@ def seed(ctx) -> None:
         for who in ("admin", "coach.rivera", "coach.okafor", "maya", "liam", "sofia", "emma"):
             if rng.random() < (0.35 if day % 7 in (5, 6) else 0.8):
                 at = base + timedelta(hours=rng.randint(7, 20), minutes=rng.randint(0, 59))
-                plan(at, actions.LOGIN, who, resource=("user", users[who].id),
+                plan(at, actions.LOGIN, who, resource=user_id(who),
                      method="POST", path="/auth/login", status=303)
                 if who in ("maya", "emma", "liam") and rng.random() < 0.3:
                     plan(at + timedelta(minutes=3), actions.LICENSE_CERTIFICATE_DOWNLOADED, who,
                          method="GET", path="/licenses/", status=200)
                 plan(at + timedelta(minutes=rng.randint(10, 90)), actions.LOGOUT, who,
-                     resource=("user", users[who].id), method="POST", path="/auth/logout", status=303)
+                     resource=user_id(who), method="POST", path="/auth/logout", status=303)
             if rng.random() < 0.06:  # a mistyped password now and then
                 at = base + timedelta(hours=rng.randint(7, 20))
-                plan(at, actions.LOGIN_FAILED, who, resource=("user", users[who].id),
+                plan(at, actions.LOGIN_FAILED, who, resource=user_id(who),
                      outcome=Outcome.FAILURE, reason="wrong_password",
                      method="POST", path="/auth/login", status=200)
 
@@ -68,13 +70,13 @@ def seed(ctx) -> None:
     targets = ["maya", "liam", "emma", "coach.rivera"] + [None] * 3
     for i in range(26):
         who = targets[i % len(targets)]
-        kw = {"email": f"user{i}@example.net"} if who is None else {"resource": ("user", users[who].id)}
+        kw = {"email": f"user{i}@example.net"} if who is None else {"resource": user_id(who)}
         plan(burst + timedelta(seconds=20 * i), actions.LOGIN_FAILED, who, ip=ATTACKER,
              user_agent="python-requests/2.32", outcome=Outcome.FAILURE,
              reason="unknown_email" if who is None else "wrong_password",
              method="POST", path="/auth/login", status=200, **kw)
     plan(burst + timedelta(minutes=9), actions.LOCKOUT, "liam", ip=ATTACKER,
-         user_agent="python-requests/2.32", resource=("user", users["liam"].id),
+         user_agent="python-requests/2.32", resource=user_id("liam"),
          outcome=Outcome.FAILURE, source=f"ip:{ATTACKER}", until=burst + timedelta(minutes=24),
          minutes=15, lock_count=1, scope="source")
 
@@ -83,27 +85,32 @@ def seed(ctx) -> None:
     back = now - timedelta(hours=1)
     for i in range(10):
         plan(back + timedelta(seconds=15 * i), actions.LOGIN_FAILED, "liam", ip=ATTACKER,
-             user_agent="python-requests/2.32", resource=("user", users["liam"].id),
+             user_agent="python-requests/2.32", resource=user_id("liam"),
              outcome=Outcome.FAILURE, reason="wrong_password", method="POST", path="/auth/login", status=200)
     relocked = back + timedelta(seconds=140)
     plan(relocked, actions.LOCKOUT, "liam", ip=ATTACKER, user_agent="python-requests/2.32",
-         resource=("user", users["liam"].id), outcome=Outcome.FAILURE, source=f"ip:{ATTACKER}",
+         resource=user_id("liam"), outcome=Outcome.FAILURE, source=f"ip:{ATTACKER}",
          until=relocked + timedelta(minutes=240), minutes=240, lock_count=5, failures=10, scope="source")
-    db.session.add_all([
-        LoginThrottle(user_id=users["liam"].id, source=f"ip:{ATTACKER}", failures=0,
-                      locked_until=relocked + timedelta(minutes=240), lock_count=5,
-                      last_failure_at=relocked, updated_at=relocked),
-        LoginThrottle(user_id=users["liam"].id, source=f"ip:{HOME_IPS['liam']}", failures=0,
-                      lock_count=0, last_success_at=now - timedelta(hours=3),
-                      updated_at=now - timedelta(hours=3)),
-        LoginThrottle(user_id=users["liam"].id, source="*", failures=10, lock_count=0,
-                      last_failure_at=relocked, updated_at=relocked),
-    ])
+
+    def throttles():
+        liam = users["liam"].id
+        db.session.add_all([
+            LoginThrottle(user_id=liam, source=f"ip:{ATTACKER}", failures=0,
+                          locked_until=relocked + timedelta(minutes=240), lock_count=5,
+                          last_failure_at=relocked, updated_at=relocked),
+            LoginThrottle(user_id=liam, source=f"ip:{HOME_IPS['liam']}", failures=0,
+                          lock_count=0, last_success_at=now - timedelta(hours=3),
+                          updated_at=now - timedelta(hours=3)),
+            LoginThrottle(user_id=liam, source="*", failures=10, lock_count=0,
+                          last_failure_at=relocked, updated_at=relocked),
+        ])
+
+    ctx.timeline.at(relocked, throttles)
 
     # Five days ago: Emma's account is tried from several addresses.
     for i, ip in enumerate(["203.0.113.90", "203.0.113.91", "198.18.0.4", "198.18.7.12"]):
         plan(now - timedelta(days=5, hours=2) + timedelta(minutes=7 * i), actions.LOGIN_FAILED, "emma",
-             ip=ip, resource=("user", users["emma"].id), outcome=Outcome.FAILURE,
+             ip=ip, resource=user_id("emma"), outcome=Outcome.FAILURE,
              reason="wrong_password", method="POST", path="/auth/login", status=200)
 
     # Refused requests: a student trying admin pages, another student's license, a stale form.
@@ -123,8 +130,12 @@ def seed(ctx) -> None:
     plan(now - timedelta(days=1, hours=4), actions.AUDIT_EXPORTED, "admin", method="GET",
          path="/audit/export.csv", status=200, format="csv", filter={"outcome": "denied"})
 
-    planned.sort(key=lambda item: item[0])
-    for i, (at, kw) in enumerate(planned, 1):
-        append(db.session, at=at, **kw)
-        if i % 200 == 0:
-            db.session.flush()  # keeps sealing cheap (it looks at pending events)
+    for at, action, who, kw in planned:
+        ctx.timeline.at(at, lambda at=at, action=action, who=who, kw=kw: _append(users, at, action, who, kw))
+
+
+def _append(users, at, action, who, kw) -> None:
+    kw = dict(kw)
+    if callable(kw.get("resource")):
+        kw["resource"] = ("user", kw["resource"]())
+    append(db.session, at=at, action=action, actor=users.get(who) if who else None, **kw)
