@@ -61,10 +61,11 @@ CATALOGUE = [
 
 
 def seed(ctx) -> None:
-    ctx.timeline.at(ctx.timeline.ago(days=430), lambda: _create(ctx))
+    ctx.timeline.at(ctx.timeline.ago(days=430), lambda: create(ctx))
 
 
-def _create(ctx) -> None:
+def create(ctx) -> None:
+    """Add the catalogue now (the scale seeder uses it too)."""
     specializations: dict[str, Specialization] = {}
     for code, name, description, min_age, validity, auto_issue, levels in CATALOGUE:
         spec = Specialization(

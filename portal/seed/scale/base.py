@@ -138,7 +138,7 @@ class Builder:
     def catalogue(self) -> None:
         specs = self._specs()
         if not specs:
-            catalogue.seed(SeedContext())
+            catalogue.create(SeedContext())
             db.session.commit()
             specs = self._specs()
         self.specs = [s for s in specs if s.archived_at is None]
