@@ -51,6 +51,13 @@ browser:
 		echo "Installing poppler-utils from Debian for the certificate QR tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
 	else echo "pdftoppm is missing and we are not root: certificate QR tests will be skipped"; fi
+	@# A colour emoji font, so names with emoji print on certificates (names with characters
+	@# no installed font has are refused at registration; see portal/fonts.py).
+	@if fc-list ':charset=1f3c6' family 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing fonts-noto-color-emoji from Debian for names with emoji on certificates"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji >/dev/null; \
+	else echo "No emoji font and we are not root: names with emoji will be refused"; fi
 
 serve: setup
 	$(FLASK) db upgrade

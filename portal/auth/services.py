@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from portal import fonts
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, policy, sessions
@@ -68,12 +69,13 @@ def create_user(
         raise AuthError(f"Unknown role {role!r}.", "role")
     if status not in UserStatus.ALL:
         raise AuthError(f"Unknown status {status!r}.", "status")
+    name = validate_name(name)
     if find_user_by_email(email) is not None:
         raise AuthError(EMAIL_TAKEN, "email")
     now = utcnow()
     user = User(
         email=normalise_email(email),
-        name=" ".join(name.split()),
+        name=name,
         role=role,
         status=status,
         date_of_birth=date_of_birth,
@@ -91,6 +93,19 @@ def create_user(
         details["needs_guardian_consent"] = True
     record(actor or user, action, user, **details)
     return user
+
+
+def validate_name(name: str) -> str:
+    """The name with its spaces tidied. Raises AuthError (field ``name``) when it is empty or
+    has characters no installed font can draw: the certificate would print empty boxes."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise AuthError("Enter a name.", "name")
+    if missing := fonts.undrawable(name):
+        raise AuthError(
+            f"The certificate cannot print {fonts.describe(missing)}; please leave "
+            f"{'it' if len(missing) == 1 else 'them'} out of the name.", "name")
+    return name
 
 
 def validate_date_of_birth(value: date | None, today: date | None = None) -> None:
@@ -118,7 +133,8 @@ def register(
 ) -> User:
     """Create an active student and open their first session.
 
-    Raises AuthError with the field it belongs to (email, password, date_of_birth)."""
+    Raises AuthError with the field it belongs to (name, email, password, date_of_birth)."""
+    validate_name(name)
     validate_date_of_birth(date_of_birth)
     validate_new_password(password, email=email, name=name)
     user = create_user(
