@@ -62,3 +62,11 @@ def svg_inline(license: License) -> str:
         lineclass=None,
         title=f"QR code: {verification_url(license, signed=False)}",
     )
+
+
+def url_svg_inline(url: str, *, title: str) -> str:
+    """An inline ``<svg>`` QR code for any address (the landing page's sample certificate)."""
+    return segno.make(url, error=ERROR_LEVEL, micro=False).svg_inline(
+        scale=1, border=QUIET_ZONE, dark="#000", light="#fff", omitsize=True, svgclass="qr",
+        lineclass=None, title=title,
+    )

@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from portal import signing
 from portal.audit import checkpoints
+from portal.db import utcnow
 from portal.extensions import db, limiter
-from portal.licenses import codes, state, verification
+from portal.licenses import codes, qr, state, verification
+from portal.models.catalogue import Specialization
 from portal.public import bp
 from portal.public.forms import VerifyForm
 
@@ -20,7 +22,13 @@ log = logging.getLogger(__name__)
 def landing():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    return render_template("public/landing.html")
+    specializations = db.session.execute(
+        sa.select(Specialization.name, Specialization.code)
+        .where(Specialization.archived_at.is_(None)).order_by(Specialization.id)
+    ).all()
+    verify_url = f"{current_app.config['PORTAL_BASE_URL']}/verify"
+    return render_template("public/landing.html", specializations=specializations, today=utcnow().date(),
+                           sample_qr=qr.url_svg_inline(verify_url, title=f"QR code: {verify_url}"))
 
 
 @bp.get("/healthz")
