@@ -510,6 +510,8 @@ def test_a_queued_job_says_queued_and_offers_no_resume(app, client, logged_admin
     assert ">Queued</span> Waiting for a worker to start the job (3 students)." in progress
     assert "0 of 0" not in progress and "100%" not in progress
     assert ">Resume</button>" not in progress
+    listed = client.get("/admin/jobs").get_data(as_text=True)
+    assert ">Queued</span></td>" in listed and "Waiting for a worker</td>" in listed and "0/0" not in listed
     response = client.post(f"/admin/jobs/{job_id}/resume", follow_redirects=True)
     assert "has not started yet" in response.get_data(as_text=True)
     with app.app_context():
