@@ -5,6 +5,7 @@ import logging
 import sqlalchemy as sa
 from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal import signing
 from portal.audit import checkpoints
@@ -22,10 +23,15 @@ log = logging.getLogger(__name__)
 def landing():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    specializations = db.session.execute(
-        sa.select(Specialization.name, Specialization.code)
-        .where(Specialization.archived_at.is_(None)).order_by(Specialization.id)
-    ).all()
+    try:
+        specializations = db.session.execute(
+            sa.select(Specialization.name, Specialization.code)
+            .where(Specialization.archived_at.is_(None)).order_by(Specialization.id)
+        ).all()
+    except SQLAlchemyError as exc:  # the front door stays open while the database is away
+        db.session.rollback()
+        log.warning("landing page without the specializations: %s", exc.__class__.__name__)
+        specializations = []
     verify_url = f"{current_app.config['PORTAL_BASE_URL']}/verify"
     return render_template("public/landing.html", specializations=specializations, today=utcnow().date(),
                            sample_qr=qr.url_svg_inline(verify_url, title=f"QR code: {verify_url}"))
