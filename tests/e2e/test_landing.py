@@ -39,4 +39,3 @@ def test_register_lines_up_with_the_navigation(portal, browse, width):
             assert abs(link["height"] - register["height"]) <= 1, (width, name, link, register)
     # Nothing sticks out sideways.
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    tab.shot(f"landing-{width}")
