@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from portal import jobs, seed
 from portal.audit.cli import audit_cli
-from portal.auth import services
+from portal.auth import registration, services
 from portal.auth.cli import mail_cli
 from portal.extensions import db
 from portal.licenses.cli import keys_cli, licenses_cli
@@ -26,7 +26,7 @@ seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
 @click.option("--name", required=True)
 @click.option("--password", default=None, help="Prompted for when not given.")
 def users_create(email: str, role: str, name: str, password: str | None) -> None:
-    """Create an active account."""
+    """Create an active account (its address counts as confirmed: you vouch for it)."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -37,6 +37,17 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users_cli.command("purge-unconfirmed")
+@click.option("--days", type=click.IntRange(1), default=registration.UNCONFIRMED_DAYS, show_default=True,
+              help="Remove accounts left unconfirmed this many days after registering.")
+def users_purge_unconfirmed(days: int) -> None:
+    """Remove self-registered accounts whose address was never confirmed (cron, idempotent)."""
+    removed = registration.purge_unconfirmed(days=days)
+    db.session.commit()
+    click.echo(f"Removed {len(removed)} unconfirmed account{'s' if len(removed) != 1 else ''} "
+               f"older than {days} days.")
 
 
 @seed_cli.command("demo")

@@ -82,6 +82,15 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": os.environ.get("PORTAL_RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_VERIFY": os.environ.get("PORTAL_RATELIMIT_VERIFY", "120 per minute"),
+        # Registrations taken per IP (form errors do not count).
+        "RATELIMIT_REGISTER": os.environ.get("PORTAL_RATELIMIT_REGISTER", "3 per hour"),
+        # Reset and confirmation-link requests taken per IP, for each of the two forms.
+        "RATELIMIT_MAIL_PER_IP": os.environ.get("PORTAL_RATELIMIT_MAIL_PER_IP", "3 per hour"),
+        # Mails of one kind to one address; past it the answer is the same, no mail is sent.
+        "RATELIMIT_MAIL_PER_ADDRESS": os.environ.get("PORTAL_RATELIMIT_MAIL_PER_ADDRESS", "3 per hour"),
+        # Refused join codes per student and per IP.
+        "RATELIMIT_JOIN_PER_USER": os.environ.get("PORTAL_RATELIMIT_JOIN_PER_USER", "10 per hour"),
+        "RATELIMIT_JOIN_PER_IP": os.environ.get("PORTAL_RATELIMIT_JOIN_PER_IP", "30 per hour"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 587),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

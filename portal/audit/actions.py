@@ -19,6 +19,10 @@ USER_STATUS_CHANGED = "user.status_changed"
 USER_CONSENT_RECORDED = "user.consent_recorded"
 USER_UNLOCKED = "user.unlocked"
 USER_SESSIONS_ENDED = "user.sessions_ended"
+USER_EMAIL_CONFIRMED = "user.email_confirmed"
+USER_CONFIRMATION_REQUESTED = "user.confirmation_requested"
+USER_REGISTRATION_REPEATED = "user.registration_repeated"
+USER_UNCONFIRMED_REMOVED = "user.unconfirmed_removed"
 
 # catalogue
 SPECIALIZATION_SELECTED = "specialization.selected"
@@ -48,6 +52,7 @@ CLASS_CREATED = "class.created"
 CLASS_ARCHIVED = "class.archived"
 CLASS_CODE_ROTATED = "class.code_rotated"
 CLASS_JOINED = "class.joined"
+CLASS_JOIN_FAILED = "class.join_failed"  # aggregated per source and hour (portal.errors)
 CLASS_LEFT = "class.left"
 CLASS_STUDENT_REMOVED = "class.student_removed"
 

@@ -66,10 +66,16 @@ def build_event(
         resource_type, resource_id = resource.audit_type, resource.id
     if actor is not None and actor.id is None:
         db.session.flush()
+    actor_label = getattr(actor, "email", None) or actor_label
+    if getattr(actor, "awaiting_confirmation", False):
+        # Nobody has shown the address is theirs yet: the account acts as an anonymous
+        # visitor (named by its label only), so the unconfirmed-account clean-up can
+        # remove it without touching the chain.
+        actor = None
     return AuditEvent(
         at=at,
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None) or actor_label,
+        actor_label=actor_label,
         action=action,
         resource_type=resource_type,
         resource_id=None if resource_id is None else str(resource_id),
@@ -105,7 +111,8 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current transaction and return it.
 
-    ``actor`` is a User or None (anonymous or the system). ``resource`` is a model
+    ``actor`` is a User or None (anonymous or the system; an account whose address is
+    not confirmed yet is recorded as anonymous, by label). ``resource`` is a model
     instance with an ``audit_type`` (its id is used) or a ``(type, id)`` pair.
     ``http_status`` is the HTTP status the request is answered with, when known
     (denials); everything else goes into ``details``, e.g. ``status="active"``.

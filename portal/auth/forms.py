@@ -75,6 +75,10 @@ class ForgotPasswordForm(FlaskForm):
     email = _email_field()
 
 
+class ConfirmationLinkForm(FlaskForm):
+    email = _email_field()
+
+
 class ResetPasswordForm(FlaskForm):
     password, confirm_password = _new_password_fields()
 

@@ -1,50 +1,38 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from flask import current_app, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.auth import bp, services, sessions, tokens
+from portal.auth import bp, registration, services, sessions, tokens
 from portal.auth.forms import (
     PASSWORD_HINT,
     ChangePasswordForm,
+    ConfirmationLinkForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
 )
+from portal.db import begin_write
 from portal.exceptions import commit_or_show, form_status, show_error
-from portal.extensions import csrf, db, limiter
+from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import rules
+from portal.limits import PER_IP_ATTEMPTS, Limit, accepted, throttled
 from portal.models.user import UserSession
 from portal.params import safe_next
 from portal.permissions import not_yours
 
 RESET_SESSION_KEY = "reset_token"
+CONFIRM_SESSION_KEY = "confirm_email"
+_CONFIRM_HOURS = int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)
 
-
-def _attempt_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
-
-
-def throttled(view):
-    """Per client IP, POSTs only (reading the forms is never limited), and the limit
-    before the CSRF check: a flood without tokens meets 429s, as a flood with them does.
-
-    Flask-Limiter checks a route's limit when the view is called, after every
-    before_request hook, CSRF's included; so the view is exempt from that global
-    check and makes it itself, inside the limit."""
-
-    @wraps(view)
-    def csrf_checked(*args, **kwargs):
-        if current_app.config["WTF_CSRF_ENABLED"]:
-            csrf.protect()
-        return view(*args, **kwargs)
-
-    return csrf.exempt(limiter.limit(_attempt_limit, methods=["POST"])(csrf_checked))
+# Per IP: every POST counts toward the brute-force brake; the forms that create an account
+# or send a mail are limited further by the submissions they take (form errors are free).
+REGISTER_LIMITS = (PER_IP_ATTEMPTS, Limit("RATELIMIT_REGISTER", counts=accepted))
+MAIL_LIMITS = (PER_IP_ATTEMPTS, Limit("RATELIMIT_MAIL_PER_IP", counts=accepted))
 
 
 def _client() -> dict:
@@ -65,30 +53,32 @@ def _start_cookie_session(user, remember: bool) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@throttled
+@throttled(*REGISTER_LIMITS)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = RegisterForm()
     if form.validate_on_submit() and (done := commit_or_show(
         form,
-        services.register,
+        registration.register,
         name=form.name.data,
         email=form.email.data,
         password=form.password.data,
         date_of_birth=form.date_of_birth.data,
-        **_client(),
     )):
-        user = done.value
-        _start_cookie_session(user, remember=False)
-        flash(f"Welcome, {user.name}! Your account is ready.", "success")
-        if rules.needs_guardian_consent(user):
-            flash(
-                "As you are under 18, a parent or guardian's consent must be recorded "
-                "by the academy before a license can be issued to you.",
-                "info",
-            )
-        return redirect(url_for("dashboard.index"))
+        if done.value.mail is not None:
+            done.value.mail.send()
+        # The same answer, new address or not (SPEC §2).
+        response = render_page(
+            "auth/check_inbox.html",
+            "auth/_check_inbox.html",
+            email=services.normalise_email(form.email.data),
+            hours=_CONFIRM_HOURS,
+        )
+        if is_htmx():  # the whole card is replaced, not only the form
+            response.headers["HX-Retarget"] = "#register-card"
+            response.headers["HX-Reswap"] = "outerHTML"
+        return response
     return render_page(
         "auth/register.html",
         "auth/_register_form.html",
@@ -98,8 +88,56 @@ def register():
     )
 
 
+@bp.get("/verify-email/<token>")
+def verify_email(token: str):
+    # Confirming writes, though it is a GET (the link in the mail).
+    begin_write(db.session)
+    try:
+        user = registration.confirm_email(token, **_client())
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        return _invalid_link(str(exc), confirmation=True)
+    db.session.commit()
+    session.pop(CONFIRM_SESSION_KEY, None)
+    _start_cookie_session(user, remember=False)
+    flash(f"Welcome, {user.name}! Your e-mail address is confirmed and your account is ready.", "success")
+    if rules.needs_guardian_consent(user):
+        flash(
+            "As you are under 18, a parent or guardian's consent must be recorded "
+            "by the academy before a license can be issued to you.",
+            "info",
+        )
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/verify-email", methods=["GET", "POST"])
+@throttled(*MAIL_LIMITS)
+def confirmation_link():
+    """Ask for a new confirmation link; the answer is the same for every address."""
+    form = ConfirmationLinkForm()
+    if request.method == "GET" and not form.email.data:
+        form.email.data = session.get(CONFIRM_SESSION_KEY)
+    if form.validate_on_submit():
+        message = registration.request_confirmation_link(form.email.data)
+        db.session.commit()
+        if message is not None:
+            message.send()
+        flash(
+            "If an account for that address is waiting for confirmation, we have sent it a "
+            f"new link. The link works once, for {_CONFIRM_HOURS} hours.",
+            "info",
+        )
+        return redirect(url_for("auth.confirmation_link"))
+    return render_page(
+        "auth/confirmation_link.html",
+        "auth/_confirmation_link_form.html",
+        status=form_status(form),
+        form=form,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@throttled
+@throttled()
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
@@ -111,6 +149,11 @@ def login():
             user = services.login(
                 form.email.data, form.password.data, remember=form.remember.data, **_client()
             )
+        except services.Unconfirmed as exc:
+            db.session.commit()
+            session[CONFIRM_SESSION_KEY] = exc.email
+            flash(exc.message, "warning")
+            return redirect(url_for("auth.confirmation_link"))
         except services.AuthError as exc:
             user, locks_started = None, exc.locks_started
             show_error(form, exc)
@@ -138,7 +181,7 @@ def logout():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@throttled
+@throttled(*MAIL_LIMITS)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -161,7 +204,7 @@ def forgot_password():
 
 @bp.route("/reset-password", defaults={"token": None}, methods=["GET", "POST"])
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
-@throttled
+@throttled()
 def reset_password(token: str | None):
     if token is not None and request.method == "GET":
         # Out of the address bar (history, Referer, screenshots) and into the session.
@@ -199,12 +242,12 @@ def reset_password(token: str | None):
     )
 
 
-def _invalid_link(message: str):
-    return render_template("auth/reset_invalid.html", message=message), 400
+def _invalid_link(message: str, confirmation: bool = False):
+    return render_template("auth/reset_invalid.html", message=message, confirmation=confirmation), 400
 
 
 @bp.route("/change-password", methods=["GET", "POST"])
-@throttled  # outside login_required: an anonymous POST without a valid token is a 400, as before
+@throttled()  # outside login_required: an anonymous POST without a valid token is a 400, as before
 @login_required
 def change_password():
     form = ChangePasswordForm()

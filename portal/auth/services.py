@@ -2,7 +2,8 @@
 
 Every function that changes state records its audit event; the route or CLI
 command commits, so the change and its event land together or not at all.
-Password-reset and set-password links, and their mail, are in ``portal.auth.tokens``.
+Links and their mail are in ``portal.auth.tokens``; registration and the confirmation
+of its address in ``portal.auth.registration``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,22 @@ class AuthError(PortalError):
     locks_started: tuple = ()
 
 
+class EmailTaken(AuthError):
+    """The address already has an account (also when taken at the same moment)."""
+
+
+class Unconfirmed(AuthError):
+    """The right password for an account whose address is not confirmed yet."""
+
+    def __init__(self, message: str, email: str):
+        super().__init__(message)
+        self.email = email
+
+
 GENERIC_LOGIN_ERROR = "E-mail or password is not correct."
+UNCONFIRMED_MESSAGE = (
+    "Your e-mail address is not confirmed yet. Open the link we sent to it, or ask for a new one."
+)
 EMAIL_TAKEN = "An account with this e-mail address already exists. Log in, or reset your password."
 
 MIN_AGE = 5
@@ -63,15 +79,20 @@ def create_user(
     date_of_birth=None,
     action: str = actions.USER_CREATED,
 ) -> User:
-    """Create an account. Raises AuthError (field ``email``) when the e-mail is taken,
-    also when another request takes it at the same moment."""
+    """Create an account. Raises EmailTaken (field ``email``) when the e-mail is taken,
+    also when another request takes it at the same moment.
+
+    An account created ``active`` (by an admin or the command line) counts as confirmed:
+    whoever made it vouches for the address. A ``pending`` one waits for its owner to
+    open a link mailed to the address (a registration's confirmation link, or the
+    set-password link of an account an admin created)."""
     if role not in Role.ALL:
         raise AuthError(f"Unknown role {role!r}.", "role")
     if status not in UserStatus.ALL:
         raise AuthError(f"Unknown status {status!r}.", "status")
     name = validate_name(name)
     if find_user_by_email(email) is not None:
-        raise AuthError(EMAIL_TAKEN, "email")
+        raise EmailTaken(EMAIL_TAKEN, "email")
     now = utcnow()
     user = User(
         email=normalise_email(email),
@@ -81,13 +102,14 @@ def create_user(
         date_of_birth=date_of_birth,
         password_hash=hash_password(password) if password else None,
         password_changed_at=now if password else None,
+        email_confirmed_at=None if status == UserStatus.PENDING else now,
     )
     try:
         # A savepoint: a racing registration of the same address fails here alone.
         with db.session.begin_nested():
             db.session.add(user)
     except IntegrityError:
-        raise AuthError(EMAIL_TAKEN, "email") from None
+        raise EmailTaken(EMAIL_TAKEN, "email") from None
     details = {"role": role, "email": user.email}
     if action == actions.USER_REGISTERED and needs_guardian_consent(user):
         details["needs_guardian_consent"] = True
@@ -108,6 +130,32 @@ def validate_name(name: str) -> str:
     return name
 
 
+def confirm_address(user: User, *, via: str) -> bool:
+    """Record that the owner proved the address is theirs (they opened a link mailed to
+    it); a pending account waiting for that becomes active. One conditional UPDATE decides
+    a race between two links: returns False, changing nothing, when the address was
+    confirmed already."""
+    db.session.flush()  # changes made to the user so far go first; refresh() reads them back
+    before = user.status
+    result = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, User.email_confirmed_at.is_(None))
+        .values(
+            email_confirmed_at=utcnow(),
+            status=sa.case((User.status == UserStatus.PENDING, UserStatus.ACTIVE), else_=User.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)
+    if result.rowcount != 1:
+        return False
+    record(user, actions.USER_EMAIL_CONFIRMED, user, via=via)
+    if before != user.status:
+        record(user, actions.USER_STATUS_CHANGED, user, before=before, after=user.status,
+               reason="email_confirmed")
+    return True
+
+
 def validate_date_of_birth(value: date | None, today: date | None = None) -> None:
     """Raise AuthError (field ``date_of_birth``) unless the date is a plausible birth date."""
     today = today or date.today()
@@ -120,35 +168,6 @@ def validate_date_of_birth(value: date | None, today: date | None = None) -> Non
         raise AuthError("Please check the year of your date of birth.", "date_of_birth")
     if age < MIN_AGE:
         raise AuthError(f"Students must be at least {MIN_AGE} years old.", "date_of_birth")
-
-
-def register(
-    *,
-    name: str,
-    email: str,
-    password: str,
-    date_of_birth: date | None,
-    ip: str | None,
-    user_agent: str | None,
-) -> User:
-    """Create an active student and open their first session.
-
-    Raises AuthError with the field it belongs to (name, email, password, date_of_birth)."""
-    validate_name(name)
-    validate_date_of_birth(date_of_birth)
-    validate_new_password(password, email=email, name=name)
-    user = create_user(
-        email,
-        name,
-        Role.STUDENT,
-        password=password,
-        date_of_birth=date_of_birth,
-        action=actions.USER_REGISTERED,
-    )
-    session_record = sessions.start_session(user, remember=False, ip=ip, user_agent=user_agent)
-    user.last_login_at = utcnow()
-    record(user, actions.LOGIN, user, session_id=session_record.id, remember=False, via="registration")
-    return user
 
 
 def validate_new_password(password: str, *, email: str = "", name: str = "") -> None:
@@ -208,8 +227,10 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
     or a suspended or pending account; the audit event says which. Raises AccountLocked
     (a subclass) when the account is locked from the client's source (``lockout``): its
     owner must be told, and that answer names no more than a wrong guess from there
-    already did. The caller commits in both cases, so failures are counted and recorded,
-    and then mails the owner about ``locks_started``.
+    already did. The right password of an account whose address is not confirmed yet
+    raises Unconfirmed (only who knows the password learns that). The caller commits in
+    every case, so failures are counted and recorded, and then mails the owner about
+    ``locks_started``.
     """
     user = _for_password_check(User.email == normalise_email(email))
     if user is None:
@@ -225,6 +246,9 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
     if not verify_password(user.password_hash, password):
         counted = lockout.count_failure(user, source)
         _fail(user, "wrong_password" if user.password_hash else "no_password", counted=counted)
+    if user.awaiting_confirmation:
+        record(user, actions.LOGIN_FAILED, user, outcome=Outcome.FAILURE, reason="email_unconfirmed")
+        raise Unconfirmed(UNCONFIRMED_MESSAGE, user.email)
     if user.status != UserStatus.ACTIVE:
         _fail(user, f"status_{user.status}")
     if needs_rehash(user.password_hash):

@@ -1,5 +1,9 @@
-"""Password links: reset and set-password tokens, using them, and the mail about them
-(the lockout notice included).
+"""Links mailed to an account: reset, set-password and e-mail confirmation tokens,
+using the password ones, and the mail about passwords (the lockout notice included).
+
+One kind of token for every link: signed with the secret key (itsdangerous), with its
+purpose and an expiry, and a fingerprint of the account so that a link dies once used.
+Registration and its confirmation link live in ``portal.auth.registration``.
 
 Plain functions like the account services; they record their audit events and
 never commit. A link that cannot be used raises ``TokenError``.
@@ -21,6 +25,7 @@ from portal.audit.services import record
 from portal.auth import lockout, sessions
 from portal.auth.services import (
     AuthError,
+    confirm_address,
     find_user_by_email,
     normalise_email,
     store_password,
@@ -28,60 +33,83 @@ from portal.auth.services import (
 )
 from portal.db import utcnow
 from portal.extensions import db
+from portal.limits import within_quota
 from portal.models.audit import Outcome
 from portal.models.user import User, UserStatus
 
 
 class TokenError(AuthError):
-    """A password-reset link that is expired, used, tampered with or unknown."""
+    """A link that is expired, used, tampered with or unknown."""
 
 
 RESET_MAX_AGE = timedelta(hours=1)
 SET_PASSWORD_MAX_AGE = timedelta(days=3)
+CONFIRM_MAX_AGE = timedelta(hours=24)
+# How long each kind of link works.
+PURPOSES = {"reset": RESET_MAX_AGE, "set": SET_PASSWORD_MAX_AGE, "verify": CONFIRM_MAX_AGE}
+PASSWORD_PURPOSES = ("reset", "set")
 _TOKEN_SALT = "portal.auth.password-reset"
+
+NOT_VALID = "This link is not valid. Ask for a new one."
+EXPIRED = "This link has expired. Ask for a new one."
+ALREADY_CONFIRMED = "This link was already used: your address is confirmed. Log in with your password."
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
 
 
-def _fingerprint(user: User) -> str:
-    """Changes whenever the password does, so a link dies after use."""
-    material = f"{user.id}:{user.password_hash or ''}:{user.status}".encode()
+def _fingerprint(user: User, purpose: str = "reset") -> str:
+    """Changes whenever the password or the status does, so a link dies after use; a
+    confirmation link also dies once the address is confirmed."""
+    material = f"{user.id}:{user.password_hash or ''}:{user.status}"
+    if purpose == "verify":
+        material += f":{user.email}:{user.email_confirmed}"
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, material, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def make_reset_token(user: User, purpose: str = "reset") -> str:
-    return _serializer().dumps({"u": user.id, "f": _fingerprint(user), "p": purpose})
+def make_token(user: User, purpose: str = "reset") -> str:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown link purpose {purpose!r}")
+    return _serializer().dumps({"u": user.id, "f": _fingerprint(user, purpose), "p": purpose})
 
 
-def user_for_token(token: str) -> tuple[User, str]:
-    """The user a reset link belongs to, and its purpose ("reset" or "set").
+def user_for_token(token: str, purposes: tuple[str, ...] = PASSWORD_PURPOSES) -> tuple[User, str]:
+    """The user a link belongs to, and its purpose (one of ``purposes``).
 
-    Raises TokenError when the link is expired, already used (the password changed
-    since), tampered with, or its account is gone or not active."""
-    serializer = _serializer()
+    Raises TokenError when the link is expired, already used (the password, status or
+    confirmation changed since), of another purpose, tampered with, or its account is
+    gone or suspended."""
     try:
-        payload, signed_at = serializer.loads(
-            token, max_age=int(SET_PASSWORD_MAX_AGE.total_seconds()), return_timestamp=True
+        payload, signed_at = _serializer().loads(
+            token, max_age=int(max(PURPOSES.values()).total_seconds()), return_timestamp=True
         )
     except SignatureExpired:
-        raise TokenError("This link has expired. Ask for a new one.") from None
+        raise TokenError(EXPIRED) from None
     except BadSignature:
-        raise TokenError("This link is not valid. Ask for a new one.") from None
+        raise TokenError(NOT_VALID) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
-        raise TokenError("This link is not valid. Ask for a new one.")
+        raise TokenError(NOT_VALID)
     purpose = payload.get("p", "reset")
-    max_age = RESET_MAX_AGE if purpose == "reset" else SET_PASSWORD_MAX_AGE
-    if utcnow() - signed_at > max_age:
-        raise TokenError("This link has expired. Ask for a new one.")
+    if purpose not in purposes:
+        raise TokenError(NOT_VALID)
+    if utcnow() - signed_at > PURPOSES[purpose]:
+        raise TokenError(EXPIRED)
     user = db.session.get(User, payload["u"])
     if user is None or user.status == UserStatus.SUSPENDED:
-        raise TokenError("This link is not valid. Ask for a new one.")
-    if not hmac.compare_digest(str(payload.get("f", "")), _fingerprint(user)):
-        raise TokenError("This link was already used, or your password has changed since. Ask for a new one.")
+        raise TokenError(NOT_VALID)
+    if not hmac.compare_digest(str(payload.get("f", "")), _fingerprint(user, purpose)):
+        raise TokenError(_used_message(user, purpose))
     return user, purpose
+
+
+def _used_message(user: User, purpose: str) -> str:
+    if purpose != "verify":
+        return "This link was already used, or your password has changed since. Ask for a new one."
+    if user.email_confirmed:
+        return ALREADY_CONFIRMED
+    return "This link was replaced: your account changed since it was sent. Ask for a new one."
 
 
 @dataclass
@@ -93,11 +121,14 @@ class ResetRequest:
 
 
 def request_password_reset(email: str) -> ResetRequest:
-    """Record a reset request and make the link for an active account.
+    """Record a reset request and make the link for an active account, or for one still
+    waiting for its address to be confirmed (choosing a password from the mailed link
+    proves the address too). At most ``RATELIMIT_MAIL_PER_ADDRESS`` links an hour go to
+    one address; past that the request is recorded and no mail is made.
 
     The answer to the requester is the same either way; the caller mails the link."""
     user = find_user_by_email(email)
-    if user is None or user.status != UserStatus.ACTIVE:
+    if user is None or not (user.status == UserStatus.ACTIVE or user.awaiting_confirmation):
         record(
             None,
             actions.PASSWORD_RESET_REQUESTED,
@@ -107,31 +138,37 @@ def request_password_reset(email: str) -> ResetRequest:
             email=normalise_email(email)[:254],
         )
         return ResetRequest(None, None)
+    if not within_quota("RATELIMIT_MAIL_PER_ADDRESS", "reset", user.email):
+        record(user, actions.PASSWORD_RESET_REQUESTED, user, outcome=Outcome.FAILURE, reason="address_limit")
+        return ResetRequest(None, None)
     record(user, actions.PASSWORD_RESET_REQUESTED, user)
-    return ResetRequest(user, _link(make_reset_token(user)))
+    return ResetRequest(user, _link(make_token(user)))
 
 
-def _absolute(endpoint: str, **values) -> str:
+def absolute_url(endpoint: str, **values) -> str:
     """A public URL for mail; works in a request and in CLI commands or jobs alike."""
     path = current_app.url_map.bind("portal.invalid").build(endpoint, values)
     return current_app.config["PORTAL_BASE_URL"] + path
 
 
 def _link(token: str) -> str:
-    return _absolute("auth.reset_password", token=token)
+    return absolute_url("auth.reset_password", token=token)
 
 
 def reset_password(token: str, new_password: str, *, keep_session_id: int | None = None) -> User:
     """Set a new password from a reset link; every session of the user ends
-    (but ``keep_session_id``, the requester's own, if given). A pending account that an
-    admin created becomes active when its owner sets a password through their "set"
-    link. Raises TokenError or AuthError."""
+    (but ``keep_session_id``, the requester's own, if given). The link came by mail, so
+    an address not yet confirmed is confirmed now (and a pending account waiting for that
+    becomes active); a pending account that an admin created becomes active when its owner
+    sets a password through their "set" link. Raises TokenError or AuthError."""
     user, purpose = user_for_token(token)
     validate_new_password(new_password, email=user.email, name=user.name)
     store_password(user, new_password)
     ended = sessions.revoke_all(user.id, "password_reset", except_id=keep_session_id)
     record(None, actions.PASSWORD_RESET, user, purpose=purpose, sessions_ended=len(ended))
-    if purpose == "set" and user.status == UserStatus.PENDING:
+    if not user.email_confirmed:
+        confirm_address(user, via=f"{purpose}_link")
+    elif purpose == "set" and user.status == UserStatus.PENDING:
         user.status = UserStatus.ACTIVE
         record(user, actions.USER_STATUS_CHANGED, user, before=UserStatus.PENDING,
                after=UserStatus.ACTIVE, reason="password_set")
@@ -142,7 +179,7 @@ def send_reset_link(request: ResetRequest) -> None:
     """Mail the link of a reset request (from a thread, so timing does not tell)."""
     if request.user is None or request.link is None:
         return
-    text = _render_mail(
+    text = render_mail(
         "password_reset",
         user=request.user,
         link=request.link,
@@ -152,8 +189,8 @@ def send_reset_link(request: ResetRequest) -> None:
 
 
 def send_password_changed_notice(user: User) -> bool:
-    text = _render_mail(
-        "password_changed", user=user, when=utcnow(), forgot_url=_absolute("auth.forgot_password")
+    text = render_mail(
+        "password_changed", user=user, when=utcnow(), forgot_url=absolute_url("auth.forgot_password")
     )
     return mail.send(user.email, "Your Portal password was changed", text)
 
@@ -163,7 +200,7 @@ def send_lockout_notices(notices) -> None:
     caller has committed the lock). From a thread, so the answer's timing does not tell."""
     for notice in notices:
         lock = notice.lock
-        text = _render_mail(
+        text = render_mail(
             "lockout",
             name=notice.name,
             email=notice.email,
@@ -171,20 +208,20 @@ def send_lockout_notices(notices) -> None:
             where=lockout.describe(lock.source),
             until=lock.until,
             minutes=lock.minutes,
-            forgot_url=_absolute("auth.forgot_password"),
+            forgot_url=absolute_url("auth.forgot_password"),
         )
         mail.send_in_background(notice.email, "Your Portal account was locked after wrong passwords", text)
 
 
 def send_set_password_link(user: User, actor: User | None = None) -> bool:
     """Mail a link to choose a password, for an account an admin created (valid 3 days)."""
-    link = _link(make_reset_token(user, purpose="set"))
+    link = _link(make_token(user, purpose="set"))
     record(actor, actions.PASSWORD_RESET_REQUESTED, user, purpose="set")
-    text = _render_mail("set_password", user=user, link=link, days=SET_PASSWORD_MAX_AGE.days)
+    text = render_mail("set_password", user=user, link=link, days=SET_PASSWORD_MAX_AGE.days)
     return mail.send(user.email, "Choose your Portal password", text)
 
 
-def _render_mail(template: str, **context) -> str:
+def render_mail(template: str, **context) -> str:
     return render_template(
         f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
     )

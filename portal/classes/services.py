@@ -133,11 +133,14 @@ def archive_class(klass: Klass, *, actor: User) -> None:
 def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
     """Join the class with this code. Returns (class, joined_now).
 
-    Joining twice is harmless (joined_now is False). Raises ClassError with a message
-    for the student when the code is unknown, was replaced, or the class is archived.
+    Joining twice is harmless (joined_now is False). Raises NotAllowed unless the actor is
+    a student whose e-mail address is confirmed, and ClassError with a message for the
+    student when the code is unknown, was replaced, or the class is archived.
     """
     if student.role != Role.STUDENT:
         raise NotAllowed("Only students join classes.")
+    if not student.email_confirmed:
+        raise NotAllowed("Confirm your e-mail address before you join a class.", "join_code")
     display = normalise_join_code(code)
     if not CODE_PATTERN.match(display):
         raise ClassError("A join code has nine letters and digits, like PLY-4KD-9QX.", "join_code")

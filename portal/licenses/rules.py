@@ -83,6 +83,7 @@ def needs_guardian_consent(user: User, today: date | None = None) -> bool:
 
 
 SUSPENDED = "suspended"
+UNCONFIRMED = "unconfirmed"
 NEEDS_CONSENT = "needs_consent"
 NO_BIRTH_DATE = "no_birth_date"
 TOO_YOUNG = "too_young"
@@ -99,6 +100,7 @@ class Ineligible:
         spec = self.spec
         return {
             SUSPENDED: "Your account is suspended.",
+            UNCONFIRMED: "Confirm your e-mail address first: open the link we sent to it.",
             NEEDS_CONSENT: f"Because you are under {ADULT_AGE}, a guardian's consent must be recorded first.",
             NO_BIRTH_DATE: (
                 f"{spec.name} requires a date of birth on your account (minimum age {spec.min_age})."
@@ -110,6 +112,7 @@ class Ineligible:
         spec = self.spec
         return {
             SUSPENDED: "the account is suspended",
+            UNCONFIRMED: "the account's e-mail address is not confirmed yet",
             NEEDS_CONSENT: f"under {ADULT_AGE} and no guardian consent is recorded",
             NO_BIRTH_DATE: f"no date of birth on the account ({spec.name} starts at {spec.min_age})",
             TOO_YOUNG: f"younger than {spec.min_age}, the minimum age of {spec.name}",
@@ -127,6 +130,8 @@ def eligibility_problem(
     today = today or _today()
     if student.status == UserStatus.SUSPENDED:
         return Ineligible(SUSPENDED, spec)
+    if not student.email_confirmed:
+        return Ineligible(UNCONFIRMED, spec)
     if consent and needs_guardian_consent(student, today):
         return Ineligible(NEEDS_CONSENT, spec)
     if spec.min_age:

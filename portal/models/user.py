@@ -41,6 +41,10 @@ class User(db.Model):
     guardian_name: Mapped[str | None] = mapped_column(sa.String(120))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     password_changed_at: Mapped[datetime | None]
+    # When the owner proved the address is theirs (the link mailed at registration, a
+    # set-password or reset link), or an admin created the account active. Until then a
+    # self-registered account is pending: it cannot log in, and is removed after 7 days.
+    email_confirmed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -77,6 +81,15 @@ class User(db.Model):
 
     def get_id(self) -> str | None:
         return self.session_token
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Pending until its owner opens a link mailed to the address."""
+        return self.status == UserStatus.PENDING and self.email_confirmed_at is None
 
     @property
     def is_admin(self) -> bool:

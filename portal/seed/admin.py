@@ -1,4 +1,5 @@
-"""Demo admin-side data: a finished bulk job, a suspended account, a pending account."""
+"""Demo admin-side data: a finished bulk job, a suspended account, a pending account, and a
+registration whose address is not confirmed yet."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,6 +7,7 @@ from datetime import date
 from portal import jobs
 from portal.admin import services as admin_services
 from portal.audit import actions
+from portal.auth import registration
 from portal.auth import services as accounts
 from portal.classes import services as classes
 from portal.extensions import db
@@ -67,3 +69,13 @@ def seed(ctx) -> None:
         )
 
     timeline.at(timeline.ago(days=5), priya_is_invited)
+
+    def lucas_registers():
+        # Registered through the form, the confirmation link never opened: logging in asks
+        # to confirm first, and `users purge-unconfirmed` removes it a week after this.
+        ctx.users["lucas"] = registration.register(
+            name="Lucas Moreau", email="lucas@demo.academy", password=DEMO_PASSWORD,
+            date_of_birth=date(2001, 10, 4),
+        ).user
+
+    timeline.at(timeline.ago(days=2), lucas_registers)

@@ -7,12 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 
 import pytest
 import redis
-
-from portal.extensions import limiter
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -22,15 +19,6 @@ def redis_or_skip():
         redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"Redis is not reachable at {REDIS}: {exc}")
-
-
-@pytest.fixture
-def fresh_limiter(monkeypatch):
-    """The limiter is one object per process; give this test its own key prefix and state."""
-    prefix = f"portal-test-{uuid.uuid4().hex}"
-    monkeypatch.setattr(limiter, "_key_prefix", prefix)
-    monkeypatch.setattr(limiter, "_storage_dead", False)
-    return prefix
 
 
 def attempt(client, path="/auth/login"):

@@ -84,7 +84,12 @@ def test_typed_email_kept_password_not(client, make_user):
 
 @pytest.mark.parametrize("status", ["suspended", "pending"])
 def test_suspended_and_pending_accounts_are_refused(app, client, make_user, status, audit_events):
-    user = make_user(status=status)
+    # A confirmed account an admin set to this status (an unconfirmed registration is
+    # pending too, and is told to confirm: tests/auth/test_confirmation.py).
+    user = make_user()
+    with app.app_context():
+        services.set_status(db.session.get(User, user.id), status, None, "by an admin")
+        db.session.commit()
     response = post_login(client, user.email, user.password)
     assert response.status_code == 422
     assert services.GENERIC_LOGIN_ERROR in response.get_data(as_text=True)

@@ -1,14 +1,12 @@
 """Account journeys: ending another device's session, and a password reset through the outbox."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import time
 
 import pytest
 
 from tests.support.journeys import JOURNEY_PASSWORD, log_in
+from tests.support.mail import link_in, wait_for_mail
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
@@ -48,20 +46,6 @@ def test_user_logs_out_the_other_device(busy_portal, browse, make_user, js):
     assert laptop.path == "/dashboard"
 
 
-def _reset_link(outbox, to: str, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(outbox.glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if message["To"] and to in message["To"]:
-                body = message.get_body(("plain",)).get_content()
-                match = re.search(r"https?://\S+/auth/reset-password/\S+", body)
-                assert match, body
-                return match.group(0)
-        time.sleep(0.2)
-    raise AssertionError(f"no reset message for {to} in {outbox}")
-
-
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_password_reset_through_the_outbox(portal, browse, make_user, js):
     make_user("student", name="Alex Moreno", email="alex@example.org", password="an old forgotten password")
@@ -77,7 +61,8 @@ def test_password_reset_through_the_outbox(portal, browse, make_user, js):
         "() => /check your|sent|if an account/i.test(document.querySelector('main').innerText)")
     tab.check()
 
-    link = _reset_link(portal.instance_path / "outbox", "alex@example.org")
+    [(_, text)] = wait_for_mail(portal.instance_path / "outbox", "alex@example.org")
+    link = link_in(text, "/auth/reset-password/")
     assert link.startswith(portal.url)
     page.goto(link)
     tab.check()

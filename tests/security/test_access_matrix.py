@@ -135,6 +135,10 @@ MATRIX = {
         "login ok    404   404   404   404   login login",
     "/auth/sessions/revoke-others":
         "login ok    ok    ok    ok    ok    login login",
+    "/auth/verify-email":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/verify-email/<token>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
     "/dashboard":
         "login ok    ok    ok    ok    ok    login login",
     "/dashboard/classes":

@@ -17,7 +17,6 @@ from portal import errors
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.user import Role
-from tests.auth.test_limiter import fresh_limiter  # noqa: F401 - fixture
 from tests.support.http import login
 
 FLOOD = 300
@@ -62,7 +61,7 @@ def test_each_source_is_counted_on_its_own(app_factory, make_user):
         ("127.0.0.1", 0), ("127.0.0.1", user.id), ("192.0.2.7", 0)]
 
 
-def test_limits_apply_before_csrf_and_429s_are_aggregated(app_factory, fresh_limiter):  # noqa: F811
+def test_limits_apply_before_csrf_and_429s_are_aggregated(app_factory, fresh_limiter):
     app = app_factory(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="5 per minute")
     client = app.test_client()
     form = {"email": "someone@example.org", "password": "no token at all"}

@@ -52,6 +52,7 @@ FORM_ROUTES = {
     "LoginForm": ("anonymous", "POST", "/auth/login"),
     "RegisterForm": ("anonymous", "POST", "/auth/register"),
     "ForgotPasswordForm": ("anonymous", "POST", "/auth/forgot-password"),
+    "ConfirmationLinkForm": ("anonymous", "POST", "/auth/verify-email"),
     "ResetPasswordForm": ("anonymous", "POST", "/auth/reset-password/{reset_token}"),
     "ChangePasswordForm": ("student", "POST", "/auth/change-password"),
     "ClassCreateForm": ("instructor", "POST", "/dashboard/classes"),
@@ -174,7 +175,7 @@ def _fuzz_form(app, world, form_name):
     if "{reset_token}" in template:
         with app.app_context():
             holder = db.session.get(User, world.users["other_student"].id)
-            ids["reset_token"] = tokens.make_reset_token(holder)
+            ids["reset_token"] = tokens.make_token(holder)
     url = template.format(**ids)
     fields = form_fields(app, form_name)
     assert fields, form_name

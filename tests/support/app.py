@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -165,3 +165,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def fresh_limiter(monkeypatch):
+    """The limiter is one object per process; give this test its own key prefix and state.
+    (Tests that turn the limits on build their app with ``RATELIMIT_ENABLED=True``.)"""
+    prefix = f"portal-test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(limiter, "_key_prefix", prefix)
+    monkeypatch.setattr(limiter, "_storage_dead", False)
+    return prefix

@@ -31,6 +31,8 @@ def accounts(b: Builder) -> None:
             "guardian_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}" if consent else None,
             "timezone": "UTC",
             "password_changed_at": created if status != UserStatus.PENDING else None,
+            # Pending scale accounts are the ones an admin made, waiting for their link.
+            "email_confirmed_at": created if status != UserStatus.PENDING else None,
             "last_login_at": (now - timedelta(hours=rng.uniform(1, 2000)))
             if status == UserStatus.ACTIVE else None,
             "created_at": created, "updated_at": created,

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from portal.classes import services
+from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import reviews
 from portal.licenses import services as license_services
@@ -72,7 +73,8 @@ def fill_class(app):
             ids = []
             for i in range(n):
                 number = next(_counter)
-                user = User(email=f"{prefix}{number}@example.test", name=f"{prefix.title()} {number:04d}")
+                user = User(email=f"{prefix}{number}@example.test", name=f"{prefix.title()} {number:04d}",
+                            email_confirmed_at=utcnow())
                 db.session.add(user)
                 db.session.flush()
                 db.session.add(ClassMembership(class_id=k.id, user_id=user.id))
@@ -109,6 +111,7 @@ def class_of_students(app, make_user, make_specialization, make_class):
                     name=f"Pupil {number:04d}",
                     role=Role.STUDENT,
                     date_of_birth=date(2000, 1, 1),
+                    email_confirmed_at=utcnow(),  # as a student who joined with the code
                 )
                 db.session.add(user)
                 db.session.flush()
