@@ -2,7 +2,8 @@
 
 Denied requests (403, 404 for someone else's object, CSRF failures, 429) are recorded
 as ``access.denied``, and 5xx answers as ``request.failed``, here, in one place, not by
-each route. They are aggregated so that a flood cannot grow the audit trail: per
+each route; a route that refuses guesses itself (wrong join codes) records them through
+:func:`record_refusal`, the same way. They are aggregated so that a flood cannot grow the audit trail: per
 source (the client IP, and the user when logged in), reason and clock hour, only the
 1st, 10th, 100th, 1000th ... are written, each with its ``count`` so far. A source
 therefore adds at most 1 + log10(n) rows per reason per hour for n refused requests
@@ -164,6 +165,13 @@ def _record_denial(code: int, reason: str, action: str = actions.ACCESS_DENIED, 
     except Exception:  # the error page must still be served
         db.session.rollback()
         log.exception("could not record %s", action)
+
+
+def record_refusal(reason: str, action: str, code: int = 422, **details) -> None:
+    """For a route that refuses a guess on its own (a wrong join code): recorded as the
+    denials above are, aggregated per source, reason and hour, in its own transaction
+    (anything pending in the session is rolled back first)."""
+    _record_denial(code, reason, action, **details)
 
 
 def register(app: Flask) -> None:

@@ -2,7 +2,9 @@
 
 0006 moves the per-account failure count and lock into login_throttles; 0007 marks
 every license signed so far as signature version 1 and keeps the specialization's
-name it was signed with, so a later rename does not break it.
+name it was signed with, so a later rename does not break it; 0008 counts the accounts
+made before e-mail confirmation as confirmed (but those an admin invited, still pending);
+0009 widens the join codes, which on SQLite rebuilds two tables.
 """
 from __future__ import annotations
 
@@ -118,5 +120,63 @@ def test_old_rows_survive_the_upgrade_and_the_downgrade(empty_database, tmp_path
         assert back[2] is None and back[3] is None and back[1] is not None
         db.session.commit()
         assert "login_throttles" not in sa.inspect(db.engine).get_table_names()
+        db.session.remove()
+        db.engine.dispose()
+
+
+classes_0005 = sa.table(
+    "classes", sa.column("id"), sa.column("name"), sa.column("description"), sa.column("specialization_id"),
+    sa.column("instructor_id"), sa.column("join_code"), sa.column("created_at", UTCDateTime()),
+)
+memberships_0005 = sa.table(
+    "class_memberships", sa.column("id"), sa.column("class_id"), sa.column("user_id"),
+    sa.column("joined_at", UTCDateTime()),
+)
+replaced_0005 = sa.table(
+    "replaced_join_codes", sa.column("code"), sa.column("class_id"), sa.column("replaced_at", UTCDateTime()),
+)
+
+
+def test_confirmation_and_longer_join_codes_keep_every_row(empty_database, tmp_path):
+    """The SQLite rebuild of classes once ran with foreign keys on, and its DROP deleted
+    every membership (ON DELETE CASCADE); migrations/env.py turns them off for migrating."""
+    app = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": empty_database,
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
+    now = utcnow().replace(microsecond=0)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        person = {"timezone": "UTC", "failed_logins": 0, "locked_until": None, "created_at": now,
+                  "updated_at": now}
+        db.session.execute(sa.insert(users_0005), [
+            {"id": 1, "email": "coach@example.org", "name": "Coach", "role": "instructor",
+             "status": "active", **person},
+            {"id": 2, "email": "kid@example.org", "name": "Kid", "role": "student", "status": "active",
+             **person},
+            {"id": 3, "email": "invited@example.org", "name": "Invited", "role": "instructor",
+             "status": "pending", **person},
+        ])
+        db.session.execute(sa.insert(specializations_0005), [
+            {"id": 1, "code": "PLY", "name": "Player", "description": "", "max_level": 3, "min_age": 0,
+             "auto_issue": True, "created_at": now},
+        ])
+        db.session.execute(sa.insert(classes_0005), [
+            {"id": 1, "name": "Old", "description": "", "specialization_id": 1, "instructor_id": 1,
+             "join_code": "PLY-4KD-9QX", "created_at": now},
+        ])
+        db.session.execute(sa.insert(memberships_0005),
+                           [{"id": 1, "class_id": 1, "user_id": 2, "joined_at": now}])
+        db.session.execute(sa.insert(replaced_0005),
+                           [{"code": "PLY-ACD-EFG", "class_id": 1, "replaced_at": now}])
+        db.session.commit()
+
+        flask_migrate.upgrade()
+        confirmed = dict(db.session.execute(
+            sa.text("SELECT email, email_confirmed_at IS NOT NULL FROM users")).all())
+        assert {email: bool(flag) for email, flag in confirmed.items()} == {
+            "coach@example.org": True, "kid@example.org": True, "invited@example.org": False}
+        assert db.session.scalar(sa.text("SELECT count(*) FROM class_memberships")) == 1
+        assert db.session.scalar(sa.text("SELECT count(*) FROM replaced_join_codes")) == 1
+        assert db.session.scalar(sa.text("SELECT join_code FROM classes")) == "PLY-4KD-9QX"
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -4,11 +4,14 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
+from portal.audit import actions
 from portal.classes import bp, queries, services
 from portal.classes.forms import ClassCreateForm, ClassJoinForm
+from portal.errors import record_refusal
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
+from portal.limits import Limit, by_user, limited, refused
 from portal.models.catalogue import Specialization
 from portal.models.klass import Klass
 from portal.models.user import Role, User
@@ -142,7 +145,15 @@ def archive(class_id: int):
 # -- students -----------------------------------------------------------------------------
 
 
+# Refused codes (a guess, a typo) are limited per student and per IP; joining is not.
+JOIN_LIMITS = (
+    Limit("RATELIMIT_JOIN_PER_USER", key=by_user, counts=refused),
+    Limit("RATELIMIT_JOIN_PER_IP", counts=refused),
+)
+
+
 @bp.route("/join", methods=["GET", "POST"])
+@limited(*JOIN_LIMITS)
 def join():
     form = ClassJoinForm()
     if request.method == "GET" and request.args.get("code"):
@@ -158,6 +169,8 @@ def join():
             else:
                 flash(f"You are already in {klass.name}.", "info")
             return redirect(url_for("dashboard.index"))
+        # Aggregated per source and hour, as denials are: a guessing run adds a few rows.
+        record_refusal("join_code", actions.CLASS_JOIN_FAILED, form_status(form))
     return render_page(
         "classes/join.html", "classes/_join_form.html", status=form_status(form), form=form
     )

@@ -1,8 +1,12 @@
 """Class services: plain functions, the acting user explicit, no commits.
 
-Join codes look like ``PLY-4KD-9QX``: the specialization's code and six characters
-from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B), so a code can
-be read aloud or copied from a whiteboard without mistakes.
+Join codes look like ``PLY-4KDQ-9XTR-M7CA``: the specialization's code and twelve
+characters, in groups of four, from an alphabet without look-alikes (no 0/O, 1/I/L,
+2/Z, 5/S, 8/B), so a code can be read aloud or copied from a whiteboard without
+mistakes. Twelve of 25 symbols are 55 bits: with the limits on refused codes
+(``portal.limits``), guessing one is out of reach. Codes handed out before had six
+characters (``PLY-4KD-9QX``, 28 bits); they keep working until the class's code is
+renewed.
 """
 from __future__ import annotations
 
@@ -23,8 +27,23 @@ from portal.models.klass import ClassMembership, Klass, ReplacedJoinCode
 from portal.models.user import Role, User
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CODE_PATTERN = re.compile(r"^[A-Z]{3}-[" + CODE_ALPHABET + r"]{3}-[" + CODE_ALPHABET + r"]{3}$")
+CODE_GROUPS = (4, 4, 4)
+LEGACY_CODE_GROUPS = (3, 3)
 _CODE_ATTEMPTS = 8
+CODE_EXAMPLE = "PLY-4KDQ-9XTR-M7CA"
+# One answer for a code no class has and for one that was replaced: a guess learns nothing.
+UNKNOWN_CODE = (
+    "This join code does not work. Check it with your instructor, who may have given out a new one."
+)
+
+
+def _pattern(groups: tuple[int, ...]) -> re.Pattern:
+    body = "".join(f"-[{CODE_ALPHABET}]{{{n}}}" for n in groups)
+    return re.compile(rf"^[A-Z]{{3}}{body}$")
+
+
+CODE_PATTERN = _pattern(CODE_GROUPS)
+LEGACY_CODE_PATTERN = _pattern(LEGACY_CODE_GROUPS)
 
 
 class ClassError(PortalError):
@@ -38,22 +57,36 @@ class NotMember(ClassError, NotYours):
 # -- join codes ---------------------------------------------------------------------------
 
 
+def _grouped(prefix: str, body: str, groups: tuple[int, ...]) -> str:
+    parts, start = [prefix], 0
+    for size in groups:
+        parts.append(body[start:start + size])
+        start += size
+    return "-".join(parts)
+
+
 def new_join_code(spec: Specialization) -> str:
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
-    return f"{spec.code.upper()}-{body[:3]}-{body[3:]}"
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(sum(CODE_GROUPS)))
+    return _grouped(spec.code.upper(), body, CODE_GROUPS)
 
 
 def normalise_join_code(typed: str) -> str:
-    """The display form of what a student typed: case, spaces and dashes forgiven."""
+    """The display form of what a student typed: case, spaces and dashes forgiven.
+    Current codes and the shorter ones handed out before both come out grouped."""
     compact = re.sub(r"[^A-Za-z0-9]", "", typed or "").upper()
-    if len(compact) != 9:
-        return compact
-    return f"{compact[:3]}-{compact[3:6]}-{compact[6:]}"
+    for groups in (CODE_GROUPS, LEGACY_CODE_GROUPS):
+        if len(compact) == 3 + sum(groups):
+            return _grouped(compact[:3], compact[3:], groups)
+    return compact
+
+
+def is_join_code(display: str) -> bool:
+    return bool(CODE_PATTERN.match(display) or LEGACY_CODE_PATTERN.match(display))
 
 
 def _code_taken(code: str) -> bool:
     """In use, or replaced once: a replaced code is never handed out again, so a student
-    holding an old code is told it was replaced instead of joining another class."""
+    holding an old code is refused instead of joining another class."""
     return (
         db.session.scalar(sa.select(Klass.id).where(Klass.join_code == code)) is not None
         or db.session.get(ReplacedJoinCode, code) is not None
@@ -135,23 +168,22 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
 
     Joining twice is harmless (joined_now is False). Raises NotAllowed unless the actor is
     a student whose e-mail address is confirmed, and ClassError with a message for the
-    student when the code is unknown, was replaced, or the class is archived.
+    student when the code is malformed, unknown or replaced (one message for both), or the
+    class is archived.
     """
     if student.role != Role.STUDENT:
         raise NotAllowed("Only students join classes.")
     if not student.email_confirmed:
         raise NotAllowed("Confirm your e-mail address before you join a class.", "join_code")
     display = normalise_join_code(code)
-    if not CODE_PATTERN.match(display):
-        raise ClassError("A join code has nine letters and digits, like PLY-4KD-9QX.", "join_code")
+    if not is_join_code(display):
+        raise ClassError(
+            f"A join code has three letters and twelve letters and digits, like {CODE_EXAMPLE}.",
+            "join_code",
+        )
     klass = db.session.scalar(sa.select(Klass).where(Klass.join_code == display))
     if klass is None:
-        if db.session.get(ReplacedJoinCode, display) is not None:
-            raise ClassError(
-                "This code has been replaced by a new one. Ask your instructor for the current code.",
-                "join_code",
-            )
-        raise ClassError("No class has this code. Check it with your instructor.", "join_code")
+        raise ClassError(UNKNOWN_CODE, "join_code")
     if klass.archived_at is not None:
         raise ClassError(
             "This class has been archived and no longer takes new students.", "join_code"

@@ -21,7 +21,8 @@ class Klass(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     specialization_id: Mapped[int] = mapped_column(sa.ForeignKey("specializations.id"))
     instructor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    join_code: Mapped[str] = mapped_column(sa.String(16), unique=True)  # canonical, no dashes
+    # As displayed, dashes included: PLY-4KDQ-9XTR-M7CA (or an older PLY-4KD-9QX).
+    join_code: Mapped[str] = mapped_column(sa.String(24), unique=True)
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -48,12 +49,12 @@ class ClassMembership(db.Model):
 
 
 class ReplacedJoinCode(db.Model):
-    """A join code a class had before its instructor renewed it; a student who types it
-    is told the code was replaced, and it is never handed out again."""
+    """A join code a class had before its instructor renewed it; it is never handed out
+    again (a student who types it is answered as for a code no class has)."""
 
     __tablename__ = "replaced_join_codes"
 
-    code: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
     class_id: Mapped[int] = mapped_column(
         sa.ForeignKey("classes.id", ondelete="CASCADE"), index=True
     )

@@ -255,10 +255,10 @@ def test_join_page_good_bad_and_twice(app, client, klass, make_user):
     login(client, student)
     page = client.get("/dashboard/join").get_data(as_text=True)
     assert 'name="join_code"' in page
-    bad = client.post("/dashboard/join", data={"join_code": "ply-zzz-zzz"})
+    bad = client.post("/dashboard/join", data={"join_code": "ply-xxxx-xxxx-xxxx"})
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
-    assert "field-error" in body and "ply-zzz-zzz" in body
+    assert "field-error" in body and "ply-xxxx-xxxx-xxxx" in body and "does not work" in body
     typed = " " + klass.join_code.lower().replace("-", "  ") + " "
     good = client.post("/dashboard/join", data={"join_code": typed})
     assert good.status_code == 303 and good.headers["Location"].endswith("/dashboard")
@@ -274,7 +274,7 @@ def test_join_with_htmx(client, klass, make_user):
     bad = client.post("/dashboard/join", data={"join_code": "nope"}, headers=HTMX)
     assert bad.status_code == 422
     body = assert_partial(bad)
-    assert 'id="join-form"' in body and "nine letters" in body
+    assert 'id="join-form"' in body and "twelve letters and digits" in body
     good = client.post("/dashboard/join", data={"join_code": klass.join_code}, headers=HTMX)
     assert good.headers.get("HX-Redirect") == "/dashboard"
 
