@@ -47,3 +47,13 @@ def test_seed_demo_prints_logins_and_is_skipped_when_not_empty(app, runner):
     assert second.exit_code == 0 and "already has data" in second.output
     verify = runner.invoke(args=["audit", "verify"])
     assert verify.exit_code == 0
+
+
+def test_seed_demo_accounts_are_confirmed_but_one_registration(app, runner):
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(sa.select(User.email, User.status, User.email_confirmed_at)).all()
+    unconfirmed = {email: status for email, status, confirmed in rows if confirmed is None}
+    # The registration nobody confirmed, and the instructor an admin invited (set-password link).
+    assert unconfirmed == {"lucas@demo.academy": "pending", "priya@demo.academy": "pending"}
+    assert all(status != "pending" for email, status, confirmed in rows if confirmed is not None)
