@@ -41,6 +41,8 @@ SCREENSHOTS = ROOT / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = {"phone": 390, "desktop": 1280}
 DESKTOP = {"width": 1280, "height": 900}
+# How long a browser step may wait for its condition (it polls; see the browser fixture).
+WAIT_MS = 60_000
 # Expected answers a browser logs as "Failed to load resource": form errors (422),
 # conflicts (409) and pages the journey means to hit (404 for another user's data).
 # A test expecting another refusal adds it to ``tab.allowed_statuses`` (a 5xx too), and
@@ -77,8 +79,11 @@ def browser():
         )
     if not AXE.exists():
         pytest.skip(f"axe-core is missing at {AXE.relative_to(ROOT)}: run `npm ci`")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the browser tests load Playwright
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only the browser tests load Playwright
 
+    # Generous deadlines: every wait polls for its condition, so a long deadline costs
+    # nothing when things work and keeps a busy machine from failing the journeys.
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -225,7 +230,7 @@ class Browse:
             locale="en-GB",
             timezone_id="Europe/Madrid",
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(WAIT_MS)
         self.contexts.append(context)
         page = context.new_page()
         tab = Tab(page, base_url or self.base_url, self.axe_source, label,

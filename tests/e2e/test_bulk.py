@@ -48,7 +48,7 @@ def test_admin_bulk_issue_progress_reaches_100(portal, browse, app, make_user, m
                 return bar && bar.max > 1 && bar.value === bar.max
                     && document.querySelector('#job-progress .badge').textContent.trim() === 'Finished';
             }""",
-            timeout=30_000,
+            timeout=120_000,
         )
     else:  # without JavaScript the admin follows the refresh link
         for _ in range(60):
