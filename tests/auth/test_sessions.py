@@ -51,6 +51,23 @@ def test_sessions_page_lists_devices_in_words(app, make_user):
     assert "Firefox" in current_row
 
 
+def test_sessions_page_labels_this_device_and_offers_log_out_on_the_others(app, make_user):
+    user = make_user()
+    laptop, phone = browser(app, FIREFOX), browser(app, PIXEL)
+    login(laptop, user)
+    login(phone, user)
+    html = laptop.get("/auth/sessions").get_data(as_text=True)
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    rows = [r for r in body.split("</tr>") if "<tr" in r]
+    [current] = [r for r in rows if "current-session" in r]
+    [other] = [r for r in rows if "current-session" not in r]
+    assert "This device" in current and "Firefox" in current
+    assert ">Log out here</button>" in current
+    assert "This device" not in other and "Chrome Mobile" in other
+    assert ">Log out</button>" in other
+    assert "Log out this device" not in html
+
+
 def test_revoke_one_across_two_clients(app, make_user, audit_events):
     user = make_user()
     laptop, phone = browser(app, FIREFOX), browser(app, PIXEL)

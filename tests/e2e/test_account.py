@@ -28,10 +28,10 @@ def test_user_logs_out_the_other_device(busy_portal, browse, make_user, js):
     other = page.locator("#sessions tbody tr:not(.current-session)")
     if js:
         with page.expect_response(lambda r: "/revoke" in r.url):
-            other.get_by_role("button", name="Log out this device").click()
+            other.get_by_role("button", name="Log out", exact=True).click()
     else:
         with page.expect_navigation():
-            other.get_by_role("button", name="Log out this device").click()
+            other.get_by_role("button", name="Log out", exact=True).click()
     laptop.check()
     page.wait_for_function("() => document.querySelectorAll('#sessions tbody tr').length === 1")
     assert "only device" in page.inner_text("#sessions")
