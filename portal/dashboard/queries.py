@@ -41,12 +41,14 @@ class LicenseCard:
         return visibility.status_for(self.license, visibility.HOLDER)  # the holder's own cards
 
     @property
+    def upgrade_problem(self) -> str | None:
+        """Why the holder may not ask for the next level now (None: they may)."""
+        return rules.upgrade_problem(self.license, self.pending)
+
+    @property
     def may_request_upgrade(self) -> bool:
-        return (
-            self.license.status == LicenseStatus.ACTIVE
-            and self.progress.complete
-            and self.pending is None
-        )
+        """Suggested as a next step once every requirement is confirmed."""
+        return self.upgrade_problem is None and self.progress.complete
 
 
 @dataclass
@@ -69,6 +71,11 @@ class StudentOverview:
             found.append(("select", None))
         if not self.classes:
             found.append(("join", None))
+        found.extend(
+            ("not_valid", card)
+            for card in self.cards
+            if card.license.status != LicenseStatus.ACTIVE
+        )
         found.extend(("upgrade", card) for card in self.cards if card.may_request_upgrade)
         if self.pending_requests:
             found.append(("wait", None))
@@ -171,7 +178,9 @@ def instructor_overview(instructor: User) -> InstructorOverview:
             .limit(QUEUE_SIZE)
         )
     )
-    progress = rules.progress_toward([(r.user_id, r.specialization_id, r.to_level) for r in requests])
+    progress = rules.progress_toward(
+        [(r.user_id, r.specialization_id, rules.requirements_gate(r)) for r in requests]
+    )
     queue = [QueueItem(r, found) for r, found in zip(requests, progress, strict=True)]
     decisions = list(
         db.session.scalars(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import joinedload, selectinload
@@ -130,24 +132,43 @@ def history_of(license: License) -> list[LicenseEvent]:
     )
 
 
-def open_specializations(user: User) -> list[Specialization]:
-    """Specializations the user has neither a license nor a pending request in."""
-    taken = sa.select(License.specialization_id).where(License.holder_id == user.id)
-    asked = sa.select(UpgradeRequest.specialization_id).where(
-        UpgradeRequest.user_id == user.id, UpgradeRequest.status == RequestStatus.PENDING
-    )
-    return list(
-        db.session.scalars(
-            sa.select(Specialization)
-            .options(selectinload(Specialization.levels))
-            .where(
-                Specialization.archived_at.is_(None),
-                Specialization.id.not_in(taken),
-                Specialization.id.not_in(asked),
+@dataclass(frozen=True)
+class SpecChoice:
+    """One specialization in the student's picker, with why it cannot be chosen (None: it can)."""
+
+    spec: Specialization
+    unavailable: str | None
+
+
+def specialization_choices(user: User) -> list[SpecChoice]:
+    """Every specialization on offer, each with the reason the student may not start it now
+    (already held, a start request pending, too young...), so the picker hides none."""
+    held = set(db.session.scalars(sa.select(License.specialization_id).where(License.holder_id == user.id)))
+    asked = {
+        r.specialization_id: r
+        for r in db.session.scalars(
+            sa.select(UpgradeRequest).where(
+                UpgradeRequest.user_id == user.id, UpgradeRequest.status == RequestStatus.PENDING
             )
-            .order_by(Specialization.name)
         )
-    )
+    }
+    choices = []
+    for spec in db.session.scalars(
+        sa.select(Specialization)
+        .options(selectinload(Specialization.levels))
+        .where(Specialization.archived_at.is_(None))
+        .order_by(Specialization.name)
+    ):
+        if spec.id in held:
+            why = f"You already hold a {spec.name} license."
+        elif spec.id in asked:
+            why = f"You already asked to start {spec.name}; see your requests below."
+        elif problem := rules.eligibility_problem(user, spec, consent=False):
+            why = problem.to_student()
+        else:
+            why = None
+        choices.append(SpecChoice(spec, why))
+    return choices
 
 
 def specialization_by_code_or_id(value: str) -> Specialization | None:
@@ -160,5 +181,11 @@ def specialization_by_code_or_id(value: str) -> Specialization | None:
 def requirements_for(requests: list[UpgradeRequest]) -> dict[int, rules.RequirementRows]:
     """Request id -> the requirements of the level it asks for, with the student's
     completions; two queries for all the requests."""
-    rows = rules.requirement_rows((r.user_id, r.specialization_id, r.to_level) for r in requests)
-    return {r.id: rows[(r.user_id, r.specialization_id, r.to_level)] for r in requests}
+    gates = {r.id: rules.requirements_gate(r) for r in requests}
+    rows = rules.requirement_rows(
+        (r.user_id, r.specialization_id, gates[r.id]) for r in requests if gates[r.id] is not None
+    )
+    return {
+        r.id: rows[(r.user_id, r.specialization_id, gates[r.id])] if gates[r.id] is not None else []
+        for r in requests
+    }

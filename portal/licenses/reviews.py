@@ -39,15 +39,10 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
     spec = license.specialization
     if not reason:
         raise LicenseError("Please say why you are ready for the next level.", field="reason")
-    if license.status != LicenseStatus.ACTIVE:
-        raise LicenseError(
-            f"Only an active license can be upgraded; this one is {license.status}.", field="reason"
-        )
+    problem = rules.upgrade_problem(license, pending_request_for(license.holder_id, spec.id))
+    if problem:
+        raise LicenseError(problem, field="reason")
     to_level = rules.next_level(license, spec)
-    if to_level is None:
-        raise LicenseError(f"Level {license.level} is the highest level of {spec.name}.", field="reason")
-    if pending_request_for(license.holder_id, license.specialization_id) is not None:
-        raise LicenseError(f"You already have a pending request for {spec.name}.", field="reason")
     request = new_request(license.holder, spec, license, to_level, reason)
     record(
         actor,
@@ -72,7 +67,10 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
         raise RequestConflict(f"This request was already {request.status}.")
     spec = request.specialization
     student = request.user
-    missing = not rules.requirements_met(rules.requirements_status(student, spec, request.to_level))
+    gate = rules.requirements_gate(request)  # None for a start request: no note about level 1
+    missing = gate is not None and not rules.requirements_met(
+        rules.requirements_status(student, spec, gate)
+    )
     if missing and not note:
         raise LicenseError(
             "Some requirements of this level are not confirmed yet; "

@@ -25,12 +25,15 @@ from portal.permissions import not_yours, role_required
 def _index_context(select_form=None):
     user = current_user
     select_form = select_form or SpecializationSelectForm()
+    licenses = queries.licenses_of(user)
     return {
-        "licenses": queries.licenses_of(user),
+        "licenses": licenses,
+        "status_views": {lic.id: visibility.status_for(lic, visibility.HOLDER) for lic in licenses},
         "requests": queries.requests_of(user),
-        "open_specializations": queries.open_specializations(user) if user.role == Role.STUDENT else [],
+        "choices": queries.specialization_choices(user) if user.role == Role.STUDENT else [],
         "select_form": select_form,
         "select_error": " ".join([*select_form.specialization.errors, *select_form.form_errors]),
+        "needs_consent": rules.needs_guardian_consent(user),
         "queue_size": len(queries.review_queue(user)) if user.role != Role.STUDENT else 0,
     }
 
@@ -74,6 +77,7 @@ def _detail_context(license):
         [(license.holder_id, spec.id, license.level), (license.holder_id, spec.id, next_level)]
     )
     reader = visibility.reader_of(current_user, license)
+    pending = queries.pending_request_of_license(license)
     return {
         "license": license,
         "spec": spec,
@@ -82,7 +86,9 @@ def _detail_context(license):
         "current_requirements": current.items,
         "next_level": next_level,
         "next_requirements": following.items,
-        "pending": queries.pending_request_of_license(license),
+        "pending": pending,
+        "following": following,
+        "upgrade_problem": rules.upgrade_problem(license, pending),
         "verification_url": verification_url(license),
         "signature_ok": state.check(license),
         "chain": chain.verify_history(license),
@@ -108,6 +114,7 @@ def upgrade(license_id: int):
         flash(f"Your request for level {license.level + 1} was sent for review.", "success")
         return redirect(url_for("licenses.detail", license_id=license.id))
     progress = rules.progress(license.holder_id, license.specialization, license)
+    pending = queries.pending_request_of_license(license)
     return render_page(
         "licenses/upgrade.html",
         "licenses/_upgrade_form.html",
@@ -115,7 +122,8 @@ def upgrade(license_id: int):
         form=form,
         license=license,
         next_level=progress.next_level,
-        pending=queries.pending_request_of_license(license),
+        pending=pending,
+        problem=rules.upgrade_problem(license, pending),
         requirements=progress.items,
     )
 
@@ -209,6 +217,27 @@ def withdraw(request_id: int):
     if request.license_id:
         return redirect(url_for("licenses.detail", license_id=request.license_id))
     return redirect(url_for("licenses.index"))
+
+
+@bp.app_template_filter("request_levels")
+def request_levels(request) -> str:
+    """The levels of a request in words: "Start: level 1", or "Level 1 → 2"."""
+    if not request.from_level:
+        return f"Start: level {request.to_level}"
+    return f"Level {request.from_level} → {request.to_level}"
+
+
+WAITING_LABELS = {
+    rules.GUARDIAN_CONSENT: "Waiting for guardian consent",
+    rules.ADMIN_REVIEW: "Waiting for an admin",
+    rules.INSTRUCTOR_REVIEW: "Waiting for your instructor",
+}
+
+
+@bp.app_template_global()
+def request_waiting_label(request) -> str | None:
+    """What a pending request waits for, in the same words on every page."""
+    return WAITING_LABELS.get(rules.waiting_for(request))
 
 
 @bp.app_template_global()

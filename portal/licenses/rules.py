@@ -397,3 +397,46 @@ def bulk_verdicts(
             )
         verdicts[sid] = BulkVerdict(sid, target - 1, target, tuple(blockers), tuple(reasons))
     return {sid: verdicts[sid] for sid in ids}
+
+
+# -- when the holder may ask for the next level ---------------------------------------------
+
+
+def upgrade_problem(license: License, pending: UpgradeRequest | None) -> str | None:
+    """Why the holder may not ask for the next level of ``license`` now, or None when they
+    may. ``pending`` is their pending request in the specialization, if any.
+
+    The one rule behind the upgrade service, the "Ask for level N" button on the license
+    page and the dashboard's license cards. Requirements still open do not stop a request
+    (an instructor may approve with a note); the pages show how many are confirmed.
+    """
+    spec = license.specialization
+    if license.status != LicenseStatus.ACTIVE:
+        return f"Only an active license can be upgraded; this one is {license.status}."
+    if next_level(license, spec) is None:
+        return f"Level {license.level} is the highest level of {spec.name}."
+    if pending is not None and pending.status == RequestStatus.PENDING:
+        return f"You already have a pending request for {spec.name}."
+    return None
+
+
+def requirements_gate(request: UpgradeRequest) -> int | None:
+    """The level whose requirements a request is judged on: the level asked for, or None
+    for a start request (level 0 to 1), which is decided on eligibility alone, as a
+    selection that issues level 1 at once would be."""
+    return request.to_level if request.from_level else None
+
+
+GUARDIAN_CONSENT = "guardian_consent"
+ADMIN_REVIEW = "admin_review"
+INSTRUCTOR_REVIEW = "instructor_review"
+
+
+def waiting_for(request: UpgradeRequest) -> str | None:
+    """What a pending request waits for: GUARDIAN_CONSENT (a start request of a minor
+    without consent), ADMIN_REVIEW (any other start request) or INSTRUCTOR_REVIEW."""
+    if request.status != RequestStatus.PENDING:
+        return None
+    if request.from_level == 0:
+        return GUARDIAN_CONSENT if needs_guardian_consent(request.user) else ADMIN_REVIEW
+    return INSTRUCTOR_REVIEW

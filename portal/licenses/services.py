@@ -230,7 +230,7 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
         if minor_without_consent:
             why = (
                 f"Because you are under {rules.ADULT_AGE}, a guardian's consent must be recorded "
-                "before a license can be issued. Your request is waiting for an admin."
+                "before a license can be issued. Your request is waiting for guardian consent."
             )
         else:
             why = f"Licenses in {spec.name} are issued by an admin. Your request is waiting for review."

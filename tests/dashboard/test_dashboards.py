@@ -76,16 +76,19 @@ def test_student_sees_licenses_progress_requests_classes_activity(
     assert "Player autumn" in page and "Carla Rivera" in page
     assert "class.joined" in page  # recent own activity
     assert f"/licenses/{license.id}/certificate.pdf" in page
-    assert "Request level 2" not in page
+    # The card says what the license page says about asking (one partial, one rule).
+    assert "1 of 2 requirements of level 2 are confirmed. You can ask now" in page
+    assert "Every requirement for Player level 2 is met" not in page  # not a next step yet
 
     confirm_all(app, student, teacher, spec.id, 2)
     page = client.get("/dashboard").get_data(as_text=True)
-    assert "Request level 2" in page and f"/licenses/{license.id}/upgrade" in page
+    assert "Every requirement for Player level 2 is met" in page
+    assert "Ask for level 2" in page and f"/licenses/{license.id}/upgrade" in page
 
     make_request(license)
     page = client.get("/dashboard").get_data(as_text=True)
-    assert "Request level 2" not in page
-    assert "waiting for a decision" in page
+    assert "Ask for level 2" not in page
+    assert "Your request for Player (Level 1 → 2) is waiting for your instructor" in page
     assert '<span class="badge badge-pending">Pending</span>' in page
 
 
