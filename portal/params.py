@@ -47,6 +47,19 @@ def int_arg(name: str, default: int | None = None, *, lo: int = 0, hi: int = MAX
     return default if number is None else number
 
 
+def int_filter(name: str, errors: dict[str, str], *, lo: int = 0, hi: int = MAX_ID) -> int | None:
+    """A list filter's whole number in ``lo..hi``, or None when left empty. Anything else
+    (``level=abc``) is None too, with a message for the field in ``errors``: a list page
+    says the filter was not understood instead of silently showing everything."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    number = parse_int(raw, lo, hi)
+    if number is None:
+        errors[name] = f"Enter a whole number from {lo} to {hi}."
+    return number
+
+
 def filter_args(names: Iterable[str]) -> MultiDict:
     """The query arguments among ``names`` that have a value, for a list page to build its
     links with (pager, export, "clear").

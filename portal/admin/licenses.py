@@ -18,26 +18,35 @@ from portal.licenses import services as lifecycle
 from portal.licenses.forms import NoteForm, RevokeForm, SuspendForm
 from portal.models.catalogue import Specialization
 from portal.models.license import License, LicenseStatus
-from portal.params import filter_args, int_arg
+from portal.params import filter_args, int_filter
 
 LICENSE_FILTERS = ("specialization", "level", "status", "expiring", "holder")  # the list's query names
 
 
 @bp.get("/licenses")
 def licenses():
+    errors: dict[str, str] = {}
+    specs = queries.specialization_choices(True)
+    status = request.args.get("status", "")
+    if status and status not in LicenseStatus.ALL:
+        errors["status"] = "Choose one of the statuses listed."
+        status = ""
     filters = {
-        "spec_id": int_arg("specialization", lo=1),
-        "level": int_arg("level", lo=1, hi=100),
-        "status": request.args.get("status", "") if request.args.get("status") in LicenseStatus.ALL else "",
-        "expiring_days": int_arg("expiring", lo=0, hi=3650),
+        "spec_id": int_filter("specialization", errors, lo=1),
+        "level": int_filter("level", errors, lo=1, hi=100),
+        "status": status,
+        "expiring_days": int_filter("expiring", errors, lo=0, hi=3650),
         "holder": request.args.get("holder", "")[:120],
     }
+    if filters["spec_id"] is not None and filters["spec_id"] not in {value for value, _ in specs}:
+        errors["specialization"] = "Choose one of the specializations listed."
+        filters["spec_id"] = None
     page = queries.licenses_page(**filters, after=request.args.get("after"))
     args = filter_args(LICENSE_FILTERS)
     return render_page(
-        "admin/licenses.html", "admin/_license_results.html",
-        results=page, filters=filters, args=args, specs=queries.specialization_choices(True),
-        statuses=LicenseStatus.ALL,
+        "admin/licenses.html", "admin/_license_results.html", status=422 if errors else 200,
+        results=page, filters=filters, args=args, specs=specs,
+        statuses=LicenseStatus.ALL, errors=errors,
     )
 
 

@@ -25,13 +25,22 @@ def users():
         "status": request.args.get("status", ""),
         "sort": request.args.get("sort", "name"),
     }
-    if filters["sort"] not in queries.USER_SORTS:
-        filters["sort"] = "name"
+    errors: dict[str, str] = {}
+    for name, choices, message in (
+        ("role", forms.ROLE_CHOICES, "Choose one of the roles listed."),
+        ("status", forms.STATUS_CHOICES, "Choose one of the statuses listed."),
+        ("sort", queries.USER_SORTS, "Choose one of the orders listed."),
+    ):
+        allowed = {c[0] if isinstance(c, tuple) else c for c in choices}
+        if filters[name] and filters[name] not in allowed:
+            errors[name] = message
+            filters[name] = "name" if name == "sort" else ""
+    filters["sort"] = filters["sort"] or "name"
     page = queries.users_page(**filters, after=request.args.get("after"))
     active = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "name")}
     return render_page(
-        "admin/users.html", "admin/_user_results.html",
-        results=page, filters=filters, active=active,
+        "admin/users.html", "admin/_user_results.html", status=422 if errors else 200,
+        results=page, filters=filters, active=active, errors=errors,
         roles=forms.ROLE_CHOICES, statuses=forms.STATUS_CHOICES, sorts=queries.USER_SORT_LABELS,
     )
 

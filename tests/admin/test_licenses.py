@@ -43,7 +43,22 @@ def test_filters(app, client, logged_admin, make_user, make_specialization, make
     assert codes("expiring=30") == {a1.code}
     assert codes("holder=ANNA") == {a1.code}
     assert codes("holder=stone&status=active") == {b2.code}
-    assert client.get("/admin/licenses?level=abc&expiring=-1&status=bogus").status_code == 200
+    bad = client.get(f"/admin/licenses?level=abc&expiring=-1&status=bogus&specialization={2**31 + 5}")
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    for field_id, message in [
+        ("level", "Enter a whole number from 1 to 100."),
+        ("expiring", "Enter a whole number from 0 to 3650."),
+        ("lstatus", "Choose one of the statuses listed."),
+        ("specialization", "Enter a whole number from 1 to"),
+    ]:
+        assert f'aria-describedby="{field_id}-error"' in html, field_id
+        error = html.split(f'id="{field_id}-error"')[1].split("</small>")[0]
+        assert message in error, field_id
+    assert "Part of the filter was not understood" in html
+    unknown = client.get("/admin/licenses?specialization=999999", headers={"HX-Request": "true"})
+    assert unknown.status_code == 422
+    assert "Choose one of the specializations listed." in unknown.get_data(as_text=True)
     response = client.get("/admin/licenses?holder=anna", headers={"HX-Request": "true"})
     assert "<html" not in response.get_data(as_text=True) and "HX-Request" in response.headers["Vary"]
 

@@ -59,8 +59,18 @@ def test_filter_by_role_and_status(client, logged_admin, make_user):
     assert "Ivy Instructor" in body and "Sue Student" not in body
     body = client.get("/admin/users?role=student&status=suspended").get_data(as_text=True)
     assert "Sam Suspended" in body and "Sue Student" not in body and "Ivy" not in body
-    # Unknown values are ignored rather than failing.
-    assert client.get("/admin/users?role=wizard&status=x&sort=nope").status_code == 200
+    # Unknown values get a message next to their field and are left out of the filter.
+    bad = client.get("/admin/users?role=wizard&status=x&sort=nope")
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    for field_id, message in [
+        ("role", "Choose one of the roles listed."),
+        ("status", "Choose one of the statuses listed."),
+        ("sort", "Choose one of the orders listed."),
+    ]:
+        assert f'aria-describedby="{field_id}-error"' in html, field_id
+        assert message in html.split(f'id="{field_id}-error"')[1].split("</small>")[0], field_id
+    assert "Sam Suspended" in html  # the filters not understood are left out, not applied
 
 
 def test_keyset_pagination_walks_every_user_once(app, client, logged_admin):

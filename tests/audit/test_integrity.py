@@ -45,7 +45,9 @@ def test_background_check_reports_intact_chain(client, login_as, app, audit_even
         assert job.result["ok"] is True and job.done == job.total == job.result["count"]
     page = client.get(job_url)
     html = page.get_data(as_text=True)
-    assert "intact" in html and "<progress" in html and "every 1s" not in html
+    count = job.result["count"]
+    assert f"The audit chain is intact ({count} events checked)" in html
+    assert "<progress" in html and "every 1s" not in html
     partial = client.get(job_url, headers={"HX-Request": "true"})
     assert "<html" not in partial.get_data(as_text=True) and "HX-Request" in partial.headers["Vary"]
     verified = audit_events(actions.AUDIT_VERIFIED)
@@ -54,7 +56,8 @@ def test_background_check_reports_intact_chain(client, login_as, app, audit_even
     assert verified[0].resource_type == "job" and verified[0].resource_id == str(job_id)
     assert [e.action for e in audit_events(actions.JOB_STARTED)] == [actions.JOB_STARTED]
     # The integrity page now shows the last full check.
-    assert "✓ intact" in client.get("/audit/integrity").get_data(as_text=True)
+    integrity = client.get("/audit/integrity").get_data(as_text=True)
+    assert "✓ intact" in integrity and f"The audit chain is intact ({count} events checked" in integrity
 
 
 def test_background_check_names_the_first_bad_event(client, login_as, app, audit_events):

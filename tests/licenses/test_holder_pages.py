@@ -178,3 +178,31 @@ def test_the_picker_shows_every_specialization_and_why_one_cannot_be_chosen(
     assert "Not available" not in label("REF")
     for name in ("Player", "Coach", "Internship", "Referee"):
         assert f"<small>{name} for the academy</small>" in start
+
+
+def test_line_breaks_in_a_reason_and_in_notes_are_kept_as_text(
+    app, client, make_user, make_license, make_request, spec
+):
+    admin = make_user(Role.ADMIN)
+    student = make_user()
+    license = make_license(student, spec, 1)
+    request = make_request(license, reason="Passed the test.\nPlayed 5 matches.\n<b>bold?</b>")
+    other = app.test_client()
+    login(other, admin)
+    queue = other.get("/licenses/requests/").get_data(as_text=True)
+    kept = "Passed the test.\nPlayed 5 matches.\n&lt;b&gt;bold?&lt;/b&gt;"
+    assert f'<blockquote class="user-text">{kept}</blockquote>' in queue
+    rejected = other.post(
+        f"/licenses/requests/{request.id}/reject", data={"note": "Not yet.\nFinish the matches first."}
+    )
+    assert rejected.status_code in (302, 303)
+    queue = other.get("/licenses/requests/").get_data(as_text=True)
+    assert 'class="user-text">Not yet.\nFinish the matches first.</td>' in queue
+    login(client, student)
+    mine = client.get("/dashboard").get_data(as_text=True)
+    assert '<span class="user-text">Not yet.\nFinish the matches first.</span>' in mine
+    other.post(f"/admin/licenses/{license.id}/suspend", data={"note": "Line one\nLine two"})
+    history = other.get(f"/licenses/{license.id}").get_data(as_text=True)
+    assert '<span class="user-text">Line one\nLine two</span>' in history
+    with app.open_resource("../static/css/portal.css") as css:
+        assert ".user-text { white-space: pre-line; }" in css.read().decode()
