@@ -167,5 +167,10 @@ def requirement_move(req_id: int):
     requirement = db.get_or_404(Requirement, req_id)
     level = requirement.level
     direction = request.form.get("direction", "")
-    commit_or_show(None, services.move_requirement, requirement, direction, current_user)
+    if commit_or_show(None, services.move_requirement, requirement, direction, current_user):
+        flash(
+            f"“{requirement.title}” moved {direction}: it is now {requirement.position + 1} of "
+            f"{len(level.requirements)} in level {level.number}.",
+            "success",
+        )
     return _to_spec(level.specialization_id, level)

@@ -145,7 +145,14 @@ def test_requirements_add_edit_reorder_remove(app, client, logged_admin, make_sp
             r.title: r.id
             for r in db.session.scalars(sa.select(Requirement).where(Requirement.level_id == level_id))
         }
-    client.post(f"/admin/requirements/{ids['Written test']}/move", data={"direction": "up"})
+    moved = client.post(
+        f"/admin/requirements/{ids['Written test']}/move", data={"direction": "up"}, follow_redirects=True
+    )
+    assert "“Written test” moved up: it is now 2 of 3 in level 1." in moved.get_data(as_text=True)
+    stuck = client.post(
+        f"/admin/requirements/{ids['First aid']}/move", data={"direction": "up"}, follow_redirects=True
+    )
+    assert "It cannot move further that way." in stuck.get_data(as_text=True)
     client.post(f"/admin/requirements/{ids['First aid']}", data={"title": "First aid course"})
     client.post(f"/admin/requirements/{ids['Swim 200 m']}/remove")
     assert _spec(app, spec.id)[1][0][2] == ["First aid course", "Written test"]
