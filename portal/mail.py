@@ -109,10 +109,14 @@ def _write_outbox(message: EmailMessage, folder: str) -> Path:
     os.makedirs(folder, exist_ok=True)
     name = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.eml"
     path = Path(folder) / name
-    # Exclusive create with owner-only permissions: messages may hold reset links.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = path.with_suffix(".part")
+    # Exclusive create with owner-only permissions: messages may hold reset links. The
+    # message appears under its .eml name only once it is whole, so a reader of the outbox
+    # never sees half a message.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(bytes(message))
+    os.replace(partial, path)
     return path
 
 

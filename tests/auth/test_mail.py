@@ -46,7 +46,7 @@ def test_outbox_cli_lists_newest(app, runner, make_user, client):
     client.post("/auth/forgot-password", data={"email": "cli@example.org"})
     folder = app.config["MAIL_OUTBOX"]
 
-    wait_until(lambda: os.path.isdir(folder) and os.listdir(folder))  # sent from a thread
+    wait_until(lambda: mail.outbox_messages(folder))  # sent from a thread
     result = runner.invoke(args=["mail", "outbox"])
     assert result.exit_code == 0, result.output
     assert f"Outbox: {folder}" in result.output
