@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, has_request_context
 from flask_login import current_user
 
+from portal.audit.describe import describe, job_title
 from portal.models.user import Role
 
 
@@ -48,4 +49,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["describe_event"] = lambda event: describe(
+        event, current_user if current_user.is_authenticated else None)
+    app.jinja_env.globals["job_title"] = job_title
     app.jinja_env.globals["academy_name"] = app.config["PORTAL_ACADEMY_NAME"]
