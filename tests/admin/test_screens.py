@@ -19,7 +19,7 @@ def test_every_screen_for_an_admin(
     make_class(teacher, spec, name="Evening group")
 
     with app.app_context():
-        job = enqueue("licenses.bulk", {"action": "issue", "class_name": "X"}, None)
+        job = enqueue("licenses.bulk", {"action": "issue", "class_name": "Saturday squad"}, None)
         db.session.commit()
         job_id = job.id
     pages = {
@@ -39,6 +39,11 @@ def test_every_screen_for_an_admin(
         "/admin/jobs": f"#{job_id}",
         f"/admin/jobs/{job_id}": "Progress",
     }
+    # The job is named by what it does, not its id and kind.
+    job_page = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "<h1>Bulk issue: Saturday squad</h1>" in job_page
+    assert "licenses.bulk" not in job_page
+    assert "Bulk issue: Saturday squad" in client.get("/admin/jobs").get_data(as_text=True)
     for url, expected in pages.items():
         response = client.get(url)
         assert response.status_code == 200, url
