@@ -74,7 +74,7 @@ def _license_page(license: License, note_form=None):
     """The license page; ``note_form`` is a reinstate or renew form shown again."""
     return render_template(
         "admin/license_detail.html", license=license,
-        history=list(reversed(license_queries.history_of(license))),
+        history=license_queries.history_of(license),  # newest first, as everywhere
         note_form=note_form or NoteForm(formdata=None),
     ), form_status(note_form)
 

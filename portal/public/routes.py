@@ -117,6 +117,13 @@ def _cache_headers(response, result, *, personal: bool) -> None:
         response.headers["Cache-Control"] = "no-cache"
 
 
+@bp.get("/keys")
+def keys_page():
+    """The signing keys explained for people; the machine-readable list stays in the JSON."""
+    keys = sorted(signing.public_keys(), key=lambda k: k.get("created_at") or "", reverse=True)
+    return render_template("public/keys.html", keys=keys, algorithm=signing.ALGORITHM)
+
+
 @bp.get("/.well-known/portal-keys.json")
 def portal_keys():
     response = jsonify(

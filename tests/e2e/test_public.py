@@ -11,7 +11,7 @@ def test_visitor_pages_are_accessible_and_clean(portal, browse, js):
     assert tab.page.locator("h1").count() == 1
     tab.shot("landing")
 
-    tab.page.get_by_role("link", name="Verify a license").first.click()
+    tab.page.get_by_role("link", name="Verify a certificate").first.click()
     tab.wait_for_path("/verify")
     tab.check()
     tab.shot("verify-form")
