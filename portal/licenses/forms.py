@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -27,6 +27,8 @@ class RequestApproveForm(FlaskForm):
 
 class RequestRejectForm(FlaskForm):
     note = TextAreaField("Why is it rejected?", validators=[DataRequired(), Length(max=2000)])
+    # "yes" once the person confirmed (the dialog with JavaScript, the page without).
+    confirmed = HiddenField()
 
 
 # An admin's actions on one license (routes in ``portal.admin.licenses``).

@@ -201,9 +201,14 @@ def reject(request_id: int):
     def decide(request, form):
         reviews.reject_request(request, current_user, form.note.data)
 
-    return _decision(
-        request_id, RequestRejectForm(), decide, "Request rejected; the student can see your note."
-    )
+    form = RequestRejectForm()
+    if form.confirmed.data != "yes" and form.validate_on_submit():
+        # Reject asks first: a page without JavaScript (the dialog answers "yes" with it).
+        request = queries.reviewable_request_or_404(request_id, current_user)
+        if request.status == "pending":
+            return render_page("licenses/reject_confirm.html", "licenses/_reject_confirm.html",
+                               item=request, note=form.note.data.strip())
+    return _decision(request_id, form, decide, "Request rejected; the student can see your note.")
 
 
 @bp.post("/requests/<int:request_id>/withdraw")

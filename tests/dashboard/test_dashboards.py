@@ -74,7 +74,7 @@ def test_student_sees_licenses_progress_requests_classes_activity(
     assert re.search(r'<progress id="progress-\d+" value="1" max="2">', page)
     assert "PLY L2 requirement 1" in page and "(met)" in page and "(not yet met)" in page
     assert "Player autumn" in page and "Carla Rivera" in page
-    assert "class.joined" in page  # recent own activity
+    assert "You joined the class Player autumn" in page and "class.joined" not in page  # in words
     assert f"/licenses/{license.id}/certificate.pdf" in page
     # The card says what the license page says about asking (one partial, one rule).
     assert "1 of 2 requirements of level 2 are confirmed. You can ask now" in page
@@ -158,7 +158,13 @@ def test_instructor_rejects_without_javascript(
     join(student, make_class(teacher, spec))
     request = make_request(make_license(student, spec, 1))
     login(client, teacher)
-    response = client.post(f"/licenses/requests/{request.id}/reject", data={"note": "Not yet"})
+    # Reject asks first: without JavaScript a confirmation page, nothing decided yet.
+    asked = client.post(f"/licenses/requests/{request.id}/reject", data={"note": "Not yet"})
+    assert asked.status_code == 200 and "Reject this request?" in asked.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(UpgradeRequest, request.id).status == RequestStatus.PENDING
+    response = client.post(f"/licenses/requests/{request.id}/reject",
+                           data={"note": "Not yet", "confirmed": "yes"})
     assert response.status_code in (302, 303)
     with app.app_context():
         assert db.session.get(UpgradeRequest, request.id).status == RequestStatus.REJECTED

@@ -137,7 +137,7 @@ def test_instructor_dashboard(app, client, teacher, spec, make_class, fill_class
         make_class(teacher, spec)
     large = measure(app, client, "/dashboard")
     page = client.get("/dashboard").get_data(as_text=True)
-    assert page.count('class="queue-item"') == 25 and "25 oldest of 50" in page
+    assert page.count('class="request-card"') == 25 and "25 oldest of 50" in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Klass.id))) == 50
     assert_same(small, large)
