@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.models.license import License
+from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role
 from tests.support.http import login
 from tests.support.lookups import get
@@ -120,3 +120,41 @@ def test_dashboard_and_licenses_share_one_requests_table(app, client, make_user,
     assert '<th scope="col">Status</th>' in on_dashboard and ">State<" not in on_dashboard
     assert "1 → 2" in on_dashboard and "Start: level 1" in on_dashboard
     assert on_dashboard.count(">Withdraw</button>") == 2
+
+
+def _card(page: str, request_id: int) -> str:
+    match = re.search(rf'<article class="request-card" id="request-{request_id}">.*?</article>', page,
+                      flags=re.S)
+    assert match, "no decision card"
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", match.group(0))
+
+
+def test_dashboard_and_queue_decide_with_one_card_and_reject_asks_first(
+    app, client, make_user, make_specialization, make_license, make_request, make_class, join
+):
+    spec = make_specialization(name="Player")
+    teacher = make_user(Role.INSTRUCTOR)
+    student = make_user(name="Alex Moreno")
+    join(student, make_class(teacher, spec))
+    request = make_request(make_license(student, spec, 1))
+    login(client, teacher)
+    on_dashboard = _card(client.get("/dashboard").get_data(as_text=True), request.id)
+    on_queue = _card(client.get("/licenses/requests/").get_data(as_text=True), request.id)
+    assert on_dashboard == on_queue
+    assert on_dashboard.count("<textarea") == 1 and on_dashboard.count("<form") == 1  # one note field
+    assert 'data-confirm="Reject this request?' in on_dashboard
+    assert "hx-vals='{\"confirmed\": \"yes\"}'" in on_dashboard
+
+    url = f"/licenses/requests/{request.id}/reject"
+    asked = client.post(url, data={"note": "Line one\nLine two"})
+    body = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Reject this request?" in body and "Yes, reject" in body
+    assert '<textarea name="note" hidden>Line one\nLine two</textarea>' in body
+    assert '<input type="hidden" name="confirmed" value="yes">' in body
+    with app.app_context():
+        assert get(UpgradeRequest, request).status == RequestStatus.PENDING
+    done = client.post(url, data={"note": "Line one\nLine two", "confirmed": "yes"})
+    assert done.status_code == 303
+    with app.app_context():
+        decided = get(UpgradeRequest, request)
+        assert decided.status == RequestStatus.REJECTED and decided.decision_note == "Line one\nLine two"
