@@ -1,11 +1,12 @@
-"""The administration hub: counts and the latest jobs."""
+"""The administration hub: the same academy overview as the admin's dashboard."""
 from __future__ import annotations
 
 from flask import render_template
 
 from portal.admin import bp, queries
+from portal.dashboard.queries import admin_overview
 
 
 @bp.get("/")
 def index():
-    return render_template("admin/index.html", **queries.hub_counts(), jobs=queries.recent_jobs(5))
+    return render_template("admin/index.html", admin=admin_overview(), jobs=queries.recent_jobs(5))

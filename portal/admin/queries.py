@@ -23,7 +23,7 @@ from portal.models.audit import AuditEvent
 from portal.models.catalogue import Specialization
 from portal.models.job import Job, JobItem
 from portal.models.klass import ClassMembership, Klass
-from portal.models.license import License, RequestStatus, UpgradeRequest
+from portal.models.license import License
 from portal.models.user import Role, User, UserSession, UserStatus
 from portal.pagination import Page
 from portal.params import MAX_ID
@@ -219,21 +219,6 @@ def recent_jobs(limit: int = 50) -> list[tuple[Job, str | None]]:
         sa.select(Job, User.name).outerjoin(User, User.id == Job.actor_id)
         .order_by(Job.id.desc()).limit(limit)
     ).all()
-
-
-def hub_counts() -> dict:
-    """The hub's numbers: accounts by status, pending upgrade requests, offered specializations."""
-    return {
-        "counts": dict(db.session.execute(
-            sa.select(User.status, sa.func.count(User.id)).group_by(User.status)
-        ).all()),
-        "pending_requests": db.session.scalar(
-            sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.status == RequestStatus.PENDING)
-        ),
-        "specs": db.session.scalar(
-            sa.select(sa.func.count(Specialization.id)).where(Specialization.archived_at.is_(None))
-        ),
-    }
 
 
 def specializations_with_license_counts() -> list[tuple[Specialization, int]]:

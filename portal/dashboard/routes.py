@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
+from portal.admin import queries as admin_queries
 from portal.dashboard import bp, queries
 from portal.models.user import Role
 
@@ -10,7 +11,7 @@ from portal.models.user import Role
 @bp.get("")
 def index():
     if current_user.role == Role.ADMIN:
-        context = {"admin": queries.admin_overview()}
+        context = {"admin": queries.admin_overview(), "jobs": admin_queries.recent_jobs(5)}
     elif current_user.role == Role.INSTRUCTOR:
         context = {"instructor": queries.instructor_overview(current_user)}
     else:

@@ -23,7 +23,7 @@ def test_every_screen_for_an_admin(
         db.session.commit()
         job_id = job.id
     pages = {
-        "/admin/": "Administration",
+        "/admin/": "Academy overview",
         "/admin/users": "Shown Student",
         "/admin/users/new": "Create an account",
         f"/admin/users/{student.id}": "shown@example.test",
@@ -63,9 +63,19 @@ def test_jobs_list_empty_state(client, logged_admin):
     assert "No jobs yet" in body
 
 
-def test_hub_counts_users(client, logged_admin, make_user, app):
+def _main(page: str) -> str:
+    main = re.search(r"<main[^>]*>(.*)</main>", page, flags=re.S).group(1)
+    main = re.sub(r'name="csrf_token" value="[^"]+"|\s*aria-current="page"', "", main)
+    return re.sub(r"\s+", " ", main).replace(" >", ">").strip()
+
+
+def test_one_admin_overview_on_the_dashboard_and_the_admin_hub(client, logged_admin, make_user, app):
     make_user(status="suspended")
     body = client.get("/admin/").get_data(as_text=True)
-    assert "1 suspended" in body
+    assert "<h1>Academy overview</h1>" in body
+    assert 'aria-label="Students, suspended: 1"' in body
+    assert "Recent jobs" in body and "Create an account" in body
+    # One overview: the admin's dashboard shows exactly the same content.
+    assert _main(client.get("/dashboard").get_data(as_text=True)) == _main(body)
     with app.app_context():
         assert db.session.query(Job).count() == 0
