@@ -149,6 +149,11 @@ class Context:
 Builder = Callable[[Context], str]
 
 
+def _cap(text: str) -> str:
+    """Capitalise the first letter only ("the account of Sam Lee" -> "The account of Sam Lee")."""
+    return text[:1].upper() + text[1:]
+
+
 def _login(c: Context) -> str:
     if c.d.get("via") == "registration":
         return "{who} created your account and logged in from {device}".format(who=c.who, device=c.device)
@@ -164,8 +169,8 @@ def _lockout(c: Context) -> str:
     minutes = c.d.get("minutes")
     if minutes:
         return "{account} was locked for {minutes} minutes after {n} failed logins".format(
-            account=c.account().capitalize(), minutes=minutes, n=c.d.get("failures", "several"))
-    return "{account} was locked after failed logins".format(account=c.account().capitalize())
+            account=_cap(c.account()), minutes=minutes, n=c.d.get("failures", "several"))
+    return "{account} was locked after failed logins".format(account=_cap(c.account()))
 
 
 def _reset_requested(c: Context) -> str:
@@ -221,6 +226,8 @@ def _requirement(verb: str) -> Builder:
 
 
 def _issued(c: Context) -> str:
+    if c.mine and c.holder() == "your":  # started a specialization that issues at once
+        return "Your {lic} license was issued".format(lic=c.license_text(c.d.get("level")))
     return "{who} issued {whose} {lic} license".format(
         who=c.who, whose=c.holder(), lic=c.license_text(c.d.get("level")))
 
@@ -250,7 +257,7 @@ def _license(verb: str) -> Builder:
 
 
 def _expired(c: Context) -> str:
-    return "{whose} {lic} license expired".format(whose=c.holder().capitalize(), lic=c.license_text())
+    return "{whose} {lic} license expired".format(whose=_cap(c.holder()), lic=c.license_text())
 
 
 def _certificate(c: Context) -> str:

@@ -112,3 +112,22 @@ def test_dashboard_and_my_activity_show_sentences_not_action_names(app, client, 
         assert "You logged in from Firefox 128 on Linux" in page, url
         assert "You asked for Player level 2" in page, url
         assert "auth.login" not in page and "license.upgrade_requested" not in page, url
+
+
+def test_issue_and_lockout_read_naturally(app, make_user, make_specialization, make_license):
+    student = make_user(Role.STUDENT, name="Sam Lee")
+    admin = make_user(Role.ADMIN)
+    spec = make_specialization(name="Player")
+    make_license(student, spec, 1, actor=student)
+    make_license(student, make_specialization(name="Coach"), 1, actor=admin)
+    mine, _ = _events(app, student.id, actions.LICENSE_ISSUED)
+    assert mine == ["Your Player level 1 license was issued"]
+    by_admin, _ = _events(app, admin.id, actions.LICENSE_ISSUED)
+    assert by_admin == ["You issued Sam Lee's Coach level 1 license"]
+    with app.app_context():
+        event = AuditEvent(action=actions.LOCKOUT, resource_type="user", resource_id=str(student.id),
+                           details={"failures": 5, "minutes": 15})
+        assert describe(event, None) == (
+            "The account of Sam Lee was locked for 15 minutes after 5 failed logins")
+        assert describe(event, db.session.get(User, student.id)) == (
+            "Your account was locked for 15 minutes after 5 failed logins")
