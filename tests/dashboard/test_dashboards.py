@@ -132,11 +132,11 @@ def test_instructor_sees_classes_queue_and_decides(
     assert "0 of 2 requirements met" in page and "PLY L2 requirement 1" in page
     assert f'action="/licenses/requests/{request.id}/approve"' in page
     assert f'hx-post="/licenses/requests/{request.id}/reject"' in page
-    assert "Approve anyway" in page  # a note is needed while requirements are missing
+    assert "approving needs a note" in page  # while requirements are missing
 
     confirm_all(app, mine, teacher, spec.id, 2)
     page = client.get("/dashboard").get_data(as_text=True)
-    assert "All requirements met" in page and "Approve anyway" not in page
+    assert "All requirements met" in page and "approving needs a note" not in page
 
     # Decide inline with htmx: the licenses blueprint answers with the updated card.
     response = client.post(f"/licenses/requests/{request.id}/approve", data={"note": ""}, headers=HTMX)

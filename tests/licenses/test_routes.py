@@ -240,7 +240,7 @@ def test_the_queue_shows_an_instructor_only_their_students(client, review):
     login(client, review["teacher"])
     page = client.get("/licenses/requests/").get_data(as_text=True)
     assert "Queued Student" in page and "Other Student" not in page
-    assert "0 of 2 requirements met" in page and "Approve anyway" in page
+    assert "0 of 2 requirements met" in page and "approving needs a note" in page
 
 
 def test_the_queue_shows_an_admin_everything(client, login_as, review):
