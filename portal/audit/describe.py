@@ -351,6 +351,8 @@ SENTENCES: dict[str, Builder] = {
     a.JOB_STARTED: _job("started"),
     a.JOB_FINISHED: _job_finished,
     a.JOB_RESUMED: _job("resumed"),
+    a.JOB_OVERRIDE: lambda c: "{who} overruled the checks for {n} student(s) in the job “{job}”".format(
+        who=c.who, n=len(c.d.get("students") or []), job=c.job()),
     a.AUDIT_EXPORTED: _fixed("{who} exported audit events as CSV"),
     a.AUDIT_VERIFIED: _audit_verified,
     a.AUDIT_CHECKPOINT: _fixed("{who} wrote a signed checkpoint of the audit chain"),
