@@ -27,7 +27,7 @@ def test_reject_asks_before_deciding(portal, browse, app, make_user, make_specia
     page = tab.page
     log_in(tab, "carla@example.org")
     card = page.locator(f"#request-{request.id}")
-    assert "Start: level" not in card.inner_text() and "level 1 → 2" in card.inner_text()
+    assert "Start: level" not in card.inner_text() and "Level 1 → 2" in card.inner_text()
     card.get_by_label("Note").fill("Play two more matches first.\nThen ask again.")
     reject = card.get_by_role("button", name="Reject")
 
