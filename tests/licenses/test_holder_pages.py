@@ -193,7 +193,8 @@ def test_line_breaks_in_a_reason_and_in_notes_are_kept_as_text(
     kept = "Passed the test.\nPlayed 5 matches.\n&lt;b&gt;bold?&lt;/b&gt;"
     assert f'<blockquote class="user-text">{kept}</blockquote>' in queue
     rejected = other.post(
-        f"/licenses/requests/{request.id}/reject", data={"note": "Not yet.\nFinish the matches first."}
+        f"/licenses/requests/{request.id}/reject",
+        data={"note": "Not yet.\nFinish the matches first.", "confirmed": "yes"},
     )
     assert rejected.status_code in (302, 303)
     queue = other.get("/licenses/requests/").get_data(as_text=True)
