@@ -42,6 +42,7 @@ def bulk_issue(app, students: int, certificates: bool) -> dict:
         spec.levels = [Level(number=n, title=f"Player level {n}") for n in range(1, 6)]
         db.session.add(spec)
         db.session.flush()
+        services.set_specializations(coach, [spec.id], admin)
         klass = classes.create_class(coach, "Bench intake", spec, actor=coach)
         db.session.flush()
         rows = [{"email": f"pupil{i:05d}@bench.test", "name": f"Pupil {i:05d}", "role": "student",

@@ -9,6 +9,7 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -71,6 +72,14 @@ class UserStatusForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     guardian_name = StringField("Guardian's name", validators=[DataRequired(), Length(max=120)])
+
+
+class InstructorSpecializationsForm(FlaskForm):
+    # Checkboxes; the service checks the ids (unknown, archived), so that every caller
+    # gets the same answer.
+    specializations = SelectMultipleField(
+        "Specializations they teach", id="specializations", validate_choice=False
+    )
 
 
 class ReasonForm(FlaskForm):

@@ -239,6 +239,17 @@ def specialization_choices(include_archived: bool = False) -> list[tuple[int, st
     return [(s.id, f"{s.name} ({s.code})") for s in db.session.scalars(query)]
 
 
+def teachable_specializations(taught: list[Specialization]) -> list[Specialization]:
+    """What an instructor may be assigned: the open specializations, and the archived ones
+    they already hold (so that they can be taken away), by name."""
+    held = {s.id for s in taught}
+    return list(db.session.scalars(
+        sa.select(Specialization)
+        .where(sa.or_(Specialization.archived_at.is_(None), Specialization.id.in_(held)))
+        .order_by(Specialization.name)
+    ))
+
+
 def open_classes() -> list[tuple[Klass, str]]:
     """Classes that are not archived, each with its specialization's name."""
     return db.session.execute(

@@ -23,9 +23,10 @@ from portal.licenses import rules
 from portal.licenses import services as lifecycle
 from portal.models.catalogue import Level, Requirement, Specialization
 from portal.models.job import Job, JobStatus
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassMembership, InstructorSpecialization, Klass
 from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
+from portal.params import parse_int
 
 BULK_KIND = "licenses.bulk"
 BULK_ACTIONS = ("issue", "upgrade")
@@ -74,7 +75,12 @@ def change_role(user: User, role: str, actor: User, reason: str) -> None:
         raise AdminError("You cannot remove your own admin role. Ask another admin.", "role")
     if user.role == Role.ADMIN:
         _keep_an_admin(user)
+    was_instructor = user.role == Role.INSTRUCTOR
     accounts.set_role(user, role, actor, reason)
+    if was_instructor:
+        # Assignments belong to the instructor role: promoted again later, they start
+        # from none rather than from what they taught before.
+        _apply_specializations(user, [], actor, cause="role_changed")
 
 
 def change_status(user: User, status: str, actor: User, reason: str) -> None:
@@ -109,6 +115,98 @@ def create_account(
         email, name, role, actor=actor, status=UserStatus.PENDING,
         date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
     )
+
+
+# --- the specializations an instructor teaches ----------------------------------------
+
+
+def _lock_account(user: User) -> None:
+    """Take the instructor's row (FOR NO KEY UPDATE on PostgreSQL, see
+    ``auth.services._for_password_check``), so two admins changing the same instructor's
+    specializations take turns instead of both inserting the same row."""
+    db.session.execute(
+        sa.select(User.id).where(User.id == user.id).with_for_update(key_share=True)
+    )
+
+
+def _assigned_specializations(user: User) -> list[Specialization]:
+    return rules.specializations_of(user, include_archived=True)
+
+
+def _apply_specializations(user: User, wanted: list[Specialization], actor: User, **details) -> bool:
+    """Make ``user``'s assignments exactly ``wanted``; record the change with the codes
+    before and after. Returns False (and records nothing) when nothing changes."""
+    _lock_account(user)
+    current = {s.id: s for s in _assigned_specializations(user)}
+    wanted_by_id = {s.id: s for s in wanted}
+    removed = sorted(set(current) - set(wanted_by_id))
+    added = sorted(set(wanted_by_id) - set(current))
+    if not removed and not added:
+        return False
+    # Rows first, the audit event after: the event takes the audit chain's lock, and a
+    # decision that holds a removed row (FOR SHARE) must be able to finish meanwhile.
+    if removed:
+        db.session.execute(
+            sa.delete(InstructorSpecialization).where(
+                InstructorSpecialization.user_id == user.id,
+                InstructorSpecialization.specialization_id.in_(removed),
+            )
+        )
+    for spec_id in added:
+        db.session.add(InstructorSpecialization(
+            user_id=user.id, specialization_id=spec_id, assigned_by_id=getattr(actor, "id", None),
+            assigned_at=utcnow(),
+        ))
+    db.session.flush()
+
+    def codes(specs) -> list[str]:
+        return sorted(s.code for s in specs)
+
+    record(
+        actor,
+        actions.USER_SPECIALIZATIONS_CHANGED,
+        user,
+        before=codes(current.values()),
+        after=codes(wanted_by_id.values()),
+        added=codes(wanted_by_id[i] for i in added),
+        removed=codes(current[i] for i in removed),
+        **details,
+    )
+    return True
+
+
+def set_specializations(user: User, specialization_ids, actor: User) -> bool:
+    """Assign the instructor exactly these specializations (ids, as a form sends them).
+
+    They then create classes and review requests only in those. Removing one keeps the
+    instructor's classes in it, but they can no longer review its requests or confirm
+    its requirements. Returns False when nothing changed. Raises AdminError (field
+    ``specializations``) for an account that is not an instructor, an id that names no
+    specialization, or an archived specialization that is not already assigned.
+    """
+    if user.role != Role.INSTRUCTOR:
+        raise AdminError(
+            f"{user.name} is not an instructor; only instructors teach specializations.",
+            "specializations",
+        )
+    ids = set()
+    for raw in specialization_ids or []:
+        spec_id = parse_int(str(raw))
+        if spec_id is None:
+            raise AdminError("Choose specializations from the list.", "specializations")
+        ids.add(spec_id)
+    found = {
+        s.id: s for s in db.session.scalars(sa.select(Specialization).where(Specialization.id.in_(ids)))
+    } if ids else {}
+    if set(found) != ids:
+        raise AdminError("Choose specializations from the list.", "specializations")
+    held = {s.id for s in _assigned_specializations(user)}
+    archived = sorted(s.name for s in found.values() if s.archived_at is not None and s.id not in held)
+    if archived:
+        raise AdminError(
+            f"{', '.join(archived)} is archived and cannot be assigned.", "specializations"
+        )
+    return _apply_specializations(user, list(found.values()), actor)
 
 
 # --- specializations --------------------------------------------------------------

@@ -68,15 +68,20 @@ def user_new():
 
 def _user_page(user: User, form=None, **overrides):
     """The user page; ``form``, when given, is the one sent and shown again with its errors."""
+    taught = rules.specializations_of(user, include_archived=True)
     ctx = {
         "role_form": forms.UserRoleForm(role=user.role, formdata=None),
         "status_form": forms.UserStatusForm(status=user.status, formdata=None),
         "consent_form": forms.ConsentForm(formdata=None),
+        "specializations_form": forms.InstructorSpecializationsForm(
+            specializations=[str(s.id) for s in taught], formdata=None
+        ),
     }
     ctx.update(overrides)
     return render_template(
         "admin/user_detail.html",
         user=user, needs_consent=rules.needs_guardian_consent(user), today=date.today(),
+        taught=taught, teachable=queries.teachable_specializations(taught),
         **queries.user_overview(user), **ctx,
     ), form_status(form)
 
@@ -108,6 +113,24 @@ def user_status(user_id: int):
         flash(f"{user.name}'s account is now {user.status}.", "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return _user_page(user, form, status_form=form)
+
+
+@bp.post("/users/<int:user_id>/specializations")
+def user_specializations(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.InstructorSpecializationsForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.set_specializations, user, form.specializations.data, current_user
+    )):
+        taught = ", ".join(s.name for s in rules.specializations_of(user, include_archived=True))
+        if not done.value:
+            flash("Nothing changed.", "info")
+        elif taught:
+            flash(f"{user.name} now teaches {taught}.", "success")
+        else:
+            flash(f"{user.name} no longer teaches any specialization.", "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="teaching"))
+    return _user_page(user, form, specializations_form=form)
 
 
 @bp.post("/users/<int:user_id>/consent")

@@ -23,6 +23,7 @@ USER_EMAIL_CONFIRMED = "user.email_confirmed"
 USER_CONFIRMATION_REQUESTED = "user.confirmation_requested"
 USER_REGISTRATION_REPEATED = "user.registration_repeated"
 USER_UNCONFIRMED_REMOVED = "user.unconfirmed_removed"
+USER_SPECIALIZATIONS_CHANGED = "user.specializations_changed"
 
 # catalogue
 SPECIALIZATION_SELECTED = "specialization.selected"

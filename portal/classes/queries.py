@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal.extensions import db
 from portal.licenses import rules
-from portal.models.catalogue import Requirement, Specialization
+from portal.models.catalogue import Requirement
 from portal.models.klass import ClassMembership, Klass
 from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import User
@@ -60,17 +60,6 @@ def classes_of_student(student: User) -> list[Klass]:
     )
 
 
-def open_specializations() -> list[Specialization]:
-    """The specializations a new class may be given."""
-    return list(
-        db.session.scalars(
-            sa.select(Specialization)
-            .where(Specialization.archived_at.is_(None))
-            .order_by(Specialization.name)
-        )
-    )
-
-
 # -- one class ----------------------------------------------------------------------------
 
 
@@ -98,6 +87,7 @@ class RosterRow:
     pending: UpgradeRequest | None
     joined_at: datetime
     progress: rules.Progress
+    decidable: bool = False  # the viewer may decide ``pending`` (``rules.may_review``)
 
 
 @dataclass(kw_only=True)
@@ -110,6 +100,9 @@ class Roster(Page[RosterRow]):
     page: int
     pages: int
     query: str
+    # The viewer teaches this class's specialization (or is an admin): they may confirm
+    # requirements here. False once an admin took the specialization away.
+    teaching: bool = True
 
 
 def _like(text: str) -> str:
@@ -117,7 +110,10 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def roster(klass: Klass, query: str = "", page: int = 1, only_user_id: int | None = None) -> Roster:
+def roster(klass: Klass, query: str = "", page: int = 1, only_user_id: int | None = None,
+           *, viewer: User | None = None) -> Roster:
+    """One page of the class's students. With a ``viewer``, each pending request says
+    whether they may decide it, and the roster whether they teach the specialization."""
     spec = klass.specialization
     pending = aliased(UpgradeRequest)
     base = (
@@ -159,12 +155,22 @@ def roster(klass: Klass, query: str = "", page: int = 1, only_user_id: int | Non
     progress = rules.progress_toward(
         [(user.id, spec.id, rules.next_level(lic, spec)) for user, lic, _, _ in rows]
     )
+    decidable: set[int] = set()
+    pending_ids = [req.id for _, _, req, _ in rows if req is not None]
+    if viewer is not None and pending_ids:
+        decidable = set(db.session.scalars(
+            sa.select(UpgradeRequest.id).where(
+                UpgradeRequest.id.in_(pending_ids), rules.reviewable_by_clause(viewer)
+            )
+        ))
+    teaching = viewer is None or viewer.is_admin or rules.assigned(viewer, spec.id)
     return Roster(
         klass=klass,
         rows=[
-            RosterRow(user, lic, req, joined, found)
+            RosterRow(user, lic, req, joined, found, req is not None and req.id in decidable)
             for (user, lic, req, joined), found in zip(rows, progress, strict=True)
         ],
+        teaching=teaching,
         first=page == 1,
         next={"page": page + 1} if page < pages else None,
         previous={"page": page - 1} if page > 1 else None,

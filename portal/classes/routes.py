@@ -11,20 +11,24 @@ from portal.errors import record_refusal
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
+from portal.licenses import rules
 from portal.limits import Limit, by_user, limited, refused
-from portal.models.catalogue import Specialization
 from portal.models.klass import Klass
 from portal.models.user import Role, User
 from portal.params import int_arg, parse_int
 from portal.permissions import not_yours
 
 
-def _render_classes(form: ClassCreateForm | None, status: int = 200):
+def _render_classes(form: ClassCreateForm | None, status: int = 200, assigned=()):
+    """The class list; ``assigned``: the instructor's specializations, archived included
+    (the empty state tells "none assigned" from "all archived")."""
     if current_user.role == Role.STUDENT:
         classes = [queries.ClassSummary(k, 0) for k in queries.classes_of_student(current_user)]
     else:
         classes = queries.classes_of(current_user if current_user.role == Role.INSTRUCTOR else None)
-    return render_template("classes/index.html", classes=classes, form=form), status
+    return render_template(
+        "classes/index.html", classes=classes, form=form, assigned=assigned
+    ), status
 
 
 @bp.route("/classes", methods=["GET", "POST"])
@@ -34,22 +38,28 @@ def index():
             abort(403)  # admins see every class; instructors run them
         return _render_classes(None)
     form = ClassCreateForm()
-    form.specialization.choices = [(s.id, s.name) for s in queries.open_specializations()]
+    assigned = rules.specializations_of(current_user, include_archived=True)
+    taught = {s.id: s for s in assigned if s.archived_at is None}
+    form.specialization.choices = [(s.id, s.name) for s in taught.values()]
     if form.validate_on_submit():
-        done = commit_or_show(
+        spec = taught.get(form.specialization.data)
+        if spec is None:  # not offered: another specialization, or none at all
+            form.specialization.errors.append(
+                "Choose one of the specializations you teach. An admin assigns them."
+            )
+        elif done := commit_or_show(
             form,
             services.create_class,
             current_user,
             form.name.data,
-            db.session.get(Specialization, form.specialization.data),
+            spec,
             form.description.data or "",
             actor=current_user,
-        )
-        if done:
+        ):
             klass = done.value
             flash(f"Class “{klass.name}” created. Its join code is {klass.join_code}.", "success")
             return redirect(url_for("classes.roster", class_id=klass.id))
-    return _render_classes(form, form_status(form))
+    return _render_classes(form, form_status(form), assigned)
 
 
 def _staff_class(class_id: int) -> Klass:
@@ -72,7 +82,9 @@ def _member(klass: Klass, user_id: int) -> User:
 @bp.get("/classes/<int:class_id>")
 def roster(class_id: int):
     klass = _staff_class(class_id)
-    data = queries.roster(klass, request.args.get("q", ""), int_arg("page", 1, lo=1))
+    data = queries.roster(
+        klass, request.args.get("q", ""), int_arg("page", 1, lo=1), viewer=current_user
+    )
     return render_page("classes/roster.html", "classes/_roster.html", roster=data, klass=klass)
 
 
@@ -90,7 +102,7 @@ def requirements(class_id: int, user_id: int):
     ):
         abort(403)  # the only refusal: the class is archived, or no longer the actor's
     if is_htmx():
-        data = queries.roster(klass, only_user_id=student.id)
+        data = queries.roster(klass, only_user_id=student.id, viewer=current_user)
         return render_page(
             "classes/_roster_row.html",
             "classes/_roster_row.html",

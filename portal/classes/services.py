@@ -115,11 +115,17 @@ def _assign_code(klass: Klass) -> None:
 def create_class(
     instructor: User, name: str, spec: Specialization, description: str = "", *, actor: User
 ) -> Klass:
-    """Create a class run by ``instructor``. Raises ClassError for a bad specialization."""
+    """Create a class run by ``instructor``. Raises ClassError (field ``specialization``)
+    for an archived specialization or one an admin has not assigned to the instructor."""
     if instructor.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise NotAllowed("Only instructors can run classes.")
     if spec.archived_at is not None:
         raise ClassError("This specialization is archived.", "specialization")
+    if instructor.role == Role.INSTRUCTOR and not rules.assigned(instructor, spec.id):
+        raise ClassError(
+            f"You do not teach {spec.name}. An admin assigns the specializations you teach.",
+            "specialization",
+        )
     name = (name or "").strip()
     if not name:
         raise ClassError("Give the class a name.", "name")
@@ -237,7 +243,10 @@ def _check_may_confirm(actor: User, student: User, requirement: Requirement) -> 
     if actor.role == Role.ADMIN:
         return spec_id
     if actor.role != Role.INSTRUCTOR or not rules.teaches(actor, student, spec_id):
-        raise NotAllowed("You can confirm requirements only for students of your classes.")
+        raise NotAllowed(
+            "You can confirm requirements only for students of your classes, "
+            "in the specializations you teach."
+        )
     return spec_id
 
 
@@ -245,7 +254,7 @@ def confirm_requirement(student: User, requirement: Requirement, *, actor: User)
     """Record that the student met the requirement. Returns False if it already was.
 
     Raises NotAllowed unless the actor teaches the student in that specialization
-    (or is an admin).
+    (``rules.teaches``: their open class, a specialization assigned to them) or is an admin.
     """
     _check_may_confirm(actor, student, requirement)
     found = db.session.scalar(

@@ -154,6 +154,7 @@ class InstructorOverview:
     queue: list[QueueItem]
     queue_total: int
     decisions: list[UpgradeRequest]
+    specializations: list[Specialization]  # those an admin assigned (the ones they teach)
 
     @property
     def students(self) -> int:
@@ -162,7 +163,7 @@ class InstructorOverview:
 
 def instructor_overview(instructor: User) -> InstructorOverview:
     pending = sa.and_(
-        UpgradeRequest.status == RequestStatus.PENDING, rules.taught_by_clause(instructor.id)
+        UpgradeRequest.status == RequestStatus.PENDING, rules.reviewable_by_clause(instructor)
     )
     queue_total = db.session.scalar(sa.select(sa.func.count(UpgradeRequest.id)).where(pending))
     requests = list(
@@ -191,7 +192,9 @@ def instructor_overview(instructor: User) -> InstructorOverview:
             .limit(10)
         )
     )
-    return InstructorOverview(classes_of(instructor), queue, queue_total, decisions)
+    return InstructorOverview(
+        classes_of(instructor), queue, queue_total, decisions, rules.specializations_of(instructor)
+    )
 
 
 # -- admin --------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def review_queue(actor: User) -> list[UpgradeRequest]:
         .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
     )
     if actor.role != Role.ADMIN:
-        query = query.where(rules.taught_by_clause(actor.id))
+        query = query.where(rules.reviewable_by_clause(actor))
     return list(db.session.scalars(query))
 
 
@@ -68,15 +68,13 @@ def recent_decisions(actor: User, limit: int = 10) -> list[UpgradeRequest]:
 
 
 def reviewable_request_or_404(request_id: int, actor: User) -> UpgradeRequest:
-    """A request the actor may decide (admin: any; instructor: their students')."""
+    """A request the actor may decide (``rules.may_review``); any other answers 404."""
     request = db.session.scalar(
         sa.select(UpgradeRequest).options(*_request_options()).where(UpgradeRequest.id == request_id)
     )
     if request is None:
         abort(404)
-    if actor.role == Role.ADMIN:
-        return request
-    if actor.role == Role.INSTRUCTOR and rules.teaches(actor, request.user_id, request.specialization_id):
+    if rules.may_review(actor, request):
         return request
     return not_yours()
 

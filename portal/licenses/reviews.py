@@ -21,15 +21,10 @@ from portal.licenses.services import (
     pending_request_for,
 )
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
-from portal.models.user import Role, User
 
-
-def may_review(actor: User, request: UpgradeRequest) -> bool:
-    if actor.role == Role.ADMIN:
-        return True
-    return actor.role == Role.INSTRUCTOR and rules.teaches(
-        actor, request.user_id, request.specialization_id
-    )
+NOT_YOURS = (
+    "You can only decide requests of students in your classes, in the specializations you teach."
+)
 
 
 def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
@@ -56,13 +51,14 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
 
 
 def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
-    """Approve: raise the license by one level (or issue level 1). Raises NotYours for
-    an instructor who does not teach the student, LicenseError when requirements are
+    """Approve: raise the license by one level (or issue level 1). Raises NotYours unless
+    ``rules.may_review`` (an instructor who does not teach the student in that
+    specialization, or a first level only an admin decides), LicenseError when requirements are
     missing and no note is given or the license cannot change, RequestConflict when the
     request was decided meanwhile."""
     note = (note or "").strip() or None
-    if not may_review(actor, request):
-        raise NotYours("You can only decide requests of students in your classes.")
+    if not rules.may_review(actor, request, lock=True):
+        raise NotYours(NOT_YOURS)
     if request.status != RequestStatus.PENDING:
         raise RequestConflict(f"This request was already {request.status}.")
     spec = request.specialization
@@ -111,8 +107,8 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
 def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
     """Reject with a note (required). Raises NotYours, LicenseError, RequestConflict."""
     note = (note or "").strip()
-    if not may_review(actor, request):
-        raise NotYours("You can only decide requests of students in your classes.")
+    if not rules.may_review(actor, request, lock=True):
+        raise NotYours(NOT_YOURS)
     if not note:
         raise LicenseError("Please tell the student why the request is rejected.")
     decide_request(request, RequestStatus.REJECTED, actor, note)

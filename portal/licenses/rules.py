@@ -1,8 +1,9 @@
 """The domain rules several features share, each written once.
 
-Who teaches whom, who may start a specialization, guardian consent, the next level and
-the progress toward a level. Where a rule is needed both in Python and as SQL, the two
-forms sit side by side here; callers import them instead of writing the join again.
+Who teaches whom and who reviews a request, who may start a specialization, guardian
+consent, the next level and the progress toward a level. Where a rule is needed both in
+Python and as SQL, the two forms sit side by side here; callers import them instead of
+writing the join again.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassMembership, InstructorSpecialization, Klass
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
 
@@ -27,7 +28,13 @@ def _today() -> date:
     return utcnow().date()
 
 
-# -- who teaches whom ---------------------------------------------------------------------
+# -- who teaches whom, and who decides a request -----------------------------------------
+#
+# An instructor teaches a student in a specialization when an admin assigned them that
+# specialization AND the student is in one of their open classes in it. An instructor
+# reviews (sees in the queue, approves, rejects) only requests they teach, and never a
+# first level that the specialization does not issue by itself (Internship, say): an
+# admin decides those. Each rule below has its Python and its SQL form side by side.
 
 
 def _in_open_class_of(instructor_id: int):
@@ -39,24 +46,70 @@ def _in_open_class_of(instructor_id: int):
     )
 
 
-def teaches(instructor: User, student: User | int, specialization_id: int | None = None) -> bool:
-    """Whether the student is in one of the instructor's open classes (in that
-    specialization, when one is given)."""
+def _assigned_to(instructor_id: int, specialization_id):
+    """The assignment row of ``specialization_id`` (a value or a column) to the instructor."""
+    return sa.and_(
+        InstructorSpecialization.user_id == instructor_id,
+        InstructorSpecialization.specialization_id == specialization_id,
+    )
+
+
+def specializations_of(instructor: User | int, *, include_archived: bool = False) -> list[Specialization]:
+    """The specializations an admin assigned to the instructor, by name."""
+    instructor_id = instructor if isinstance(instructor, int) else instructor.id
+    query = (
+        sa.select(Specialization)
+        .join(InstructorSpecialization, _assigned_to(instructor_id, Specialization.id))
+        .order_by(Specialization.name)
+    )
+    if not include_archived:
+        query = query.where(Specialization.archived_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def assigned(instructor: User, specialization_id: int) -> bool:
+    """Whether an admin assigned the specialization to this instructor."""
+    if instructor.role != Role.INSTRUCTOR:
+        return False
+    found = sa.select(InstructorSpecialization.user_id).where(
+        _assigned_to(instructor.id, specialization_id)
+    )
+    return db.session.scalar(found) is not None
+
+
+def teaches(
+    instructor: User, student: User | int, specialization_id: int | None = None, *, lock: bool = False
+) -> bool:
+    """Whether the student is in one of the instructor's open classes in a specialization
+    the instructor is assigned (that specialization, when one is given).
+
+    ``lock`` holds the assignment and membership rows it found (FOR SHARE on PostgreSQL)
+    until the transaction ends, so an admin removing the specialization, or the student
+    leaving, waits for a decision that relied on them; once the removal is committed
+    the check fails. SQLite serialises writers, so there it needs no lock.
+    """
+    if instructor.role != Role.INSTRUCTOR:
+        return False
     student_id = student if isinstance(student, int) else student.id
     query = (
         sa.select(ClassMembership.id)
         .join(Klass, _in_open_class_of(instructor.id))
+        .join(InstructorSpecialization, _assigned_to(instructor.id, Klass.specialization_id))
         .where(ClassMembership.user_id == student_id)
     )
     if specialization_id is not None:
         query = query.where(Klass.specialization_id == specialization_id)
-    return db.session.scalar(query.limit(1)) is not None
+    query = query.limit(1)
+    if lock:
+        query = query.with_for_update(read=True, of=[InstructorSpecialization, ClassMembership])
+    return db.session.scalar(query) is not None
 
 
 def taught_by_clause(instructor_id: int):
     """``teaches`` as a condition on UpgradeRequest: its student is in one of the
-    instructor's open classes of the request's specialization. Driven from the
-    instructor's classes, so the database looks only at their students' requests."""
+    instructor's open classes of the request's specialization, which the instructor is
+    assigned. Driven from the instructor's classes, so the database looks only at their
+    students' requests."""
     ids = (
         sa.select(UpgradeRequest.id)
         .join(ClassMembership, ClassMembership.user_id == UpgradeRequest.user_id)
@@ -67,8 +120,47 @@ def taught_by_clause(instructor_id: int):
                 Klass.specialization_id == UpgradeRequest.specialization_id,
             ),
         )
+        .join(InstructorSpecialization, _assigned_to(instructor_id, Klass.specialization_id))
     )
     return UpgradeRequest.id.in_(ids)
+
+
+def admin_decides(request: UpgradeRequest) -> bool:
+    """A first level in a specialization that does not issue it by itself: only an
+    admin decides it (the student is told so when they ask)."""
+    return request.from_level == 0 and not request.specialization.auto_issue
+
+
+def admin_decides_clause():
+    """``admin_decides`` as a condition on UpgradeRequest."""
+    return sa.and_(
+        UpgradeRequest.from_level == 0,
+        UpgradeRequest.specialization_id.in_(
+            sa.select(Specialization.id).where(Specialization.auto_issue.is_(False))
+        ),
+    )
+
+
+def may_review(actor: User, request: UpgradeRequest, *, lock: bool = False) -> bool:
+    """Whether ``actor`` may see and decide the request: an admin any; an instructor one
+    they teach that is not an admin's to decide. ``lock`` as in ``teaches``: the
+    decision services pass it, so the answer holds until they commit."""
+    if actor.role == Role.ADMIN:
+        return True
+    return (
+        actor.role == Role.INSTRUCTOR
+        and not admin_decides(request)
+        and teaches(actor, request.user_id, request.specialization_id, lock=lock)
+    )
+
+
+def reviewable_by_clause(actor: User):
+    """``may_review`` as a condition on UpgradeRequest (the queues use it)."""
+    if actor.role == Role.ADMIN:
+        return sa.true()
+    if actor.role != Role.INSTRUCTOR:
+        return sa.false()
+    return sa.and_(taught_by_clause(actor.id), sa.not_(admin_decides_clause()))
 
 
 # -- guardian consent and eligibility -----------------------------------------------------

@@ -7,7 +7,7 @@ from portal.models.catalogue import (
     Specialization,
 )
 from portal.models.job import Job, JobItem, JobStatus
-from portal.models.klass import ClassMembership, Klass, ReplacedJoinCode
+from portal.models.klass import ClassMembership, InstructorSpecialization, Klass, ReplacedJoinCode
 from portal.models.license import (
     License,
     LicenseEvent,
@@ -20,6 +20,7 @@ from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatu
 __all__ = [
     "AuditEvent",
     "ClassMembership",
+    "InstructorSpecialization",
     "Job",
     "JobItem",
     "JobStatus",

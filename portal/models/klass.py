@@ -1,4 +1,5 @@
-"""Classes run by instructors, and their students."""
+"""Classes run by instructors, their students, and the specializations each instructor
+may teach."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -59,3 +60,21 @@ class ReplacedJoinCode(db.Model):
         sa.ForeignKey("classes.id", ondelete="CASCADE"), index=True
     )
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstructorSpecialization(db.Model):
+    """An admin assigned this specialization to this instructor: they may run classes in
+    it and review its requests (``portal.licenses.rules`` reads it)."""
+
+    __tablename__ = "instructor_specializations"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    specialization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("specializations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )

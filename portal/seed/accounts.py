@@ -10,8 +10,8 @@ from portal.models.user import Role
 # (e-mail, role, note): printed by `seed demo` and shown in the README.
 LOGINS = [
     ("admin@demo.academy", Role.ADMIN, "Ada Admin"),
-    ("coach.rivera@demo.academy", Role.INSTRUCTOR, "Instructor with Player classes"),
-    ("coach.okafor@demo.academy", Role.INSTRUCTOR, "Instructor with Coach classes"),
+    ("coach.rivera@demo.academy", Role.INSTRUCTOR, "Instructor teaching Player"),
+    ("coach.okafor@demo.academy", Role.INSTRUCTOR, "Instructor teaching Coach and Internship"),
     ("maya@demo.academy", Role.STUDENT, "Student, several licenses"),
     ("liam@demo.academy", Role.STUDENT, "Student, pending upgrade"),
     ("sofia@demo.academy", Role.STUDENT, "Student, aged 16 (guardian consent)"),

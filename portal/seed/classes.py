@@ -1,8 +1,11 @@
-"""Demo classes and memberships: Carla Rivera runs two Player classes, Daniel Okafor a
-Coach class; the demo students joined with the join codes. A class that names levels holds
-only students at those levels (the demo test checks it)."""
+"""Demo classes and memberships. The admin assigned Carla Rivera Player, and Daniel Okafor
+Coach and Internship; Rivera runs two Player classes, Okafor a Coach class and an
+Internship placement group; the demo students joined with the join codes. Emma's first
+Internship level waits in that group for an admin, not for Okafor. A class that names
+levels holds only students at those levels (the demo test checks it)."""
 from __future__ import annotations
 
+from portal.admin import services as admin_services
 from portal.classes import services
 
 # instructor, specialization, name, description, created (days ago), [(student, joined days ago)]
@@ -31,11 +34,31 @@ CLASSES = [
         250,
         [("maya", 249), ("liam", 199)],
     ),
+    (
+        "coach.okafor",
+        "INT",
+        "Internship placements — partner clubs",
+        "Placement supervision at the academy's partner clubs; an admin admits each intern.",
+        30,
+        [("emma", 8)],
+    ),
 ]
+
+# instructor -> the specializations the admin assigned them, and when (days ago)
+TEACHES = {"coach.rivera": (["PLY"], 423), "coach.okafor": (["COA", "INT"], 422)}
 
 
 def seed(ctx) -> None:
     timeline = ctx.timeline
+    for instructor, (codes, days) in TEACHES.items():
+
+        def assign(instructor=instructor, codes=codes):
+            specs = ctx.objects["specializations"]
+            admin_services.set_specializations(
+                ctx.users[instructor], [specs[code].id for code in codes], ctx.users["admin"]
+            )
+
+        timeline.at(timeline.ago(days=days), assign)
     ctx.objects["classes"] = classes = {}
     for instructor, code, name, description, created, students in CLASSES:
 

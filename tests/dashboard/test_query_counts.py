@@ -18,6 +18,7 @@ from portal.licenses import reviews
 from portal.licenses import services as license_services
 from portal.models import ClassMembership, Klass, User
 from portal.models.catalogue import Level, Requirement, Specialization
+from tests.support.factories.classes import assigned_row
 from tests.support.http import login
 
 _codes = itertools.count(100)
@@ -81,6 +82,7 @@ def give_student(app, student, teacher, spec_ids):
         t, u = db.session.get(User, teacher.id), db.session.get(User, student.id)
         for i, spec_id in enumerate(spec_ids):
             spec = db.session.get(Specialization, spec_id)
+            assigned_row(t.id, spec.id)
             klass = class_services.create_class(t, f"Class {spec.code}", spec, actor=t)
             db.session.add(ClassMembership(class_id=klass.id, user_id=u.id))
             db.session.flush()

@@ -43,8 +43,11 @@ def spec(make_specialization):
 
 
 @pytest.fixture
-def teacher(make_user):
-    return make_user("instructor", name="Carla Rivera")
+def teacher(make_user, assign, spec):
+    """An instructor an admin assigned Player."""
+    user = make_user("instructor", name="Carla Rivera")
+    assign(user, spec)
+    return user
 
 
 @pytest.fixture

@@ -30,8 +30,11 @@ def spec(make_specialization):
 
 
 @pytest.fixture
-def teacher(make_user):
-    return make_user("instructor")
+def teacher(make_user, assign, spec):
+    """An instructor an admin assigned Player."""
+    user = make_user("instructor")
+    assign(user, spec)
+    return user
 
 
 def test_create_class_gives_a_readable_unique_code(app, spec, teacher, audit_events):

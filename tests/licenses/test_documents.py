@@ -21,6 +21,7 @@ from portal.models import License, LicenseEvent, User
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role
 from tests.support.documents import pdf_text
+from tests.support.factories.classes import assigned_row
 from tests.support.factories.licenses import change
 from tests.support.http import login
 
@@ -335,6 +336,7 @@ def test_an_instructor_sees_documents_of_their_own_students_only(
     mine = signed_license()
     theirs = signed_license()
     with app.app_context():
+        assigned_row(instructor.id, mine.specialization_id)
         klass = Klass(name="Tuesday squad", specialization_id=mine.specialization_id,
                       instructor_id=instructor.id, join_code="TUES1234")
         db.session.add(klass)

@@ -22,6 +22,7 @@ from portal.models import (
     User,
 )
 from portal.models.user import Role
+from tests.support.factories.classes import assigned_row
 from tests.support.http import login
 from tests.support.lookups import get, history
 
@@ -29,7 +30,9 @@ HX = {"HX-Request": "true"}
 
 
 def put_in_class(app, instructor, student, spec):
+    """The student in a class of the instructor, who teaches its specialization."""
     with app.app_context():
+        assigned_row(instructor.id, spec.id)
         klass = Klass(
             name="Group",
             specialization_id=spec.id,

@@ -25,6 +25,7 @@ from portal.models import (
     User,
 )
 from portal.models.user import Role
+from tests.support.factories.classes import assigned_row
 from tests.support.lookups import get, history
 
 
@@ -44,6 +45,8 @@ def confirm_all(user_id: int, spec_id: int, level: int, by_id: int | None = None
 
 
 def put_in_class(instructor_id: int, student_id: int, spec_id: int) -> None:
+    """The student in a class of the instructor, who teaches its specialization."""
+    assigned_row(instructor_id, spec_id)
     klass = Klass(
         name="Tuesday group",
         specialization_id=spec_id,

@@ -1,4 +1,5 @@
-"""Scale accounts (students, instructors, admins; one shared password) and classes."""
+"""Scale accounts (students, instructors, admins; one shared password), classes and the
+specializations their instructors teach."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from portal.auth.passwords import hash_password
 from portal.classes.services import new_join_code
 from portal.extensions import db
-from portal.models.klass import Klass
+from portal.models.klass import InstructorSpecialization, Klass
 from portal.models.user import Role, User, UserStatus
 from portal.seed.scale.base import DOMAIN, FIRST, LAST, PASSWORD, SEASONS, Builder, email, insert
 
@@ -105,6 +106,13 @@ def classes(b: Builder) -> None:
             "created_at": created,
         })
     insert(Klass, rows)
+    # Each instructor teaches the specializations of their classes (as an admin assigned).
+    taught = sorted({(r["instructor_id"], r["specialization_id"]) for r in rows})
+    insert(InstructorSpecialization, [
+        {"user_id": user_id, "specialization_id": spec_id, "assigned_at": now - timedelta(days=400),
+         "assigned_by_id": b.admins[0]}
+        for user_id, spec_id in taught
+    ])
     db.session.commit()
     b.klasses = db.session.execute(
         sa.select(Klass.id, Klass.specialization_id, Klass.instructor_id, Klass.archived_at)

@@ -4,5 +4,6 @@ returns them detached (plain columns readable outside an app context).
 - ``users``: ``make_user``, ``login_as``, ``logged_admin``, ``second_client``
 - ``licenses``: ``make_specialization``, ``make_license``, ``make_request``, ``signed_license``,
   ``legacy_license`` (signed as before signing contexts)
-- ``classes``: ``make_class``, ``join``, ``fill_class``, ``class_of_students``
+- ``classes``: ``assign`` (an instructor's specializations), ``make_class``, ``join``,
+  ``fill_class``, ``class_of_students``
 """

@@ -6,24 +6,57 @@ from datetime import date
 
 import pytest
 
+from portal.admin import services as admin_services
 from portal.classes import services
 from portal.db import utcnow
 from portal.extensions import db
-from portal.licenses import reviews
+from portal.licenses import reviews, rules
 from portal.licenses import services as license_services
 from portal.models.catalogue import Level, Requirement, Specialization
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassMembership, InstructorSpecialization, Klass
 from portal.models.user import Role, User
 from tests.support.factories.users import detach
 
 _counter = itertools.count(1)
 
 
-@pytest.fixture
-def make_class(app):
-    """Create a class run by ``instructor`` in ``spec``; returns the detached class."""
+def assigned_row(instructor_id: int, spec_id: int) -> None:
+    """Inside an app context: the instructor teaches the specialization (a straight row,
+    for tests that build classes as rows too); no audit event."""
+    if db.session.get(InstructorSpecialization, (instructor_id, spec_id)) is None:
+        db.session.add(InstructorSpecialization(user_id=instructor_id, specialization_id=spec_id))
+        db.session.flush()
 
-    def make(instructor, spec, name: str | None = None, description: str = "", *, archived=False) -> Klass:
+
+@pytest.fixture
+def assign(app):
+    """``assign(instructor, *specs, actor=None)``: an admin assigns the instructor these
+    specializations too (through the admin service: a row and an audit event)."""
+
+    def do(instructor, *specs, actor=None) -> None:
+        with app.app_context():
+            teacher = db.session.get(User, instructor.id)
+            admin = db.session.get(User, actor.id) if actor is not None else None
+            held = {s.id for s in rules.specializations_of(teacher, include_archived=True)}
+            admin_services.set_specializations(teacher, held | {s.id for s in specs}, admin)
+            db.session.commit()
+
+    return do
+
+
+@pytest.fixture
+def make_class(app, assign):
+    """Create a class run by ``instructor`` in ``spec``; returns the detached class.
+
+    An instructor is first assigned ``spec`` (as an admin would), unless ``assign=False``:
+    then the instructor must already teach it.
+    """
+    give = assign
+
+    def make(instructor, spec, name: str | None = None, description: str = "", *, archived=False,
+             assign: bool = True) -> Klass:
+        if assign and instructor.role == Role.INSTRUCTOR:
+            give(instructor, spec)
         with app.app_context():
             teacher = db.session.get(User, instructor.id)
             klass = services.create_class(
