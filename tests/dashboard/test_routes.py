@@ -7,9 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit import actions
+from portal.classes import services as class_services
+from portal.classes.services import ClassError
+from portal.db import utcnow
 from portal.extensions import db
-from portal.models import AuditEvent, ClassMembership, Klass, RequirementCompletion
-from portal.models.catalogue import Level, Requirement
+from portal.models import AuditEvent, ClassMembership, Klass, RequirementCompletion, User
+from portal.models.catalogue import Level, Requirement, Specialization
 from tests.support.http import login
 
 HTMX = {"HX-Request": "true"}
@@ -83,6 +86,53 @@ def test_create_class_form_errors_keep_what_was_typed(app, client, teacher, spec
     assert "field-error" in body and "Kept text" in body
     response = client.post("/dashboard/classes", data={"name": "X", "specialization": "999"})
     assert response.status_code == 422
+    with app.app_context():
+        assert count(Klass) == 0
+
+
+def test_classes_are_created_only_in_the_specializations_taught(
+    app, client, teacher, spec, make_specialization, make_user, assign
+):
+    coach = make_specialization("COA", "Coach")
+    old = make_specialization("OLD", "Old ways")
+    assign(teacher, old)
+    with app.app_context():
+        db.session.get(Specialization, old.id).archived_at = utcnow()
+        db.session.commit()
+    login(client, teacher)
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    options = re.findall(r'<option[^>]*value="(\d+)"', page)
+    assert options == [str(spec.id)]  # not Coach (not taught), not Old ways (archived)
+    assert "You teach Player" in page
+    for forged in (coach.id, old.id, 2**40):
+        response = client.post("/dashboard/classes", data={"name": "Side door", "specialization": forged})
+        assert response.status_code == 422, forged
+        body = response.get_data(as_text=True)
+        assert "field-error" in body and "Choose one of the specializations you teach" in body
+        assert "Side door" in body  # what was typed is kept
+    with app.app_context():
+        assert count(Klass) == 0
+
+
+def test_the_service_refuses_a_specialization_not_taught(app, teacher, make_specialization):
+    coach = make_specialization("COA", "Coach")
+    with app.app_context():
+        t = db.session.get(User, teacher.id)
+        with pytest.raises(ClassError, match="You do not teach Coach") as refused:
+            class_services.create_class(t, "Side door", db.session.get(Specialization, coach.id), actor=t)
+        assert refused.value.field == "specialization"
+
+
+def test_an_instructor_without_specializations_is_told_an_admin_assigns_them(app, client, make_user, spec):
+    newcomer = make_user("instructor")
+    login(client, newcomer)
+    page = client.get("/dashboard/classes").get_data(as_text=True)
+    assert 'id="no-specializations"' in page and "An admin must assign you" in page
+    assert 'name="specialization"' not in page
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "No specialization is assigned to you yet" in dashboard
+    refused = client.post("/dashboard/classes", data={"name": "Mine", "specialization": spec.id})
+    assert refused.status_code == 422 and "An admin must assign you" in refused.get_data(as_text=True)
     with app.app_context():
         assert count(Klass) == 0
 

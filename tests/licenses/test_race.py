@@ -11,12 +11,15 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from portal.admin import services as admin_services
+from portal.exceptions import NotYours
 from portal.extensions import db
-from portal.licenses import chain, reviews, services, state
+from portal.licenses import chain, reviews, rules, services, state
 from portal.licenses.services import RequestConflict
 from portal.models import License, LicenseStatus, RequestStatus, UpgradeRequest, User
 from portal.models.user import Role
 from tests.support.lookups import get, history
+from tests.support.polling import wait_until
 
 THREADS = 8
 
@@ -127,3 +130,104 @@ def test_simultaneous_requests_leave_exactly_one_pending(app, make_user, make_sp
         )
         assert pending == 1
         assert get(License, lic).status == LicenseStatus.ACTIVE
+
+
+# -- an admin takes the specialization away while its instructor decides -------------------
+
+
+def _waits_for_a_lock(app, pid: int | None) -> bool:
+    """Whether the PostgreSQL backend ``pid`` is waiting for a lock."""
+    if pid is None:
+        return False
+    with app.app_context():
+        return db.session.scalar(
+            sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ) == "Lock"
+
+
+def test_a_removed_specialization_never_lets_a_decision_commit_after_the_removal(
+    app, make_user, make_specialization, make_license, make_request, make_class, join, audit_events,
+    monkeypatch,
+):
+    """The instructor's approval has passed its check and waits, inside its transaction;
+    the admin removes the specialization meanwhile. Either the removal waits for the
+    decision (the row it checked is held FOR SHARE) or the decision is refused: never an
+    approval committed after the removal. SQLite serialises writers at BEGIN IMMEDIATE,
+    so there the removal cannot even start its transaction until the decision ends."""
+    teacher, admin, student = make_user(Role.INSTRUCTOR), make_user(Role.ADMIN), make_user()
+    spec = make_specialization(max_level=5)
+    join(student, make_class(teacher, spec))
+    lic = make_license(student, spec, level=2, actor=admin)
+    req = make_request(lic)
+    postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+    checked, release, removal_started = threading.Event(), threading.Event(), threading.Event()
+    original = rules.teaches
+
+    def held(instructor, who, specialization_id=None, *, lock=False):
+        found = original(instructor, who, specialization_id, lock=lock)
+        if lock:  # the decision's own check: stop here, inside its transaction
+            checked.set()
+            assert release.wait(timeout=120)
+        return found
+
+    monkeypatch.setattr(rules, "teaches", held)
+    outcome: dict[str, object] = {}
+    removal_pid: dict[str, int] = {}
+
+    def decide():
+        with app.app_context():
+            try:
+                request = db.session.get(UpgradeRequest, req.id)
+                reviews.approve_request(request, db.session.get(User, teacher.id), note="Seen in class")
+                db.session.commit()
+                outcome["decision"] = "approved"
+            except Exception as exc:  # noqa: BLE001 - reported by the asserts below
+                db.session.rollback()
+                outcome["decision"] = exc
+            finally:
+                db.session.remove()
+
+    def remove():
+        with app.app_context():
+            try:
+                if postgres:
+                    removal_pid["pid"] = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+                removal_started.set()
+                admin_services.set_specializations(
+                    db.session.get(User, teacher.id), [], db.session.get(User, admin.id)
+                )
+                db.session.commit()
+                outcome["removal"] = "committed"
+            except Exception as exc:  # noqa: BLE001 - reported by the asserts below
+                db.session.rollback()
+                outcome["removal"] = exc
+            finally:
+                db.session.remove()
+
+    decider = threading.Thread(target=decide)
+    decider.start()
+    assert checked.wait(timeout=60), outcome
+    remover = threading.Thread(target=remove)
+    remover.start()
+    assert removal_started.wait(timeout=60), outcome
+    if postgres:
+        # Let the decision go on once the removal has committed, or is waiting for it.
+        assert wait_until(lambda: not remover.is_alive() or _waits_for_a_lock(app, removal_pid.get("pid")))
+    release.set()
+    for thread in (decider, remover):
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a thread hung"
+
+    assert outcome["removal"] == "committed", outcome
+    with app.app_context():
+        removed = audit_events("user.specializations_changed")[-1]
+        approved = audit_events("license.upgrade_approved")
+        request = get(UpgradeRequest, req)
+        if outcome["decision"] == "approved":
+            # The chain's order is the commit order: each holds the chain's lock to its commit.
+            assert len(approved) == 1 and approved[0].seq < removed.seq, (approved, removed)
+            assert get(License, lic).level == 3 and request.status == RequestStatus.APPROVED
+        else:
+            assert isinstance(outcome["decision"], NotYours), outcome
+            assert not approved and get(License, lic).level == 2 and request.status == RequestStatus.PENDING

@@ -167,6 +167,47 @@ def test_simultaneous_audit_writes_from_all_workers(app, live_server, make_user,
     assert result.count == sum(after.values())
 
 
+def test_an_admin_removes_a_specialization_while_its_instructor_approves(
+        app, live_server, make_user, make_specialization, make_license, make_request, make_class, join,
+        audit_events):
+    """Twelve approvals by the instructor and the admin's removal of the specialization, at
+    once: each approval either committed before the removal (303) or is refused (404);
+    none is committed after it."""
+    instructor, admin = make_user(Role.INSTRUCTOR), make_user(Role.ADMIN)
+    spec = make_specialization(max_level=3)
+    klass = make_class(instructor, spec)
+    requests = []
+    for _ in range(12):
+        student = make_user(Role.STUDENT)
+        join(student, klass)
+        requests.append(make_request(make_license(student, spec, actor=admin)))
+    server = live_server(workers=WORKERS, GUNICORN_CMD_ARGS=PRELOAD)
+    tabs = sessions_for(server, instructor, len(requests))
+    for t in tabs:
+        t.get("/licenses/requests/")
+    desk = sessions_for(server, admin, 1)[0]
+    desk.get(f"/admin/users/{instructor.id}")
+    replies = together(
+        [lambda t=t, r=r: t.post(f"/licenses/requests/{r.id}/approve", {"note": "Seen in class"})
+         for t, r in zip(tabs, requests, strict=True)]
+        + [lambda: desk.post(f"/admin/users/{instructor.id}/specializations", {})]
+    )
+    assert_server_healthy(server, replies)
+    *approvals, removal = replies
+    assert removal.status == 303, removal.body[:300]
+    assert {r.status for r in approvals} <= {303, 404}, [r.status for r in approvals]
+    with app.app_context():
+        removed = audit_events("user.specializations_changed")[-1]
+        assert removed.details["removed"] == [spec.code]
+        approved = audit_events("license.upgrade_approved")
+        assert len(approved) == sum(r.status == 303 for r in approvals)
+        assert all(event.seq < removed.seq for event in approved), [e.seq for e in approved]
+        for reply, request in zip(approvals, requests, strict=True):
+            status = db.session.get(UpgradeRequest, request.id).status
+            assert status == (RequestStatus.APPROVED if reply.status == 303 else RequestStatus.PENDING)
+    assert_chain_intact(app)
+
+
 @pytest.fixture(autouse=True)
 def _no_rate_limits(monkeypatch):
     """The live server runs without rate limits (the test's many logins come from one address)."""

@@ -3,6 +3,7 @@
 Each rule's expected outcome for each visitor is written down below. A new route
 without an entry fails ``test_every_route_has_an_entry`` (and its own case). Another
 user's objects answer 404, never 403, and the 404 page shows none of their data.
+``REVIEW_MATRIX`` at the end: which reviewer sees and decides which kind of request.
 
 Outcomes: ``ok`` (served, or a form answer such as 303/409/422), ``login`` (redirect
 to the login page), ``403`` (the role may not), ``404`` (not yours, or not there).
@@ -14,11 +15,19 @@ request and the second session in the URLs and is in ``instructor``'s class;
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 
 import pytest
 
 from portal import create_app
+from portal.admin import services as admin_services
+from portal.classes import services as class_services
+from portal.extensions import db
+from portal.licenses import services
+from portal.models import Klass, RequestStatus, Specialization, UpgradeRequest, User
+from portal.models.user import Role
 from tests.support import world as W
+from tests.support.http import login
 
 # Columns: anonymous, student, other_student, other_instructor, instructor, admin, suspended, revoked
 #          (anon  stud  other oinst inst  admin susp  revkd)
@@ -88,6 +97,8 @@ MATRIX = {
     "/admin/users/<int:user_id>/send-link":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/sessions/end":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/specializations":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/status":
         "login 403   403   403   403   ok    login login",
@@ -287,4 +298,102 @@ def test_access_matrix(case, app, build_world):
                            secrets)
                 else:
                     _check(world, rule, [visitor], problems, secrets)
+    assert not problems, "\n".join(problems)
+
+
+# -- who reviews which request (licenses.rules.may_review) ---------------------------------
+#
+# Rows: a pending request of ``student``. Columns: ``instructor`` (teaches Player and
+# Internship, ``student`` is in their classes where the row says so), ``other_instructor``
+# (teaches both too, with classes of their own), ``admin``. ``ok``: listed in the queue
+# and on the dashboard, and a decision is taken; ``404``: not listed, and approving or
+# rejecting answers 404 and changes nothing. (The admin's dashboard lists no requests.)
+#                                                                   (inst  oinst admin)
+REVIEW_MATRIX = {
+    "next level, student in the instructor's Player class":          "ok    404   ok",
+    "next level, student in no class of theirs":                      "404   404   ok",
+    "next level, Player taken from the instructor since":             "404   404   ok",
+    "next level, the class is archived":                              "404   404   ok",
+    "Internship next level, student in their Internship class":       "ok    404   ok",
+    "Internship first level (an admin admits), student in the class": "404   404   ok",
+    "Player first level of a minor (consent recorded), in the class": "ok    404   ok",
+}
+REVIEWERS = ("instructor", "other_instructor", "admin")
+
+
+def _review_case(app, case, make_user, make_specialization, make_license, make_request, make_class, join,
+                 assign):
+    """The request of the row and the three reviewers."""
+    people = {name: make_user(Role.ADMIN if name == "admin" else Role.INSTRUCTOR) for name in REVIEWERS}
+    player = make_specialization("PLY", "Player")
+    internship = make_specialization("INT", "Internship", auto_issue=False)
+    for name in ("instructor", "other_instructor"):
+        assign(people[name], player, internship)
+    make_class(people["other_instructor"], player)
+    make_class(people["other_instructor"], internship)
+    minor = case.startswith("Player first level")
+    student = make_user(Role.STUDENT, date_of_birth=date(date.today().year - 15, 1, 1) if minor else None)
+    spec = internship if case.startswith("Internship") else player
+    if "no class" not in case:
+        klass = make_class(people["instructor"], spec)
+        join(student, klass)
+        if "archived" in case:
+            with app.app_context():
+                class_services.archive_class(db.session.get(Klass, klass.id),
+                                             actor=db.session.get(User, people["instructor"].id))
+                db.session.commit()
+    if "first level" in case:
+        with app.app_context():
+            holder = db.session.get(User, student.id)
+            request = services.select_specialization(
+                holder, db.session.get(Specialization, spec.id), holder).request
+            if minor:
+                services.record_guardian_consent(holder, db.session.get(User, people["admin"].id), "Guardian")
+            db.session.commit()
+            request_id = request.id
+    else:
+        request_id = make_request(make_license(student, spec, actor=people["admin"])).id
+    if "taken from" in case:
+        with app.app_context():
+            admin_services.set_specializations(
+                db.session.get(User, people["instructor"].id), [internship.id],
+                db.session.get(User, people["admin"].id))
+            db.session.commit()
+    return people, request_id
+
+
+@pytest.mark.parametrize("case", list(REVIEW_MATRIX))
+def test_review_matrix(case, app, make_user, make_specialization, make_license, make_request, make_class,
+                       join, assign):
+    people, request_id = _review_case(app, case, make_user, make_specialization, make_license, make_request,
+                                      make_class, join, assign)
+    expected = dict(zip(REVIEWERS, REVIEW_MATRIX[case].split(), strict=True))
+    clients = {}
+    problems = []
+    for name, user in people.items():
+        clients[name] = client = app.test_client()
+        login(client, user)
+        pages = ("/licenses/requests/",) if name == "admin" else ("/licenses/requests/", "/dashboard")
+        for page in pages:
+            listed = f'id="request-{request_id}"' in client.get(page).get_data(as_text=True)
+            if listed != (expected[name] == "ok"):
+                problems.append(f"{name} {page}: {'listed' if listed else 'not listed'}, "
+                                f"expected {expected[name]}")
+    for name in REVIEWERS:
+        if expected[name] == "404":
+            for decision in ("approve", "reject"):
+                answer = clients[name].post(f"/licenses/requests/{request_id}/{decision}", data={"note": "x"})
+                if answer.status_code != 404:
+                    problems.append(f"{name} {decision}: {answer.status_code}, expected 404")
+    with app.app_context():
+        assert db.session.get(UpgradeRequest, request_id).status == RequestStatus.PENDING, problems
+    # The first reviewer allowed decides (the instructor where they may, else the admin).
+    decider = next(name for name in REVIEWERS if expected[name] == "ok")
+    answer = clients[decider].post(f"/licenses/requests/{request_id}/approve", data={"note": "Seen in class"})
+    if answer.status_code != 303:
+        problems.append(f"{decider} approve: {answer.status_code}, expected 303")
+    with app.app_context():
+        request = db.session.get(UpgradeRequest, request_id)
+        decided = (request.status, request.decided_by_id)
+        assert decided == (RequestStatus.APPROVED, people[decider].id), problems
     assert not problems, "\n".join(problems)
