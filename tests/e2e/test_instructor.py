@@ -70,3 +70,41 @@ def test_instructor_confirms_requirements_and_approves_from_queue(
         assert db.session.get(License, license.id).level == 2
     tab.goto("/dashboard")
     assert "approved" in page.inner_text("#decisions-heading + *").lower()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_an_admin_assigns_the_specializations_an_instructor_teaches(
+    portal, browse, app, make_user, make_specialization, js
+):
+    player = make_specialization("PLY", "Player", max_level=3)
+    make_specialization("COA", "Coach", max_level=3)
+    make_user("admin", name="Ada Admin", email="ada@example.org", password=JOURNEY_PASSWORD)
+    coach = make_user("instructor", name="Carla Rivera", email="carla@example.org", password=JOURNEY_PASSWORD)
+
+    teacher = browse("instructor", js=js)
+    log_in(teacher, "carla@example.org")
+    assert "No specialization is assigned to you yet" in teacher.page.inner_text("main")
+    teacher.goto("/dashboard/classes")
+    assert "An admin must assign you" in teacher.page.inner_text("main")
+
+    desk = browse("admin", js=js)
+    page = desk.page
+    log_in(desk, "ada@example.org")
+    desk.goto(f"/admin/users/{coach.id}")
+    page.check(f"#specialization-{player.id}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save specializations").click()
+    desk.check()
+    assert "Carla Rivera now teaches Player" in page.inner_text("main")
+    assert page.is_checked(f"#specialization-{player.id}")
+    desk.shot("admin-instructor-specializations")
+
+    teacher.goto("/dashboard/classes")
+    page = teacher.page
+    assert page.locator("#specialization option").all_inner_texts() == ["Player"]
+    page.fill("#name", "Saturday squad")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create class").click()
+    teacher.wait_for_path(r"/dashboard/classes/\d+")
+    teacher.check()
+    assert "Saturday squad" in page.inner_text("main")
