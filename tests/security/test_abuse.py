@@ -156,13 +156,14 @@ def test_same_site_next_is_kept(client, make_user):
 # --- script injection is shown as text everywhere -----------------------------------------
 
 
-def test_script_in_free_text_is_escaped_everywhere(app, client, make_user, make_specialization):
+def test_script_in_free_text_is_escaped_everywhere(app, client, make_user, make_specialization, assign):
     """A student named like a script, who writes scripts in every field, shown to everyone."""
 
 
     admin = make_user(Role.ADMIN)
     instructor = make_user(Role.INSTRUCTOR, name=f"Coach {XSS}"[:120])
     spec = make_specialization(max_level=3)
+    assign(instructor, spec, actor=admin)
     # Register through the real form with the payload as the name.
     reg = client.post("/auth/register", data={
         "name": XSS, "email": "mallory@example.org", "password": "a long unusual passphrase 9",
@@ -196,7 +197,8 @@ def test_script_in_free_text_is_escaped_everywhere(app, client, make_user, make_
         client: ["/dashboard", "/licenses/", f"/licenses/{license_id}", "/audit/mine"],
         teacher: ["/dashboard", f"/dashboard/classes/{class_id}", "/licenses/requests/",
                   "/dashboard/classes"],
-        admin_client: [f"/admin/users/{mallory_id}", "/admin/users", "/admin/licenses",
+        admin_client: [f"/admin/users/{mallory_id}", f"/admin/users/{instructor.id}", "/admin/users",
+                       "/admin/licenses",
                        f"/licenses/{license_id}", "/licenses/requests/", "/audit/",
                        f"/audit/resource/user/{mallory_id}", "/dashboard"],
         app.test_client(): [f"/verify/{code}"],

@@ -39,6 +39,7 @@ FORM_ROUTES = {
     "UserStatusForm": ("admin", "POST", "/admin/users/{other_student_id}/status"),
     "ConsentForm": ("admin", "POST", "/admin/users/{user_id}/consent"),
     "ReasonForm": ("admin", "POST", "/admin/users/{other_student_id}/sessions/end"),
+    "InstructorSpecializationsForm": ("admin", "POST", "/admin/users/{other_instructor_id}/specializations"),
     "SpecializationForm": ("admin", "POST", "/admin/specializations/new"),
     "LevelForm": ("admin", "POST", "/admin/specializations/{spec_id}/levels"),
     "RequirementForm": ("admin", "POST", "/admin/levels/{level_id}/requirements"),
@@ -171,7 +172,8 @@ def test_fuzz_forms(blueprint, app, build_world):
 
 def _fuzz_form(app, world, form_name):
     visitor, method, template = FORM_ROUTES[form_name]
-    ids = dict(world.ids, other_student_id=world.users["other_student"].id)
+    ids = dict(world.ids, other_student_id=world.users["other_student"].id,
+               other_instructor_id=world.users["other_instructor"].id)
     if "{reset_token}" in template:
         with app.app_context():
             holder = db.session.get(User, world.users["other_student"].id)
