@@ -15,8 +15,10 @@ from portal.models.audit import AuditEvent
 from portal.models.catalogue import RequirementCompletion, Specialization
 from portal.models.job import Job, JobItem
 from portal.models.klass import ClassMembership, Klass
-from portal.models.license import License, LicenseEvent, LicenseStatus, UpgradeRequest
+from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import User
+from portal.seed.accounts import DEMO_PASSWORD
+from tests.support.http import login
 
 # Times that may lie ahead: when something ends, not when something happened.
 FUTURE_ALLOWED = {"expires_at", "locked_until"}
@@ -160,3 +162,43 @@ def test_the_demo_shows_a_bulk_upgrade_that_respects_decisions(app, runner):
         assert verdicts["Sofía Martínez"].blockers == (rules.REQUIREMENTS_MISSING,)
         sofia = db.session.scalar(sa.select(User).where(User.email == "sofia@demo.academy"))
         assert sofia.age_on(utcnow().date()) == 16
+
+
+class Demo:
+    def __init__(self, email: str):
+        self.email, self.password = email, DEMO_PASSWORD
+
+
+def pending_of(email: str) -> list[UpgradeRequest]:
+    return list(db.session.scalars(
+        sa.select(UpgradeRequest).join(User, User.id == UpgradeRequest.user_id)
+        .where(User.email == email, UpgradeRequest.status == RequestStatus.PENDING)
+    ))
+
+
+def test_the_demo_instructors_are_assigned_and_see_their_queues(app, runner, audit_events):
+    _seed(app, runner)
+    with app.app_context():
+        taught = {
+            u.email: [s.code for s in rules.specializations_of(u)]
+            for u in db.session.scalars(sa.select(User).where(User.role == "instructor"))
+        }
+        liam = pending_of("liam@demo.academy")[0]
+        emma = pending_of("emma@demo.academy")[0]
+        assert emma.from_level == 0 and emma.specialization.code == "INT"
+    assert taught == {"coach.rivera@demo.academy": ["PLY"], "coach.okafor@demo.academy": ["COA", "INT"],
+                      "priya@demo.academy": []}
+    assert len(audit_events("user.specializations_changed")) == 2
+
+    rivera = app.test_client()
+    login(rivera, Demo("coach.rivera@demo.academy"))
+    assert f'id="request-{liam.id}"' in rivera.get("/licenses/requests/").get_data(as_text=True)
+    assert "You teach Player" in rivera.get("/dashboard").get_data(as_text=True)
+
+    # Emma's first Internship level is in Okafor's placement group, but an admin decides it.
+    okafor = app.test_client()
+    login(okafor, Demo("coach.okafor@demo.academy"))
+    assert f'id="request-{emma.id}"' not in okafor.get("/licenses/requests/").get_data(as_text=True)
+    admin = app.test_client()
+    login(admin, Demo("admin@demo.academy"))
+    assert f'id="request-{emma.id}"' in admin.get("/licenses/requests/").get_data(as_text=True)
