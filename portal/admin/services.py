@@ -203,8 +203,9 @@ def set_specializations(user: User, specialization_ids, actor: User) -> bool:
     held = {s.id for s in _assigned_specializations(user)}
     archived = sorted(s.name for s in found.values() if s.archived_at is not None and s.id not in held)
     if archived:
+        verb = "is" if len(archived) == 1 else "are"
         raise AdminError(
-            f"{', '.join(archived)} is archived and cannot be assigned.", "specializations"
+            f"{', '.join(archived)} {verb} archived and cannot be assigned.", "specializations"
         )
     return _apply_specializations(user, list(found.values()), actor)
 
