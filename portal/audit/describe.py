@@ -210,6 +210,12 @@ def _role_changed(c: Context) -> str:
         who=c.who, account=c.account(), before=c.d.get("before", "?"), after=c.d.get("after", "?"))
 
 
+def _specializations_changed(c: Context) -> str:
+    taught = ", ".join(c.d.get("after") or []) or "none"
+    return "{who} set the specializations {account} teaches: {taught}".format(
+        who=c.who, account=c.account(), taught=taught)
+
+
 def _spec_selected(c: Context) -> str:
     if c.d.get("result") == "issued":
         return "{who} started {spec} and got a level-1 license".format(who=c.who, spec=c.spec_name())
@@ -325,6 +331,7 @@ SENTENCES: dict[str, Builder] = {
     a.USER_UPDATED: _fixed("{who} updated {account}"),
     a.USER_ROLE_CHANGED: _role_changed,
     a.USER_STATUS_CHANGED: _status_changed,
+    a.USER_SPECIALIZATIONS_CHANGED: _specializations_changed,
     a.USER_CONSENT_RECORDED: _fixed("{who} recorded the guardian's consent for {account}"),
     a.USER_UNLOCKED: _fixed("{who} unlocked {account}"),
     a.USER_SESSIONS_ENDED: _fixed("{who} logged out every device of {account}"),
