@@ -9,15 +9,20 @@ VENDOR := static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 5000
 RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
+# The message catalogs (portal/translations/<language>/LC_MESSAGES/messages.po) are
+# committed; their compiled .mo files are built here, never committed.
+TRANSLATIONS := portal/translations
+CATALOGS := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser clean
+.PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser translations clean
 
 run: setup
 	$(RUN_ENV) $(FLASK) db upgrade
 	$(RUN_ENV) $(FLASK) seed demo --if-empty
 	$(RUN_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
-setup: $(VENV)/.installed $(VENDOR)/.installed
+setup: $(VENV)/.installed $(VENDOR)/.installed $(COMPILED)
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +32,20 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
+
+# After changing text: extract every marked message, merge it into each language's catalog
+# (new ones untranslated, until a translator fills them in), and compile. README
+# "Languages" has the whole routine and how to add a language.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 \
+		--no-location --sort-output --project Portal --copyright-holder "Portal" \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 # Front-end libraries come from the npm registry, pinned in package-lock.json,
 # and are served by Portal itself from static/vendor/ (never from a CDN).
@@ -66,26 +85,26 @@ serve: setup
 worker: setup
 	$(FLASK) jobs worker
 
-test: $(VENV)/.dev-installed $(VENDOR)/.installed browser
+test: $(VENV)/.dev-installed $(VENDOR)/.installed browser $(COMPILED)
 	$(BIN)/python -m tests.run
 
 # The inner loop: SQLite only, without the browser journeys and the tests marked slow.
-test-fast: $(VENV)/.dev-installed $(VENDOR)/.installed
+test-fast: $(VENV)/.dev-installed $(VENDOR)/.installed $(COMPILED)
 	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest -q -m "not slow and not e2e"
 
-test-sqlite: $(VENV)/.dev-installed $(VENDOR)/.installed
+test-sqlite: $(VENV)/.dev-installed $(VENDOR)/.installed $(COMPILED)
 	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest
 
-test-postgres: $(VENV)/.dev-installed $(VENDOR)/.installed
+test-postgres: $(VENV)/.dev-installed $(VENDOR)/.installed $(COMPILED)
 	PORTAL_TEST_DATABASE=postgresql $(BIN)/pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check portal tests bench migrations wsgi.py
 
-bench: $(VENV)/.dev-installed $(VENDOR)/.installed
+bench: $(VENV)/.dev-installed $(VENDOR)/.installed $(COMPILED)
 	$(BIN)/python -m bench.run
 
-screenshots: $(VENV)/.dev-installed $(VENDOR)/.installed browser
+screenshots: $(VENV)/.dev-installed $(VENDOR)/.installed browser $(COMPILED)
 	PORTAL_SCREENSHOTS=1 $(BIN)/pytest tests/e2e -q
 
 clean:

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import portal.models  # noqa: F401  (every table is known to the metadata)
-from portal import cli, errors, jobs, security, templating
+from portal import cli, errors, i18n, jobs, security, templating
 from portal import config as config_module
 from portal.admin import bp as admin_bp
 from portal.admin import bulk
@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

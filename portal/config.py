@@ -49,6 +49,8 @@ def load(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "PORTAL_ACADEMY_NAME": os.environ.get("PORTAL_ACADEMY_NAME", "Portal Academy"),
+        # The academy's own time zone: visitors read dates in it (users in their own).
+        "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),
         "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_CONTENT_LENGTH", 1024 * 1024),
         # Fields per form, url-encoded or multipart (portal.security.Request).
         "MAX_FORM_PARTS": _int("PORTAL_MAX_FORM_PARTS", 1000),

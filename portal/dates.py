@@ -9,7 +9,10 @@ them here and a date beyond them is answered with a field error.
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask import current_app, has_app_context, has_request_context
+from flask_login import current_user
 from wtforms import DateField
 from wtforms.validators import ValidationError
 
@@ -69,3 +72,28 @@ def date_field(label: str, validators=(), **kwargs) -> DateField:
     bounds = {k: kwargs.pop(k) for k in ("too_early", "too_late") if k in kwargs}
     return DateField(label, format="%Y-%m-%d", invalid_value_message=NOT_A_DATE,
                      validators=[*validators, InRange(**bounds)], **kwargs)
+
+
+def valid_zone(name: str | None) -> bool:
+    """Whether ``name`` is an IANA zone this system knows (``Europe/Budapest``)."""
+    if not name or name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone_name() -> str:
+    """The reader's time zone: a logged-in user's own; for a visitor, outside a request
+    and for a stored zone this system does not know, the academy's ``PORTAL_TIMEZONE``;
+    UTC when even that is not a zone."""
+    own = None
+    if has_request_context() and current_user and current_user.is_authenticated:
+        own = getattr(current_user, "timezone", None)
+    academy = current_app.config.get("PORTAL_TIMEZONE") if has_app_context() else None
+    for name in (own, academy):
+        if valid_zone(name):
+            return name
+    return "UTC"

@@ -2,25 +2,19 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from flask import Flask, has_request_context
+from flask import Flask
 from flask_login import current_user
 
 from portal.audit.describe import describe, job_title
+from portal.dates import zone_name
 from portal.models.user import Role
 
 
 def user_zone() -> ZoneInfo:
-    """The logged-in user's zone; UTC for visitors, outside a request (jobs rendering
-    certificates, the CLI) and for a stored name this system does not know."""
-    name = None
-    if has_request_context() and current_user.is_authenticated:
-        name = current_user.timezone
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):  # unknown zone; a malformed key
-        return ZoneInfo("UTC")
+    """The reader's zone (portal.dates.zone_name)."""
+    return ZoneInfo(zone_name())
 
 
 def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:

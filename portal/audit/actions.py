@@ -24,6 +24,7 @@ USER_CONFIRMATION_REQUESTED = "user.confirmation_requested"
 USER_REGISTRATION_REPEATED = "user.registration_repeated"
 USER_UNCONFIRMED_REMOVED = "user.unconfirmed_removed"
 USER_SPECIALIZATIONS_CHANGED = "user.specializations_changed"
+USER_LANGUAGE_CHANGED = "user.language_changed"
 
 # catalogue
 SPECIALIZATION_SELECTED = "specialization.selected"

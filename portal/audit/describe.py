@@ -22,6 +22,7 @@ from portal.audit import actions as a
 from portal.audit.integrity import JOB_KIND as AUDIT_CHECK_KIND
 from portal.auth.sessions import describe as describe_device
 from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.catalogue import Specialization
 from portal.models.job import Job
@@ -332,6 +333,8 @@ SENTENCES: dict[str, Builder] = {
     a.USER_ROLE_CHANGED: _role_changed,
     a.USER_STATUS_CHANGED: _status_changed,
     a.USER_SPECIALIZATIONS_CHANGED: _specializations_changed,
+    a.USER_LANGUAGE_CHANGED: lambda c: "{who} chose to read Portal in {language}".format(
+        who=c.who, language=LANGUAGES.get(c.d.get("locale"), c.d.get("locale") or "another language")),
     a.USER_CONSENT_RECORDED: _fixed("{who} recorded the guardian's consent for {account}"),
     a.USER_UNLOCKED: _fixed("{who} unlocked {account}"),
     a.USER_SESSIONS_ENDED: _fixed("{who} logged out every device of {account}"),

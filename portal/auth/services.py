@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from portal import fonts
+from portal import fonts, i18n
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, policy, sessions
@@ -103,6 +103,9 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         password_changed_at=now if password else None,
         email_confirmed_at=None if status == UserStatus.PENDING else now,
+        # Whoever registers reads the portal in some language already: the account keeps
+        # it. An admin's invitation leaves it open for its owner (None: their browser's).
+        locale=i18n.select_locale() if action == actions.USER_REGISTERED else None,
     )
     try:
         # A savepoint: a racing registration of the same address fails here alone.
@@ -255,6 +258,7 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
         user.password_hash = hash_password(password)
     lockout.succeeded(user, source)
     user.last_login_at = utcnow()
+    i18n.adopt_visitor_choice(user)
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember)
     return user

@@ -40,6 +40,9 @@ class User(db.Model):
     guardian_consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     guardian_name: Mapped[str | None] = mapped_column(sa.String(120))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # The language the person reads Portal in (portal.i18n.LANGUAGES); None until they
+    # register, log in having picked one, or choose one (then their browser's is used).
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
     password_changed_at: Mapped[datetime | None]
     # When the owner proved the address is theirs (the link mailed at registration, a
     # set-password or reset link), or an admin created the account active. Until then a

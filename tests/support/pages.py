@@ -1,0 +1,90 @@
+"""Every page of the portal, opened on the demo academy: the sweeps that check all of them
+(the layout at two widths in tests/e2e, the pseudo-locale in tests/test_translations.py)
+take their URLs from here.
+
+The pages come from the app's URL map: every GET route (minus the non-HTML ones listed in
+``NOT_HTML``), with its ids taken from the demo academy (``portal.seed``). A new page is
+swept without being listed here; a page no visitor can open fails the sweeps until a
+visitor (or an id) reaches it.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal import jobs, seed
+from portal.audit import integrity
+from portal.extensions import db
+from portal.models.audit import AuditEvent
+from portal.models.job import Job
+from portal.models.klass import ClassMembership, Klass
+from portal.models.license import License
+from portal.models.user import Role, User
+from portal.seed.accounts import LOGINS
+
+# GET routes that answer something other than an HTML page, so have no layout to check.
+NOT_HTML = {
+    "static": "stylesheets, scripts and images",
+    "public.healthz": "plain text for the load balancer",
+    "public.portal_keys": "the signing keys as JSON",
+    "public.verify_json": "a verification as JSON",
+    "licenses.certificate": "the certificate PDF",
+    "licenses.qr": "the QR code as SVG",
+    "audit.export_csv": "the audit trail as CSV",
+}
+
+def _first(role: str) -> str:
+    return next(email for email, r, _note in LOGINS if r == role)
+
+
+def demo_pages(app) -> dict:
+    """Seed the demo academy in this test's database; the ids its pages are opened with,
+    and a visitor of each kind."""
+    with app.app_context():
+        seed.demo()
+        db.session.commit()
+        admin = db.session.scalar(sa.select(User).where(User.email == _first(Role.ADMIN)))
+        # A full audit check, finished, for its job page.
+        check, _new = integrity.start_check(admin)
+        db.session.commit()
+        jobs.run(check.id)
+        student = db.session.scalar(sa.select(User).where(User.email == _first(Role.STUDENT)))
+        instructor = db.session.scalar(sa.select(User).where(User.email == _first(Role.INSTRUCTOR)))
+        license = db.session.scalar(
+            sa.select(License).where(License.holder_id == student.id, License.status == "active")
+            .order_by(License.id))
+        # The instructor's fullest class: the roster with the most to lay out.
+        klass = db.session.scalar(
+            sa.select(Klass).join(ClassMembership).where(Klass.instructor_id == instructor.id)
+            .group_by(Klass.id).order_by(sa.func.count(ClassMembership.user_id).desc(), Klass.id))
+        bulk = db.session.scalar(sa.select(Job).where(Job.kind != integrity.JOB_KIND).order_by(Job.id))
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.resource_type == "license",
+                                        AuditEvent.resource_id == str(license.id))
+            .order_by(AuditEvent.id.desc()))
+        ids = {
+            "class_id": klass.id, "license_id": license.id, "user_id": student.id,
+            "spec_id": license.specialization_id, "job_id": bulk.id, "event_id": event.id,
+            "resource_type": "license", "resource_id": str(license.id), "code": license.code,
+            "token": "not-a-real-token",
+        }
+        return {"ids": ids, "integrity_job_id": check.id, "student": student.email,
+                "instructor": instructor.email, "admin": admin.email, "class_id": klass.id}
+
+
+def page_urls(app, demo: dict) -> dict[str, list[str]]:
+    """Each GET route's URL with the demo's ids, by endpoint (a route per rule)."""
+    ids, integrity_job_id = demo["ids"], demo["integrity_job_id"]
+    urls: dict[str, list[tuple[int, str]]] = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
+            continue
+        values = dict(ids, job_id=integrity_job_id) if rule.endpoint == "audit.integrity_job" else ids
+        missing = set(rule.arguments) - set(values)
+        assert not missing, f"no demo id for {missing} in {rule.rule}: add one to the demo fixture"
+        _domain, url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)
+        urls.setdefault(rule.endpoint, []).append((len(rule.arguments), url))
+    # A route's rules most specific first: the password reset link keeps its token in the
+    # session and sends the browser on to the form, which then shows.
+    return {endpoint: [url for _n, url in sorted(rules, reverse=True)] for endpoint, rules in urls.items()}
+
+
