@@ -122,7 +122,7 @@ def test_every_page_speaks_only_through_the_catalog(app_factory, tmp_path):
             for path in paths:
                 joiner = "&" if "?" in path else "?"
                 response = client.get(f"{path}{joiner}lang={pseudo.CODE}")
-                if response.status_code not in (200, 400) or not response.mimetype == "text/html":
+                if response.status_code not in (200, 400) or response.mimetype != "text/html":
                     continue
                 seen.add(endpoint)
                 found = pseudo.leftovers(response.get_data(as_text=True), data)
