@@ -9,6 +9,7 @@ them here and a date beyond them is answered with a field error.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app, has_app_context, has_request_context
@@ -74,9 +75,15 @@ def date_field(label: str, validators=(), **kwargs) -> DateField:
                      validators=[*validators, InRange(**bounds)], **kwargs)
 
 
+@cache
+def zone_names() -> frozenset[str]:
+    """The IANA zones this system knows (read once: the lookup walks the zone files)."""
+    return frozenset(available_timezones())
+
+
 def valid_zone(name: str | None) -> bool:
     """Whether ``name`` is an IANA zone this system knows (``Europe/Budapest``)."""
-    if not name or name not in available_timezones():
+    if not name or name not in zone_names():
         return False
     try:
         ZoneInfo(name)
