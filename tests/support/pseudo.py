@@ -19,7 +19,7 @@ from babel.messages.mofile import write_mo
 ROOT = Path(__file__).resolve().parents[2]
 CODE = "en_001"  # a locale Babel knows that no academy would choose
 OPEN, CLOSE = "⟦", "⟧"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
             "lazy_ngettext": (1, 2)}
 
 
