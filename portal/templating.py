@@ -2,36 +2,31 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
 
+from portal import dates
 from portal.audit.describe import describe, job_title
-from portal.dates import zone_name
 from portal.models.user import Role
+from portal.names import display_name
 
 
-def user_zone() -> ZoneInfo:
+def user_zone():
     """The reader's zone (portal.dates.zone_name)."""
-    return ZoneInfo(zone_name())
+    return dates.reader_zone()
 
 
-def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    """A timestamp in the user's time zone, with the zone named."""
-    if value is None:
-        return "—"
-    zone = user_zone()
-    local = value.astimezone(zone)
-    return f"{local.strftime(fmt)} {local.tzname()}"
+def local_time(value: datetime | None, fmt: str | None = None, zone: str | None = None) -> str:
+    """An event's moment in the reader's zone, formatted for their language, with the zone
+    named (portal.dates.instant). ``fmt`` is read only for whether it shows seconds
+    (``'%S'`` in it, as the audit trail asks); the language decides the rest."""
+    return dates.instant(value, seconds=bool(fmt and "%S" in fmt), zone=zone)
 
 
-def local_date(value: datetime | date | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.astimezone(user_zone()).date()
-    return value.strftime("%d %b %Y")
+def local_date(value: datetime | date | None, format: str = "medium", zone: str | None = None) -> str:
+    """The day of an event in the reader's zone; a ``date`` (a birth date) as it is."""
+    return dates.day_of(value, format, zone)
 
 
 def iso(value: datetime | None) -> str:
@@ -41,8 +36,12 @@ def iso(value: datetime | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["calendar_date"] = dates.calendar_date
+    app.jinja_env.filters["number"] = dates.number
+    app.jinja_env.filters["percent"] = dates.percent
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["display_name"] = display_name
     app.jinja_env.globals["describe_event"] = lambda event: describe(
         event, current_user if current_user.is_authenticated else None)
     app.jinja_env.globals["job_title"] = job_title

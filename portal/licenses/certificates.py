@@ -32,6 +32,7 @@ from portal.licenses import chain, qr, state, visibility
 from portal.licenses.pdf_render import ForbiddenResource, StaticOnlyFetcher, html_to_pdf  # noqa: F401 (re-exported)
 from portal.models.catalogue import Level
 from portal.models.license import License, LicenseStatus
+from portal.names import display_name
 
 log = logging.getLogger(__name__)
 # WeasyPrint logs every render step at INFO; only its warnings belong in the portal's log.
@@ -198,6 +199,8 @@ def cache_key(license: License) -> str:
         effective_status(license),
         current_app.config["PORTAL_BASE_URL"],
         current_app.config["PORTAL_ACADEMY_NAME"],
+        # Dates in the academy's zone; the holder named as the certificate's language does.
+        current_app.config["PORTAL_TIMEZONE"], display_name(license.holder),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 

@@ -32,6 +32,11 @@ class User(db.Model):
     # Stored lower-cased, so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    # Optional parts of the name, filled by the person or an admin, never derived from
+    # ``name`` (the name as written, the one display name): with both, a language that
+    # puts the family name first can address the person so (portal.names).
+    given_name: Mapped[str | None] = mapped_column(sa.String(80))
+    family_name: Mapped[str | None] = mapped_column(sa.String(80))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(16), default=Role.STUDENT, index=True)
     status: Mapped[str] = mapped_column(sa.String(16), default=UserStatus.ACTIVE, index=True)
