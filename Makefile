@@ -15,7 +15,7 @@ TRANSLATIONS := portal/translations
 CATALOGS := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser translations clean
+.PHONY: run setup serve worker test test-fast test-sqlite test-postgres lint bench screenshots browser translations language clean
 
 run: setup
 	$(RUN_ENV) $(FLASK) db upgrade
@@ -46,6 +46,11 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+# A new language's catalog (README "Adding a language"): make language CODE=de
+language: $(VENV)/.installed
+	@test -n "$(CODE)" || { echo "usage: make language CODE=<language code>"; exit 2; }
+	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(CODE)
 
 # Front-end libraries come from the npm registry, pinned in package-lock.json,
 # and are served by Portal itself from static/vendor/ (never from a CDN).

@@ -61,22 +61,32 @@ def problem(value: date | datetime | None, too_early: str = OUT_OF_RANGE,
 
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-# The language's short form: three groups of digits, one of them the year in full (so a
-# "30/11/85" is not read as 2085), separated by dots, slashes, dashes or spaces.
-_SHORT = re.compile(r"(?=.*\d{4})\d{1,4}[./\- ]+\d{1,4}[./\- ]+\d{1,4}\.?")
+# The language's short form: three groups of digits separated by dots, slashes, dashes or
+# spaces, in the order of the language's short date pattern, the year in full (so
+# "30/11/85" is not read as 2085), a month beyond 12 refused rather than swapped.
+_SHORT = re.compile(r"(\d{1,4})[./\- ]+(\d{1,4})[./\- ]+(\d{1,4})\.?")
+
+
+def _short_order() -> list[str]:
+    """The order of year, month and day in the reader's language (Babel's short pattern:
+    ``d/M/yy`` in Spanish, ``y. MM. dd.`` in Hungarian)."""
+    pattern = babel_dates.get_date_format("short", locale=formats_locale()).pattern.lower()
+    return sorted("ymd", key=lambda part: pattern.find(part))
 
 
 def read(text: str | None) -> date:
     """The date in ``text``: ISO (YYYY-MM-DD) or the reader's language's usual short form
-    (``30/11/2026`` in Spanish, ``2026. 11. 30.`` in Hungarian, ``11/30/2026`` in English).
+    (``30/11/2026`` in Spanish, ``2026. 11. 30.`` in Hungarian, ``30/11/2026`` in English).
     ValueError (NOT_A_DATE) for anything else; the range is not checked here."""
     text = (text or "").strip()
     try:
         if _ISO.fullmatch(text):  # YYYY-MM-DD only, not 20261123
             return date.fromisoformat(text)
-        if _SHORT.fullmatch(text):
-            return babel_dates.parse_date(text, locale=formats_locale(), format="short")
-    except (ValueError, IndexError):
+        if found := _SHORT.fullmatch(text):
+            parts = dict(zip(_short_order(), found.groups(), strict=True))
+            if len(parts["y"]) == 4:
+                return date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
+    except ValueError:
         pass
     raise ValueError(NOT_A_DATE)
 

@@ -17,6 +17,9 @@ LOGINS = [
     ("sofia@demo.academy", Role.STUDENT, "Student, aged 16 (guardian consent)"),
     ("noah@demo.academy", Role.STUDENT, "Student, brand new"),
     ("emma@demo.academy", Role.STUDENT, "Student, request rejected yesterday"),
+    ("eszter@demo.academy", Role.STUDENT,
+     "Student reading Hungarian (Europe/Budapest), a license and its certificate"),
+    ("mateo@demo.academy", Role.STUDENT, "Student reading Spanish (America/Mexico_City), a license"),
 ]
 
 # e-mail: (name, date of birth, joined how many days ago)
@@ -29,6 +32,15 @@ _PEOPLE = {
     "sofia@demo.academy": ("Sofía Martínez", None, 300),
     "noah@demo.academy": ("Noah Becker", date(2003, 9, 17), 2),
     "emma@demo.academy": ("Emma Dubois", date(2000, 12, 1), 380),
+    "eszter@demo.academy": ("Eszter Kovács", date(2002, 4, 18), 350),
+    "mateo@demo.academy": ("Mateo Hernández", date(2000, 8, 5), 200),
+}
+
+# e-mail: (language, time zone, given name, family name) of the students who do not read
+# English; Hungarian puts the family name first (portal.names), so Eszter's parts are known.
+_READERS = {
+    "eszter@demo.academy": ("hu", "Europe/Budapest", "Eszter", "Kovács"),
+    "mateo@demo.academy": ("es", "America/Mexico_City", None, None),
 }
 
 DEMO_PASSWORD = "demo-academy-2026"
@@ -53,8 +65,11 @@ def seed(ctx) -> None:
 
         def create(email=email, role=role, name=name, dob=dob):
             action = actions.USER_REGISTERED if role == Role.STUDENT else actions.USER_CREATED
-            ctx.users[email.split("@")[0]] = services.create_user(
+            user = services.create_user(
                 email, name, role, password=DEMO_PASSWORD, date_of_birth=dob, action=action
             )
+            if email in _READERS:  # as they chose at registration
+                user.locale, user.timezone, user.given_name, user.family_name = _READERS[email]
+            ctx.users[email.split("@")[0]] = user
 
         timeline.at(timeline.ago(days=joined), create)

@@ -16,7 +16,7 @@ CLASSES = [
         "Player foundations — Saturday squad",
         "Saturdays 9:00–11:00 on pitch 2. Levels 1 to 3.",
         395,
-        [("liam", 395), ("emma", 369), ("sofia", 279)],
+        [("liam", 395), ("emma", 369), ("sofia", 279), ("eszter", 338), ("mateo", 188)],
     ),
     (
         "coach.okafor",

@@ -27,6 +27,7 @@ BROWSERS = [
 HOME_IPS = {
     "admin": "192.0.2.10", "coach.rivera": "192.0.2.21", "coach.okafor": "192.0.2.22",
     "maya": "198.51.100.31", "liam": "198.51.100.32", "sofia": "198.51.100.33", "emma": "198.51.100.35",
+    "eszter": "198.51.100.36", "mateo": "198.51.100.37",
 }
 ATTACKER = "203.0.113.66"
 
@@ -64,6 +65,18 @@ def seed(ctx) -> None:
                 plan(at, actions.LOGIN_FAILED, who, resource=user_id(who),
                      outcome=Outcome.FAILURE, reason="wrong_password",
                      method="POST", path="/auth/login", status=200)
+
+    # Eszter and Mateo log in a few evenings a week (their own dice: the others' days stay).
+    theirs = random.Random(16)
+    for day in range(28):
+        base = start + timedelta(days=day)
+        for who in ("eszter", "mateo"):
+            if theirs.random() < 0.5:
+                at = base + timedelta(hours=theirs.randint(7, 20), minutes=theirs.randint(0, 59))
+                plan(at, actions.LOGIN, who, resource=user_id(who),
+                     method="POST", path="/auth/login", status=303)
+                plan(at + timedelta(minutes=theirs.randint(10, 90)), actions.LOGOUT, who,
+                     resource=user_id(who), method="POST", path="/auth/logout", status=303)
 
     # Ten days ago: one address sprays passwords at several accounts and locks Liam out.
     burst = start + timedelta(days=18, hours=3, minutes=12)

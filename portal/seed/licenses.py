@@ -106,6 +106,19 @@ def seed(ctx) -> None:
         (1, lambda: reviews.reject_request(
             ctx.objects["emma.request"], u("coach.rivera"),
             "Play your five supervised matches in the league first.")),
+        # Eszter (reads Hungarian, in Budapest): Player level 2, active; her certificate is
+        # the demo's Hungarian one.
+        (340, lambda: licenses.__setitem__(
+            "eszter.player", services.select_specialization(u("eszter"), spec("PLY"), u("eszter")).license)),
+        (339, lambda: _confirm(u("eszter"), spec("PLY"), 1, u("coach.rivera"))),
+        (150, lambda: _confirm(u("eszter"), spec("PLY"), 2, u("coach.rivera"))),
+        (145, lambda: _climb(licenses["eszter.player"], u("admin"))),
+        # Mateo (reads Spanish, in Mexico City): Player level 1, working toward level 2.
+        (190, lambda: licenses.__setitem__(
+            "mateo.player", services.select_specialization(u("mateo"), spec("PLY"), u("mateo")).license)),
+        (189, lambda: _confirm(u("mateo"), spec("PLY"), 1, u("coach.rivera"))),
+        (40, lambda: classes.confirm_requirement(
+            u("mateo"), _requirements(spec("PLY"), 2)[0], actor=u("coach.rivera"))),
         # Emma also waits for an admin to admit her to the Internship.
         (6, lambda: services.select_specialization(u("emma"), spec("INT"), u("emma"))),
     ]
