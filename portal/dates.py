@@ -22,7 +22,7 @@ this system does not know) the academy's ``PORTAL_TIMEZONE``; inside ``reading_a
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -177,15 +177,16 @@ def reader_zone() -> ZoneInfo:
 @contextmanager
 def reading_as(user):
     """Write for ``user`` (an e-mail, a letter): in their language and their time zone,
-    whoever's request this is. Flask-Babel's own formatters follow too."""
+    whoever's request this is. Without a language of their own (a visitor registering),
+    the request's language stays. Flask-Babel's own formatters follow too."""
     # Imported here: portal.i18n imports this module (select_timezone).
-    from portal.i18n import DEFAULT, known  # noqa: PLC0415
-    zone = getattr(user, "timezone", None) or "UTC"
+    from portal.i18n import known  # noqa: PLC0415
     before = g.get("portal_reader_zone")
-    g.portal_reader_zone = zone
+    g.portal_reader_zone = getattr(user, "timezone", None) or "UTC"
     g.pop("babel_tzinfo", None)  # Flask-Babel's cached zone of this request
+    language = known(getattr(user, "locale", None))
     try:
-        with force_locale(known(getattr(user, "locale", None)) or DEFAULT):
+        with force_locale(language) if language else nullcontext():
             yield
     finally:
         g.portal_reader_zone = before

@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from flask_babel import format_datetime as babel_format_datetime
 
 from portal import dates
+from portal.auth import tokens
 from portal.extensions import db
 from portal.models.license import License
 from portal.models.user import User
@@ -307,3 +308,17 @@ def test_display_name_follows_the_language_being_written(app):
             assert display_name(eszter) == "Kovács Eszter"
         with force_locale("es"):
             assert display_name(eszter) == "Eszter Kovács"
+
+
+def test_a_mail_is_written_in_the_recipients_language_and_zone(app, make_user):
+    """The password-changed notice names the moment in the recipient's zone, and greets a
+    Hungarian reader family name first, whoever's request sends it."""
+    eszter = make_user(name="Eszter Kovács")
+    eszter.timezone, eszter.locale = BUDAPEST, "hu"
+    eszter.given_name, eszter.family_name = "Eszter", "Kovács"
+    with app.test_request_context():
+        g._login_user = app.login_manager.anonymous_user()
+        text = tokens.render_mail("password_changed", user=eszter, when=at(2026, 7, 1, 22, 15),
+                                  forgot_url="http://portal.test/auth/forgot-password")
+    assert "Kovács Eszter" in text
+    assert "2026. júl. 2. 0:15 CEST" in text

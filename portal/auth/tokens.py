@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal import mail
+from portal import dates, mail
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, sessions
@@ -222,6 +223,8 @@ def send_set_password_link(user: User, actor: User | None = None) -> bool:
 
 
 def render_mail(template: str, **context) -> str:
-    return render_template(
-        f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
-    )
+    # For the person it is addressed to: their language and time zone (portal.dates).
+    with dates.reading_as(context["user"]) if context.get("user") else nullcontext():
+        return render_template(
+            f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
+        )
