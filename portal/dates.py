@@ -67,6 +67,11 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORT = re.compile(r"(\d{1,4})[./\- ]+(\d{1,4})[./\- ]+(\d{1,4})\.?")
 
 
+# Languages read in ISO only: English readers write the month first or the day first,
+# so 03/04/2026 would be a guess (a browser's date picker sends ISO anyway).
+_ISO_ONLY = frozenset({"en"})
+
+
 def _short_order() -> list[str]:
     """The order of year, month and day in the reader's language (Babel's short pattern:
     ``d/M/yy`` in Spanish, ``y. MM. dd.`` in Hungarian)."""
@@ -76,13 +81,14 @@ def _short_order() -> list[str]:
 
 def read(text: str | None) -> date:
     """The date in ``text``: ISO (YYYY-MM-DD) or the reader's language's usual short form
-    (``30/11/2026`` in Spanish, ``2026. 11. 30.`` in Hungarian, ``30/11/2026`` in English).
+    (``30/11/2026`` in Spanish, ``2026. 11. 30.`` in Hungarian; English: ISO only).
     ValueError (NOT_A_DATE) for anything else; the range is not checked here."""
     text = (text or "").strip()
     try:
         if _ISO.fullmatch(text):  # YYYY-MM-DD only, not 20261123
             return date.fromisoformat(text)
-        if found := _SHORT.fullmatch(text):
+        found = _SHORT.fullmatch(text)
+        if found and formats_locale().language not in _ISO_ONLY:
             parts = dict(zip(_short_order(), found.groups(), strict=True))
             if len(parts["y"]) == 4:
                 return date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
