@@ -19,6 +19,7 @@ from flask_babel import format_datetime as babel_format_datetime
 from portal import dates
 from portal.auth import tokens
 from portal.extensions import db
+from portal.licenses import certificates
 from portal.models.license import License
 from portal.models.user import User
 from portal.names import display_name
@@ -324,3 +325,26 @@ def test_a_mail_is_written_in_the_recipients_language_and_zone(app, make_user):
                                   forgot_url="http://portal.test/auth/forgot-password")
     assert "Kovács Eszter" in text
     assert "2026. júl. 2. 0:15 CEST" in text
+
+
+def test_the_certificate_names_a_hungarian_holder_family_name_first_and_keeps_its_days(
+        app_factory, make_user, make_specialization, make_license):
+    app = app_factory(PORTAL_TIMEZONE=BUDAPEST)
+    holder = make_user(name="Eszter Kovács")
+    license = make_license(holder, make_specialization())
+    with app.test_request_context():
+        db.session.execute(sa.update(User).where(User.id == holder.id)
+                           .values(given_name="Eszter", family_name="Kovács", timezone=MEXICO))
+        db.session.execute(sa.update(License).where(License.id == license.id).values(
+            issued_at=at(2026, 7, 1, 22, 30), expires_at=at(2028, 7, 1, 22, 30)))
+        lic = db.session.get(License, license.id)
+        with force_locale("hu"):
+            hungarian = certificates.html_for(lic)
+        with force_locale("es"):
+            spanish = certificates.html_for(lic)
+        db.session.rollback()
+    assert "Kovács Eszter" in hungarian and "Eszter Kovács" in spanish
+    # Issued late on 1 July UTC: 2 July in the academy's zone, whoever downloads it; the
+    # expiry is the day it was set to.
+    assert "2026. július 2." in hungarian and "2 de julio de 2026" in spanish
+    assert "2028. július 1." in hungarian and "1 de julio de 2028" in spanish
