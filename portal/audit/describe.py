@@ -3,8 +3,14 @@
 "Recent activity" on the dashboard and "My activity" show these instead of the raw
 action names. Each action constant of :mod:`portal.audit.actions` has a sentence
 builder here (a test makes sure none is forgotten); an unknown action still gets a
-readable fallback. The sentences are plain format strings with named placeholders so
-they can be wrapped for translation without changing their shape.
+readable fallback.
+
+Every sentence is a whole message in the catalog with named placeholders,
+``_("...{name}...").format(name=...)``, translated when it is built (the builders'
+texts are lazy). A sentence whose subject is the reader ("You logged in") is a message of
+its own, not "{who}" filled with "You": other languages conjugate the verb for it.
+Values that are words (a status, a role, a reason) are shown translated (``word``);
+machine values (action names, codes) never reach a sentence raw.
 """
 # The sentences stay ``"...{name}...".format(name=...)`` (not f-strings): that is the
 # shape gettext needs, ``_("...{name}...").format(name=...)``.
@@ -16,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from portal.admin.services import BULK_KIND
 from portal.audit import actions as a
@@ -30,18 +39,81 @@ from portal.models.klass import Klass
 from portal.models.license import License, UpgradeRequest
 from portal.models.user import User
 
+# -- values that are words --------------------------------------------------------
+
+# Stored values (statuses, roles, outcomes, reasons ...) as the words a reader sees.
+# One table for the audit pages: a value in two columns (a user's and a job's "active")
+# reads the same. An unknown value is shown as it is (it is data, not a word we wrote).
+WORDS: dict[str, Any] = {
+    # outcomes
+    "success": _l("success"),
+    "failure": _l("failure"),
+    "denied": _l("denied"),
+    # user statuses
+    "active": _l("active"),
+    "suspended": _l("suspended"),
+    "pending": _l("pending"),
+    # roles
+    "student": _l("student"),
+    "instructor": _l("instructor"),
+    "admin": _l("admin"),
+    # job statuses
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "finished": _l("finished"),
+    "failed": _l("failed"),
+    # reasons: refused requests and failed logins
+    "csrf": _l("expired or missing form token"),
+    "not_owner": _l("someone else's page"),
+    "role": _l("not allowed for the role"),
+    "rate_limited": _l("too many requests"),
+    "server_error": _l("server error"),
+    "join_code": _l("wrong join code"),
+    "wrong_password": _l("wrong password"),
+    "unknown_email": _l("unknown e-mail address"),
+    "locked": _l("account locked"),
+    "email_unconfirmed": _l("e-mail address not confirmed"),
+    "status_suspended": _l("account suspended"),
+    "status_pending": _l("account not yet active"),
+    "unknown": _l("unknown"),
+    # resource types
+    "user": _l("user"),
+    "license": _l("license"),
+    "class": _l("class"),
+    "specialization": _l("specialization"),
+    "request": _l("request"),
+    "job": _l("job"),
+    "session": _l("session"),
+}
+
+
+def word(value: Any) -> str:
+    """A stored value as the reader's word ("suspended" -> "felfüggesztve"); other
+    values as they are."""
+    if value is None:
+        return "?"
+    found = WORDS.get(value) if isinstance(value, str) else None
+    return str(found) if found is not None else str(value)
+
+
+# -- jobs -----------------------------------------------------------------------------
+
 
 def job_title(job: Job | None, kind: str | None = None, params: dict[str, Any] | None = None) -> str:
     """A job in words: "Bulk issue: Saturday squad", "Full audit check"."""
     kind = job.kind if job is not None else kind
     params = (job.params if job is not None else params) or {}
     if kind == BULK_KIND:
-        label = "Bulk upgrade" if params.get("action") == "upgrade" else "Bulk issue"
         name = params.get("class_name")
-        return "{label}: {name}".format(label=label, name=name) if name else label
+        if params.get("action") == "upgrade":
+            return _("Bulk upgrade: {name}").format(name=name) if name else _("Bulk upgrade")
+        return _("Bulk issue: {name}").format(name=name) if name else _("Bulk issue")
     if kind == AUDIT_CHECK_KIND:
-        return "Full audit check"
-    return "Background job ({kind})".format(kind=kind or "unknown")
+        return _("Full audit check")
+    return _("Background job ({kind})").format(kind=kind or _("unknown"))
+
+
+# -- what a sentence is about -----------------------------------------------------------
 
 
 @dataclass
@@ -61,14 +133,15 @@ class Context:
 
     @property
     def who(self) -> str:
-        """The subject of the sentence: "You", the actor's e-mail, or "Portal"."""
-        if self.mine:
-            return "You"
+        """The subject of a sentence about someone else: the actor's e-mail, or "Portal"."""
         return self.event.actor_label or "Portal"
 
     @property
     def device(self) -> str:
-        return str(describe_device(self.event.user_agent))
+        found = describe_device(self.event.user_agent)
+        if found.browser and found.system:
+            return _("{browser} on {system}").format(browser=found.browser, system=found.system)
+        return found.browser or found.system or _("an unknown device")
 
     def _rid(self) -> int | None:
         try:
@@ -80,15 +153,20 @@ class Context:
         rid = self._rid()
         return db.session.get(model, rid) if rid is not None else None
 
+    @property
+    def own_account(self) -> bool:
+        """The event is about the reader's own account."""
+        return (self.event.resource_type == "user" and self.viewer_id is not None
+                and self._rid() == self.viewer_id)
+
     def account(self) -> str:
-        """The account a user event is about: "your account" or "sam@x's account"."""
-        if (self.event.resource_type == "user" and self.viewer_id is not None
-                and self._rid() == self.viewer_id):
-            return "your account"
+        """The account a user event is about: "your account" or "the account of Sam Lee"."""
+        if self.own_account:
+            return _("your account")
         user = self._get(User) if self.event.resource_type == "user" else None
         if user is not None:
-            return "the account of {name}".format(name=user.name)
-        return "an account"
+            return _("the account of {name}").format(name=user.name)
+        return _("an account")
 
     def spec_name(self, code: str | None = None) -> str:
         code = code or self.d.get("specialization")
@@ -99,7 +177,19 @@ class Context:
         if code:
             name = db.session.scalar(sa.select(Specialization.name).where(Specialization.code == code))
             return name or code
-        return "a specialization"
+        return _("a specialization")
+
+    def license_spec(self) -> str:
+        """The specialization of the license (or request) the event is about."""
+        if self.event.resource_type == "request":
+            req = self._get(UpgradeRequest)
+            if req is not None:
+                return req.specialization.name
+        if self.event.resource_type == "license":
+            lic = self._get(License)
+            if lic is not None:
+                return lic.specialization.name
+        return self.spec_name()
 
     def license_text(self, level: Any = None) -> str:
         """ "Player level 2" for the license resource (or the license of a request)."""
@@ -109,36 +199,49 @@ class Context:
         elif self.event.resource_type == "request":
             req = self._get(UpgradeRequest)
             if req is not None:
-                name = req.specialization.name
-                return "{spec} level {level}".format(spec=name, level=level or req.to_level)
+                return _("{spec} level {level}").format(spec=req.specialization.name,
+                                                        level=level or req.to_level)
         if lic is not None:
-            return "{spec} level {level}".format(spec=lic.specialization.name, level=level or lic.level)
-        name = self.spec_name()
+            return _("{spec} level {level}").format(spec=lic.specialization.name, level=level or lic.level)
         if level:
-            return "{spec} level {level}".format(spec=name, level=level)
-        return "a license"
+            return _("{spec} level {level}").format(spec=self.spec_name(), level=level)
+        return _("a license")
 
-    def holder(self) -> str:
-        """Whose license: "your" or "Sam's" (for staff reading their own activity)."""
+    def holder_id(self) -> int | None:
         lic = self._get(License) if self.event.resource_type == "license" else None
-        holder_id = lic.holder_id if lic is not None else self.d.get("holder_id")
-        if holder_id is not None and holder_id == self.viewer_id:
-            return "your"
+        return lic.holder_id if lic is not None else self.d.get("holder_id")
+
+    @property
+    def readers_license(self) -> bool:
+        holder_id = self.holder_id()
+        return holder_id is not None and holder_id == self.viewer_id
+
+    def license(self, level: Any = None) -> str:
+        """The license with its holder: "your Player level 2 license", "Sam Lee's ..."."""
+        lic = self.license_text(level)
+        if self.readers_license:
+            return _("your {lic} license").format(lic=lic)
+        holder_id = self.holder_id()
         user = db.session.get(User, holder_id) if holder_id else None
-        return "{name}'s".format(name=user.name) if user is not None else "a"
+        if user is not None:
+            return _("{name}'s {lic} license").format(name=user.name, lic=lic)
+        return _("a {lic} license").format(lic=lic)
+
+    @property
+    def student_is_reader(self) -> bool:
+        sid = self.d.get("student_id")
+        return sid is not None and sid == self.viewer_id
 
     def student(self) -> str:
         sid = self.d.get("student_id")
-        if sid is not None and sid == self.viewer_id:
-            return "you"
         user = db.session.get(User, sid) if sid else None
-        return user.name if user is not None else "a student"
+        return user.name if user is not None else _("a student")
 
     def class_name(self) -> str:
         klass = self._get(Klass) if self.event.resource_type == "class" else None
         if klass is not None:
             return klass.name
-        return self.d.get("name") or "a class"
+        return self.d.get("name") or _("a class")
 
     def job(self) -> str:
         job = self._get(Job) if self.event.resource_type == "job" else None
@@ -155,223 +258,367 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _said(c: Context, mine, other, **values) -> str:
+    """``mine`` when the reader did it ("You ..."), else ``other`` with ``{who}``."""
+    if c.mine:
+        return str(mine).format(**values)
+    return str(other).format(who=c.who, **values)
+
+
+def _pair(mine, other, **fields: Callable[[Context], Any]) -> Builder:
+    """A builder of two lazy sentences whose placeholders are filled by ``fields``."""
+    return lambda c: _said(c, mine, other, **{name: get(c) for name, get in fields.items()})
+
+
+def _account(c: Context) -> str:
+    return c.account()
+
+
+def _license_of(c: Context) -> str:
+    return c.license()
+
+
+# -- the sentences ------------------------------------------------------------------------
+
+
 def _login(c: Context) -> str:
     if c.d.get("via") == "registration":
-        return "{who} created your account and logged in from {device}".format(who=c.who, device=c.device)
-    return "{who} logged in from {device}".format(who=c.who, device=c.device)
+        return _said(c, _l("You created your account and logged in from {device}"),
+                     _l("{who} created an account and logged in from {device}"), device=c.device)
+    return _said(c, _l("You logged in from {device}"), _l("{who} logged in from {device}"),
+                 device=c.device)
 
 
 def _login_failed(c: Context) -> str:
-    return "Someone tried to log in to {account} with a wrong password from {device}".format(
-        account=c.account(), device=c.device)
+    reason = c.d.get("reason")
+    if reason == "unknown_email":
+        return _("Someone tried to log in with an unknown e-mail address from {device}").format(
+            device=c.device)
+    if c.own_account:
+        if reason == "wrong_password" or not reason:
+            return _("Someone tried to log in to your account with a wrong password from {device}").format(
+                device=c.device)
+        return _("A login to your account from {device} was refused: {reason}").format(
+            device=c.device, reason=word(reason))
+    if reason == "wrong_password" or not reason:
+        return _("Someone tried to log in to {account} with a wrong password from {device}").format(
+            account=c.account(), device=c.device)
+    return _("A login to {account} from {device} was refused: {reason}").format(
+        account=c.account(), device=c.device, reason=word(reason))
 
 
 def _lockout(c: Context) -> str:
     minutes = c.d.get("minutes")
+    failures = c.d.get("failures")
+    if minutes and isinstance(failures, int):
+        if c.own_account:
+            return ngettext("Your account was locked for {minutes} minutes after {n} failed login",
+                            "Your account was locked for {minutes} minutes after {n} failed logins",
+                            failures).format(minutes=minutes, n=failures)
+        return ngettext("{account} was locked for {minutes} minutes after {n} failed login",
+                        "{account} was locked for {minutes} minutes after {n} failed logins",
+                        failures).format(account=_cap(c.account()), minutes=minutes, n=failures)
     if minutes:
-        return "{account} was locked for {minutes} minutes after {n} failed logins".format(
-            account=_cap(c.account()), minutes=minutes, n=c.d.get("failures", "several"))
-    return "{account} was locked after failed logins".format(account=_cap(c.account()))
+        if c.own_account:
+            return _("Your account was locked for {minutes} minutes after several failed logins").format(
+                minutes=minutes)
+        return _("{account} was locked for {minutes} minutes after several failed logins").format(
+            account=_cap(c.account()), minutes=minutes)
+    if c.own_account:
+        return _("Your account was locked after failed logins")
+    return _("{account} was locked after failed logins").format(account=_cap(c.account()))
 
 
 def _reset_requested(c: Context) -> str:
     if c.d.get("purpose") == "set":
-        return "{who} sent a link to choose a password for {account}".format(who=c.who, account=c.account())
+        return _said(c, _l("You sent a link to choose a password for {account}"),
+                     _l("{who} sent a link to choose a password for {account}"), account=c.account())
     if c.event.outcome != Outcome.SUCCESS:
-        return "A password reset was asked for an account that cannot log in"
-    return "{who} asked for a password reset link".format(who=c.who)
+        return _("A password reset was asked for an account that cannot log in")
+    return _said(c, _l("You asked for a password reset link"), _l("{who} asked for a password reset link"))
 
 
 def _password_reset(c: Context) -> str:
+    if c.own_account:
+        if c.d.get("purpose") == "set":
+            return _("A password was chosen for your account")
+        return _("The password of your account was reset with an e-mailed link")
     if c.d.get("purpose") == "set":
-        return "A password was chosen for {account}".format(account=c.account())
-    return "The password of {account} was reset with an e-mailed link".format(account=c.account())
+        return _("A password was chosen for {account}").format(account=c.account())
+    return _("The password of {account} was reset with an e-mailed link").format(account=c.account())
 
 
 def _password_changed(c: Context) -> str:
     if c.event.outcome != Outcome.SUCCESS:
-        return "{who} tried to change the password; the current password was not accepted".format(
-            who=c.who)
-    return "{who} changed the password".format(who=c.who)
+        return _said(c, _l("You tried to change the password; the current password was not accepted"),
+                     _l("{who} tried to change the password; the current password was not accepted"))
+    return _said(c, _l("You changed the password"), _l("{who} changed the password"))
 
 
 def _session_revoked(c: Context) -> str:
     if c.d.get("scope") == "others":
-        return "{who} logged out {n} other device(s)".format(who=c.who, n=c.d.get("count", 0))
-    return "{who} logged out one device".format(who=c.who)
+        n = c.d.get("count", 0)
+        if c.mine:
+            return ngettext("You logged out {n} other device", "You logged out {n} other devices",
+                            n).format(n=n)
+        return ngettext("{who} logged out {n} other device", "{who} logged out {n} other devices",
+                        n).format(who=c.who, n=n)
+    return _said(c, _l("You logged out one device"), _l("{who} logged out one device"))
 
 
 def _status_changed(c: Context) -> str:
-    return "{who} changed the status of {account} from {before} to {after}".format(
-        who=c.who, account=c.account(), before=c.d.get("before", "?"), after=c.d.get("after", "?"))
+    return _said(c, _l("You changed the status of {account} from {before} to {after}"),
+                 _l("{who} changed the status of {account} from {before} to {after}"),
+                 account=c.account(), before=word(c.d.get("before")), after=word(c.d.get("after")))
 
 
 def _role_changed(c: Context) -> str:
-    return "{who} changed the role of {account} from {before} to {after}".format(
-        who=c.who, account=c.account(), before=c.d.get("before", "?"), after=c.d.get("after", "?"))
+    return _said(c, _l("You changed the role of {account} from {before} to {after}"),
+                 _l("{who} changed the role of {account} from {before} to {after}"),
+                 account=c.account(), before=word(c.d.get("before")), after=word(c.d.get("after")))
 
 
 def _specializations_changed(c: Context) -> str:
-    taught = ", ".join(c.d.get("after") or []) or "none"
-    return "{who} set the specializations {account} teaches: {taught}".format(
-        who=c.who, account=c.account(), taught=taught)
+    taught = ", ".join(c.d.get("after") or []) or _("none")
+    return _said(c, _l("You set the specializations {account} teaches: {taught}"),
+                 _l("{who} set the specializations {account} teaches: {taught}"),
+                 account=c.account(), taught=taught)
+
+
+def _language_changed(c: Context) -> str:
+    code = c.d.get("locale")
+    language = LANGUAGES.get(code) or code or _("another language")
+    return _said(c, _l("You chose to read Portal in {language}"),
+                 _l("{who} chose to read Portal in {language}"), language=language)
 
 
 def _spec_selected(c: Context) -> str:
     if c.d.get("result") == "issued":
-        return "{who} started {spec} and got a level-1 license".format(who=c.who, spec=c.spec_name())
-    return "{who} chose to start {spec}".format(who=c.who, spec=c.spec_name())
+        return _said(c, _l("You started {spec} and got a level-1 license"),
+                     _l("{who} started {spec} and got a level-1 license"), spec=c.spec_name())
+    return _said(c, _l("You chose to start {spec}"), _l("{who} chose to start {spec}"), spec=c.spec_name())
 
 
-def _spec(verb: str) -> Builder:
-    return lambda c: "{who} {verb} the specialization {spec}".format(who=c.who, verb=verb, spec=c.spec_name())
+def _spec(mine, other) -> Builder:
+    return _pair(mine, other, spec=Context.spec_name)
 
 
-def _requirement(verb: str) -> Builder:
-    return lambda c: "{who} {verb} “{req}” for {student}".format(
-        who=c.who, verb=verb, req=c.d.get("requirement", "a requirement"), student=c.student())
+def _requirement(mine, other, for_reader) -> Builder:
+    def build(c: Context) -> str:
+        req = c.d.get("requirement") or _("a requirement")
+        if not c.mine and c.student_is_reader:
+            return str(for_reader).format(who=c.who, req=req)
+        return _said(c, mine, other, req=req, student=c.student())
+    return build
 
 
 def _issued(c: Context) -> str:
-    if c.mine and c.holder() == "your":  # started a specialization that issues at once
-        return "Your {lic} license was issued".format(lic=c.license_text(c.d.get("level")))
-    return "{who} issued {whose} {lic} license".format(
-        who=c.who, whose=c.holder(), lic=c.license_text(c.d.get("level")))
+    lic = c.license_text(c.d.get("level"))
+    if c.readers_license:
+        if c.mine:  # started a specialization that issues at once
+            return _("Your {lic} license was issued").format(lic=lic)
+        return _("{who} issued your {lic} license").format(who=c.who, lic=lic)
+    return _said(c, _l("You issued {license}"), _l("{who} issued {license}"),
+                 license=c.license(c.d.get("level")))
 
 
 def _upgrade_requested(c: Context) -> str:
     if c.d.get("from_level") == 0:
-        return "{who} asked to start {spec} at level 1".format(
-            who=c.who, spec=c.license_text().rsplit(" level ", 1)[0])
-    return "{who} asked for {lic}".format(who=c.who, lic=c.license_text(c.d.get("to_level")))
+        return _said(c, _l("You asked to start {spec} at level 1"),
+                     _l("{who} asked to start {spec} at level 1"), spec=c.license_spec())
+    return _said(c, _l("You asked for {lic}"), _l("{who} asked for {lic}"),
+                 lic=c.license_text(c.d.get("to_level")))
 
 
-def _upgrade_approved(c: Context) -> str:
-    return "{who} approved the request for {lic}".format(who=c.who, lic=c.license_text(c.d.get("to_level")))
+def _request(mine, other) -> Builder:
+    return _pair(mine, other, lic=lambda c: c.license_text(c.d.get("to_level")))
 
 
-def _upgrade_rejected(c: Context) -> str:
-    return "{who} rejected the request for {lic}".format(who=c.who, lic=c.license_text(c.d.get("to_level")))
-
-
-def _upgrade_withdrawn(c: Context) -> str:
-    return "{who} withdrew the request for {lic}".format(who=c.who, lic=c.license_text(c.d.get("to_level")))
-
-
-def _license(verb: str) -> Builder:
-    return lambda c: "{who} {verb} {whose} {lic} license".format(
-        who=c.who, verb=verb, whose=c.holder(), lic=c.license_text())
+def _license(mine, other) -> Builder:
+    return _pair(mine, other, license=_license_of)
 
 
 def _expired(c: Context) -> str:
-    return "{whose} {lic} license expired".format(whose=_cap(c.holder()), lic=c.license_text())
+    return _("{license} expired").format(license=_cap(c.license()))
 
 
 def _certificate(c: Context) -> str:
-    return "{who} downloaded the certificate of {whose} {lic} license".format(
-        who=c.who, whose=c.holder(), lic=c.license_text(c.d.get("level")))
+    return _said(c, _l("You downloaded the certificate of {license}"),
+                 _l("{who} downloaded the certificate of {license}"),
+                 license=c.license(c.d.get("level")))
 
 
-def _class(verb: str) -> Builder:
-    return lambda c: "{who} {verb} the class {name}".format(who=c.who, verb=verb, name=c.class_name())
+def _class(mine, other) -> Builder:
+    return _pair(mine, other, name=Context.class_name)
 
 
 def _class_student_removed(c: Context) -> str:
-    return "{who} removed {student} from the class {name}".format(
-        who=c.who, student=c.student(), name=c.class_name())
+    if not c.mine and c.student_is_reader:
+        return _("{who} removed you from the class {name}").format(who=c.who, name=c.class_name())
+    return _said(c, _l("You removed {student} from the class {name}"),
+                 _l("{who} removed {student} from the class {name}"),
+                 student=c.student(), name=c.class_name())
 
 
-def _job(verb: str) -> Builder:
-    return lambda c: "{who} {verb} the job “{job}”".format(who=c.who, verb=verb, job=c.job())
+def _job(mine, other) -> Builder:
+    return _pair(mine, other, job=Context.job)
 
 
 def _job_finished(c: Context) -> str:
     if c.d.get("status") == "failed":
-        return "The job “{job}” failed".format(job=c.job())
-    return "The job “{job}” finished: {ok} done, {skipped} skipped, {failed} failed".format(
+        return _("The job “{job}” failed").format(job=c.job())
+    return _("The job “{job}” finished: {ok} done, {skipped} skipped, {failed} failed").format(
         job=c.job(), ok=c.d.get("succeeded", 0), skipped=c.d.get("skipped", 0), failed=c.d.get("failed", 0))
+
+
+def _job_override(c: Context) -> str:
+    n = len(c.d.get("students") or [])
+    if c.mine:
+        return ngettext("You overruled the checks for {n} student in the job “{job}”",
+                        "You overruled the checks for {n} students in the job “{job}”", n).format(
+            n=n, job=c.job())
+    return ngettext("{who} overruled the checks for {n} student in the job “{job}”",
+                    "{who} overruled the checks for {n} students in the job “{job}”", n).format(
+        who=c.who, n=n, job=c.job())
 
 
 def _audit_verified(c: Context) -> str:
     if c.event.outcome == Outcome.SUCCESS:
-        return "The full audit check found the chain intact"
-    return "The full audit check found a problem in the chain"
+        return _("The full audit check found the chain intact")
+    return _("The full audit check found a problem in the chain")
 
 
 def _denied(c: Context) -> str:
-    status = c.event.status
-    if status == 429:
-        return "Too many requests were refused for a while"
-    return "Access to {path} was refused".format(path=c.event.path or "a page")
+    if c.event.status == 429:
+        return _("Too many requests were refused for a while")
+    if c.event.path:
+        return _("Access to {path} was refused").format(path=c.event.path)
+    return _("Access to a page was refused")
 
 
 def _failed(c: Context) -> str:
-    return "A request to {path} failed on the server".format(path=c.event.path or "a page")
+    if c.event.path:
+        return _("A request to {path} failed on the server").format(path=c.event.path)
+    return _("A request to a page failed on the server")
 
 
-def _fixed(text: str) -> Builder:
-    return lambda c: text.format(who=c.who, account=c.account())
+def _fixed(mine, other) -> Builder:
+    return _pair(mine, other, account=_account)
+
+
+def _about_account(mine, other, yours) -> Builder:
+    """A sentence about an account: its own message when the account is the reader's."""
+    def build(c: Context) -> str:
+        if not c.mine and c.own_account:
+            return str(yours).format(who=c.who)
+        return _said(c, mine, other, account=c.account())
+    return build
+
+
+def _no_actor(text, yours=None) -> Builder:
+    """A sentence without an actor; ``yours`` when it is about the reader's account."""
+    def build(c: Context) -> str:
+        if yours is not None and c.own_account:
+            return str(yours)
+        return str(text).format(account=c.account())
+    return build
+
+
+def _unconfirmed_removed(c: Context) -> str:
+    email = c.d.get("email")
+    if email:
+        return _("An unconfirmed registration ({email}) was removed").format(email=email)
+    return _("An unconfirmed registration was removed")
 
 
 SENTENCES: dict[str, Builder] = {
     a.LOGIN: _login,
     a.LOGIN_FAILED: _login_failed,
-    a.LOGOUT: _fixed("{who} logged out"),
+    a.LOGOUT: _fixed(_l("You logged out"), _l("{who} logged out")),
     a.LOCKOUT: _lockout,
     a.PASSWORD_RESET_REQUESTED: _reset_requested,
     a.PASSWORD_RESET: _password_reset,
     a.PASSWORD_CHANGED: _password_changed,
     a.SESSION_REVOKED: _session_revoked,
-    a.USER_REGISTERED: _fixed("{who} registered"),
-    a.USER_CREATED: _fixed("{who} created {account}"),
-    a.USER_EMAIL_CONFIRMED: _fixed("{who} confirmed the e-mail address of {account}"),
-    a.USER_CONFIRMATION_REQUESTED: _fixed("A confirmation e-mail was asked for {account}"),
-    a.USER_REGISTRATION_REPEATED: _fixed("Someone tried to register again with the address of {account}"),
-    a.USER_UNCONFIRMED_REMOVED: lambda c: "An unconfirmed registration ({email}) was removed".format(
-        email=c.d.get("email") or "unknown address"),
-    a.USER_UPDATED: _fixed("{who} updated {account}"),
+    a.USER_REGISTERED: _fixed(_l("You registered"), _l("{who} registered")),
+    a.USER_CREATED: _about_account(_l("You created {account}"), _l("{who} created {account}"),
+                                   _l("{who} created your account")),
+    a.USER_EMAIL_CONFIRMED: _about_account(
+        _l("You confirmed the e-mail address of {account}"),
+        _l("{who} confirmed the e-mail address of {account}"),
+        _l("{who} confirmed the e-mail address of your account")),
+    a.USER_CONFIRMATION_REQUESTED: _no_actor(_l("A confirmation e-mail was asked for {account}"),
+                                             _l("A confirmation e-mail was asked for your account")),
+    a.USER_REGISTRATION_REPEATED: _no_actor(
+        _l("Someone tried to register again with the address of {account}"),
+        _l("Someone tried to register again with the address of your account")),
+    a.USER_UNCONFIRMED_REMOVED: _unconfirmed_removed,
+    a.USER_UPDATED: _about_account(_l("You updated {account}"), _l("{who} updated {account}"),
+                                   _l("{who} updated your account")),
     a.USER_ROLE_CHANGED: _role_changed,
     a.USER_STATUS_CHANGED: _status_changed,
     a.USER_SPECIALIZATIONS_CHANGED: _specializations_changed,
-    a.USER_LANGUAGE_CHANGED: lambda c: "{who} chose to read Portal in {language}".format(
-        who=c.who, language=LANGUAGES.get(c.d.get("locale"), c.d.get("locale") or "another language")),
-    a.USER_CONSENT_RECORDED: _fixed("{who} recorded the guardian's consent for {account}"),
-    a.USER_UNLOCKED: _fixed("{who} unlocked {account}"),
-    a.USER_SESSIONS_ENDED: _fixed("{who} logged out every device of {account}"),
+    a.USER_LANGUAGE_CHANGED: _language_changed,
+    a.USER_CONSENT_RECORDED: _about_account(
+        _l("You recorded the guardian's consent for {account}"),
+        _l("{who} recorded the guardian's consent for {account}"),
+        _l("{who} recorded the guardian's consent for your account")),
+    a.USER_UNLOCKED: _about_account(_l("You unlocked {account}"), _l("{who} unlocked {account}"),
+                                    _l("{who} unlocked your account")),
+    a.USER_SESSIONS_ENDED: _about_account(
+        _l("You logged out every device of {account}"),
+        _l("{who} logged out every device of {account}"),
+        _l("{who} logged out every device of your account")),
     a.SPECIALIZATION_SELECTED: _spec_selected,
-    a.SPECIALIZATION_CREATED: _spec("created"),
-    a.SPECIALIZATION_UPDATED: _spec("changed"),
-    a.SPECIALIZATION_ARCHIVED: _spec("archived"),
-    a.SPECIALIZATION_DELETED: _spec("deleted"),
-    a.REQUIREMENT_CONFIRMED: _requirement("confirmed"),
-    a.REQUIREMENT_UNCONFIRMED: _requirement("took back the confirmation of"),
+    a.SPECIALIZATION_CREATED: _spec(_l("You created the specialization {spec}"),
+                                    _l("{who} created the specialization {spec}")),
+    a.SPECIALIZATION_UPDATED: _spec(_l("You changed the specialization {spec}"),
+                                    _l("{who} changed the specialization {spec}")),
+    a.SPECIALIZATION_ARCHIVED: _spec(_l("You archived the specialization {spec}"),
+                                     _l("{who} archived the specialization {spec}")),
+    a.SPECIALIZATION_DELETED: _spec(_l("You deleted the specialization {spec}"),
+                                    _l("{who} deleted the specialization {spec}")),
+    a.REQUIREMENT_CONFIRMED: _requirement(
+        _l("You confirmed “{req}” for {student}"), _l("{who} confirmed “{req}” for {student}"),
+        _l("{who} confirmed “{req}” for you")),
+    a.REQUIREMENT_UNCONFIRMED: _requirement(
+        _l("You took back the confirmation of “{req}” for {student}"),
+        _l("{who} took back the confirmation of “{req}” for {student}"),
+        _l("{who} took back the confirmation of “{req}” for you")),
     a.LICENSE_ISSUED: _issued,
     a.LICENSE_UPGRADE_REQUESTED: _upgrade_requested,
-    a.LICENSE_UPGRADE_APPROVED: _upgrade_approved,
-    a.LICENSE_UPGRADE_REJECTED: _upgrade_rejected,
-    a.LICENSE_UPGRADE_WITHDRAWN: _upgrade_withdrawn,
-    a.LICENSE_SUSPENDED: _license("suspended"),
-    a.LICENSE_REVOKED: _license("revoked"),
-    a.LICENSE_REINSTATED: _license("reinstated"),
-    a.LICENSE_RENEWED: _license("renewed"),
+    a.LICENSE_UPGRADE_APPROVED: _request(_l("You approved the request for {lic}"),
+                                         _l("{who} approved the request for {lic}")),
+    a.LICENSE_UPGRADE_REJECTED: _request(_l("You rejected the request for {lic}"),
+                                         _l("{who} rejected the request for {lic}")),
+    a.LICENSE_UPGRADE_WITHDRAWN: _request(_l("You withdrew the request for {lic}"),
+                                          _l("{who} withdrew the request for {lic}")),
+    a.LICENSE_SUSPENDED: _license(_l("You suspended {license}"), _l("{who} suspended {license}")),
+    a.LICENSE_REVOKED: _license(_l("You revoked {license}"), _l("{who} revoked {license}")),
+    a.LICENSE_REINSTATED: _license(_l("You reinstated {license}"), _l("{who} reinstated {license}")),
+    a.LICENSE_RENEWED: _license(_l("You renewed {license}"), _l("{who} renewed {license}")),
     a.LICENSE_EXPIRED: _expired,
     a.LICENSE_CERTIFICATE_DOWNLOADED: _certificate,
-    a.KEYS_ROTATED: _fixed("{who} started signing with a new key; the old one stays published"),
-    a.CLASS_CREATED: _class("created"),
-    a.CLASS_ARCHIVED: _class("archived"),
-    a.CLASS_CODE_ROTATED: _class("made a new join code for"),
-    a.CLASS_JOINED: _class("joined"),
-    a.CLASS_LEFT: _class("left"),
+    a.KEYS_ROTATED: _fixed(_l("You started signing with a new key; the old one stays published"),
+                           _l("{who} started signing with a new key; the old one stays published")),
+    a.CLASS_CREATED: _class(_l("You created the class {name}"), _l("{who} created the class {name}")),
+    a.CLASS_ARCHIVED: _class(_l("You archived the class {name}"), _l("{who} archived the class {name}")),
+    a.CLASS_CODE_ROTATED: _class(_l("You made a new join code for the class {name}"),
+                                 _l("{who} made a new join code for the class {name}")),
+    a.CLASS_JOINED: _class(_l("You joined the class {name}"), _l("{who} joined the class {name}")),
+    a.CLASS_LEFT: _class(_l("You left the class {name}"), _l("{who} left the class {name}")),
     a.CLASS_STUDENT_REMOVED: _class_student_removed,
-    a.CLASS_JOIN_FAILED: _fixed("{who} tried to join a class with a code that did not work"),
-    a.JOB_STARTED: _job("started"),
+    a.CLASS_JOIN_FAILED: _fixed(_l("You tried to join a class with a code that did not work"),
+                                _l("{who} tried to join a class with a code that did not work")),
+    a.JOB_STARTED: _job(_l("You started the job “{job}”"), _l("{who} started the job “{job}”")),
     a.JOB_FINISHED: _job_finished,
-    a.JOB_RESUMED: _job("resumed"),
-    a.JOB_OVERRIDE: lambda c: "{who} overruled the checks for {n} student(s) in the job “{job}”".format(
-        who=c.who, n=len(c.d.get("students") or []), job=c.job()),
-    a.AUDIT_EXPORTED: _fixed("{who} exported audit events as CSV"),
+    a.JOB_RESUMED: _job(_l("You resumed the job “{job}”"), _l("{who} resumed the job “{job}”")),
+    a.JOB_OVERRIDE: _job_override,
+    a.AUDIT_EXPORTED: _fixed(_l("You exported audit events as CSV"),
+                             _l("{who} exported audit events as CSV")),
     a.AUDIT_VERIFIED: _audit_verified,
-    a.AUDIT_CHECKPOINT: _fixed("{who} wrote a signed checkpoint of the audit chain"),
+    a.AUDIT_CHECKPOINT: _fixed(_l("You wrote a signed checkpoint of the audit chain"),
+                               _l("{who} wrote a signed checkpoint of the audit chain")),
     a.ACCESS_DENIED: _denied,
     a.REQUEST_FAILED: _failed,
 }
@@ -380,7 +627,7 @@ SENTENCES: dict[str, Builder] = {
 def fallback(event: AuditEvent) -> str:
     """For an action without a sentence: its name in words ("license upgrade requested")."""
     words = (event.action or "event").replace(".", " ").replace("_", " ")
-    return "Recorded: {words}".format(words=words)
+    return _("Recorded: {words}").format(words=words)
 
 
 def describe(event: AuditEvent, viewer: Any = None) -> str:
