@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
+from portal.audit import actions
 from portal.extensions import db
 from portal.i18n import LANGUAGES
 from portal.seed.accounts import DEMO_PASSWORD
@@ -63,15 +64,17 @@ def test_every_message_is_translated(code, source_messages):
 
 
 def _data_strings() -> list[str]:
-    """Every text value in the database: names, addresses, codes, notes and the values in
-    audit details, which pages show as they are."""
+    """Every text value in the database: names, addresses, codes, notes and the keys and
+    values in audit details, which pages show as they are; and the audit action names
+    (machine values, shown as recorded, even those the demo never recorded)."""
     values: list[str] = []
 
     def walk(value):
         if isinstance(value, str):
             values.append(value)
         elif isinstance(value, dict):
-            for item in value.values():
+            for key, item in value.items():
+                walk(key)
                 walk(item)
         elif isinstance(value, (list, tuple)):
             for item in value:
@@ -84,6 +87,7 @@ def _data_strings() -> list[str]:
         for row in db.session.execute(sa.select(*columns)):
             for value in row:
                 walk(value)
+    values.extend(actions.all_actions())
     return values
 
 

@@ -96,6 +96,18 @@ def word(value: Any) -> str:
     return str(found) if found is not None else str(value)
 
 
+def device(user_agent: str | None) -> str:
+    """A browser and system in words ("Firefox 128 on Linux"), from a User-Agent header."""
+    found = describe_device(user_agent)
+    if found.browser and found.system:
+        return _("{browser} on {system}").format(browser=found.browser, system=found.system)
+    if found.browser:
+        return _("{browser} on an unknown system").format(browser=found.browser)
+    if found.system:
+        return _("an unknown browser on {system}").format(system=found.system)
+    return _("an unknown device")
+
+
 # -- jobs -----------------------------------------------------------------------------
 
 
@@ -138,10 +150,7 @@ class Context:
 
     @property
     def device(self) -> str:
-        found = describe_device(self.event.user_agent)
-        if found.browser and found.system:
-            return _("{browser} on {system}").format(browser=found.browser, system=found.system)
-        return found.browser or found.system or _("an unknown device")
+        return device(self.event.user_agent)
 
     def _rid(self) -> int | None:
         try:

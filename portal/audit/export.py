@@ -13,6 +13,10 @@ from portal.audit.services import record
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 
+# The header row names the columns as the event's fields (like the JSON keys), in English
+# in every language: the file is a data contract that scripts and spreadsheets read by
+# name, and an export must not change shape with the exporter's language. The values are
+# the stored ones (action names, outcomes) for the same reason.
 COLUMNS = ["seq", "id", "at", "actor_id", "actor", "action", "resource_type", "resource_id",
            "outcome", "status", "ip", "method", "path", "user_agent", "details", "hash"]
 BATCH = 2000

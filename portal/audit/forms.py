@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SearchField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
@@ -11,6 +13,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from portal import dates
 from portal.audit import actions
+from portal.audit.describe import WORDS
 from portal.audit.queries import AuditFilter, FilterError, ip_condition
 from portal.models.audit import Outcome
 
@@ -23,20 +26,21 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form; nothing changes
 
-    actor = SearchField("Actor", validators=[Optional(), Length(max=254)])
-    action = SelectMultipleField("Action", validate_choice=False)
+    actor = SearchField(_l("Actor"), validators=[Optional(), Length(max=254)])
+    action = SelectMultipleField(_l("Action"), validate_choice=False)
     resource_type = SelectField(
-        "Resource type", choices=[SelectChoice("", "Any")] + [SelectChoice(t) for t in RESOURCE_TYPES],
+        _l("Resource type"),
+        choices=[SelectChoice("", _l("Any"))] + [SelectChoice(t, WORDS[t]) for t in RESOURCE_TYPES],
         validators=[Optional()],
     )
-    resource_id = SearchField("Resource id", validators=[Optional(), Length(max=64)])
-    start = DateTimeLocalField("From", format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
+    resource_id = SearchField(_l("Resource id"), validators=[Optional(), Length(max=64)])
+    start = DateTimeLocalField(_l("From"), format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
                                validators=[Optional(), dates.InRange()])
-    end = DateTimeLocalField("To", format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
+    end = DateTimeLocalField(_l("To"), format=_FORMATS, invalid_value_message=dates.NOT_A_TIME,
                              validators=[Optional(), dates.InRange()])
-    ip = SearchField("IP address or block", validators=[Optional(), Length(max=49)])
+    ip = SearchField(_l("IP address or block"), validators=[Optional(), Length(max=49)])
     outcome = SelectField(
-        "Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o) for o in Outcome.ALL],
+        _l("Outcome"), choices=[SelectChoice("", _l("Any"))] + [SelectChoice(o, WORDS[o]) for o in Outcome.ALL],
         validators=[Optional()],
     )
 
@@ -48,11 +52,11 @@ class AuditFilterForm(FlaskForm):
     def validate_action(self, field):
         bad = [a for a in field.data or [] if not _ACTION.match(a)]
         if bad:
-            raise ValidationError(f"Unknown action: {bad[0][:64]}")
+            raise ValidationError(_("Unknown action: {action}").format(action=bad[0][:64]))
 
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
-            raise ValidationError("The end must be after the start.")
+            raise ValidationError(_("The end must be after the start."))
 
     def validate_ip(self, field):
         if field.data:

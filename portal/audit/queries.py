@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal import dates
 from portal.audit import actions
@@ -76,7 +79,7 @@ def ip_condition(text: str):
             return AuditEvent.ip == str(ipaddress.ip_address(text))
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise FilterError("ip", "Enter an IP address (203.0.113.7) or a block (203.0.113.0/24).") from None
+        raise FilterError("ip", _("Enter an IP address (203.0.113.7) or a block (203.0.113.0/24).")) from None
     if network.num_addresses == 1:
         return AuditEvent.ip == str(network.network_address)
     if network.version == 4:
@@ -144,7 +147,7 @@ def actor_condition(text: str):
         .limit(MAX_ACTORS + 1)
     ).all()
     if len(ids) > MAX_ACTORS:
-        raise FilterError("actor", "Too many people match; type more of the name or e-mail.")
+        raise FilterError("actor", _("Too many people match; type more of the name or e-mail."))
     if not ids:
         # Someone whose account is gone: the e-mail kept on the event.
         return AuditEvent.actor_label == needle
@@ -243,6 +246,11 @@ class Period:
     end: datetime
     label: str
     key: str  # "7", "30", "90" or "custom"
+    title: str = ""  # the label as a heading ("The last 30 days"); the label itself when empty
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.label
 
     @property
     def days(self) -> list[date]:
@@ -265,16 +273,20 @@ def period_from(args, now: datetime) -> Period:
         if first is None:
             first = last - timedelta(days=29)
         if first > last:
-            raise FilterError("from", "The start must be on or before the end.")
+            raise FilterError("from", _("The start must be on or before the end."))
         if (last - first).days > 366 * 2:
-            raise FilterError("from", "Choose at most two years.")
+            raise FilterError("from", _("Choose at most two years."))
         start = datetime.combine(first, time.min, UTC)
         end = datetime.combine(last + timedelta(days=1), time.min, UTC)
-        return Period(start, end, f"{first:%d %b %Y} – {last:%d %b %Y}", "custom")
+        label = _("{first} – {last}").format(first=format_date(first, "medium"),
+                                             last=format_date(last, "medium"))
+        return Period(start, end, label, "custom")
     key = args.get("period") if args.get("period") in PERIODS else "30"
     days = PERIODS[key]
     end = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
-    return Period(end - timedelta(days=days), end, f"the last {days} days", key)
+    label = ngettext("the last {n} day", "the last {n} days", days).format(n=days)
+    title = ngettext("The last {n} day", "The last {n} days", days).format(n=days)
+    return Period(end - timedelta(days=days), end, label, key, title)
 
 
 def _day(column, dialect: str):
@@ -356,7 +368,7 @@ def stats(period: Period, top: int = 10) -> Stats:
         )
     ]
     top_actors = [
-        (row.actor_id, row.label or "(deleted account)", row.n)
+        (row.actor_id, row.label or _("(deleted account)"), row.n)
         for row in db.session.execute(
             sa.select(AuditEvent.actor_id, sa.func.max(AuditEvent.actor_label).label("label"), n)
             .where(*in_period, AuditEvent.actor_id.is_not(None))

@@ -13,11 +13,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from portal import jobs
 from portal.audit import bp, chain, export, integrity, queries
+from portal.audit.describe import device, word
 from portal.audit.forms import AuditFilterForm
 from portal.audit.queries import AuditFilter, FilterError
 from portal.db import begin_write, utcnow
@@ -175,7 +178,8 @@ def stats():
         "per_day": {"labels": [d for d, _ in figures.per_day], "values": [n for _, n in figures.per_day]},
         "top_actions": {"labels": [a for a, _ in figures.top_actions],
                         "values": [n for _, n in figures.top_actions]},
-        "outcomes": {"labels": ["success", "failure", "denied"],
+        "outcomes": {"keys": ["success", "failure", "denied"],
+                     "labels": [word("success"), word("failure"), word("denied")],
                      "values": [figures.total - figures.failures - figures.denials,
                                 figures.failures, figures.denials]},
     }
@@ -228,9 +232,9 @@ def integrity_check():
     db.session.commit()
     if new:
         jobs.dispatch(job_id)
-        flash("The full check has started.", "info")
+        flash(_("The full check has started."), "info")
     else:
-        flash("A full check is already under way.", "info")
+        flash(_("A full check is already under way."), "info")
     return redirect(url_for("audit.integrity_job", job_id=job_id))
 
 
@@ -241,3 +245,16 @@ def integrity_job(job_id: int):
         abort(404)
     return render_page("audit/job.html", "audit/_job.html", job=job)
 
+
+
+# Stored values as the reader's words on every page (the dashboard's activity list too).
+bp.add_app_template_global(word, "audit_word")
+bp.add_app_template_global(device, "audit_device")
+
+
+@bp.app_template_filter("audit_time")
+def audit_time(value) -> str:
+    """An event's time to the second in the reader's language and zone, the zone named."""
+    if value is None:
+        return "—"
+    return f"{format_datetime(value, 'medium')} {value.astimezone(user_zone()).tzname()}"

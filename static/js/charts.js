@@ -22,8 +22,10 @@
       var existing = window.Chart.getChart(canvas);
       if (existing) { existing.destroy(); }
       var type = canvas.dataset.chartType || "bar";
+      // "keys": the series' machine values when its labels are words in the reader's language.
+      var keys = series.keys || series.labels;
       var colours = series.labels.map(function (label, i) {
-        return outcomeColours[label] || palette[i % palette.length];
+        return outcomeColours[keys[i]] || palette[i % palette.length];
       });
       new window.Chart(canvas, {
         type: type,
