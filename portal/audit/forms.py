@@ -40,7 +40,8 @@ class AuditFilterForm(FlaskForm):
                              validators=[Optional(), dates.InRange()])
     ip = SearchField(_l("IP address or block"), validators=[Optional(), Length(max=49)])
     outcome = SelectField(
-        _l("Outcome"), choices=[SelectChoice("", _l("Any"))] + [SelectChoice(o, WORDS[o]) for o in Outcome.ALL],
+        _l("Outcome"),
+        choices=[SelectChoice("", _l("Any"))] + [SelectChoice(o, WORDS[o]) for o in Outcome.ALL],
         validators=[Optional()],
     )
 
