@@ -113,4 +113,5 @@ def test_the_security_page_shows_floods_and_incidents(app_factory, make_user):
     admin = app.test_client()
     login(admin, make_user(Role.ADMIN))
     page = admin.get("/audit/security").get_data(as_text=True)
-    assert "csrf: 2" in page and "server_error: 1" in page
+    # The reasons in words (portal.audit.describe.WORDS), not their codes.
+    assert "expired or missing form token: 2" in page and "server error: 1" in page
