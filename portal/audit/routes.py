@@ -13,12 +13,11 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from portal import jobs
+from portal import dates, jobs
 from portal.audit import bp, chain, export, integrity, queries
 from portal.audit.describe import device, word
 from portal.audit.forms import AuditFilterForm
@@ -255,6 +254,4 @@ bp.add_app_template_global(device, "audit_device")
 @bp.app_template_filter("audit_time")
 def audit_time(value) -> str:
     """An event's time to the second in the reader's language and zone, the zone named."""
-    if value is None:
-        return "—"
-    return f"{format_datetime(value, 'medium')} {value.astimezone(user_zone()).tzname()}"
+    return dates.instant(value, seconds=True)
