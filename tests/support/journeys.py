@@ -12,6 +12,7 @@ README_SCREENSHOTS = frozenset({
     "roster-phone", "instructor-queue-desktop",
     "verification-valid-phone", "verification-revoked-phone",
     "admin-dashboard-desktop", "admin-job-phone", "audit-viewer-desktop",
+    "student-dashboard-hu-desktop",
 })
 
 
