@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from portal import dates
-from portal.auth.policy import MAX_LENGTH
+from portal.auth.policy import MAX_LENGTH, MIN_LENGTH
 
 # Generous bounds on what we even try to hash; the policy gives the friendly message.
 _PASSWORD_INPUT_MAX = 1024
+
+
+def _at_most(limit: int) -> Length:
+    # Our own words: WTForms' Hungarian catalog has no plural of its own message.
+    return Length(max=limit, message=_l("Use at most %(max)d characters."))
 
 
 def _strip(value):
@@ -17,37 +24,38 @@ def _strip(value):
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "E-mail", filters=[_strip], validators=[DataRequired("Enter your e-mail address."), Length(max=254)]
+        _l("E-mail"), filters=[_strip],
+        validators=[DataRequired(_l("Enter your e-mail address.")), _at_most(254)],
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=_PASSWORD_INPUT_MAX)],
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), _at_most(_PASSWORD_INPUT_MAX)],
     )
-    remember = BooleanField("Keep me logged in on this device")
+    remember = BooleanField(_l("Keep me logged in on this device"))
 
 
-def _email_field(label: str = "E-mail"):
+def _email_field(label=None):
     return EmailField(
-        label,
+        label or _l("E-mail"),
         filters=[_strip],
         validators=[
-            DataRequired("Enter your e-mail address."),
-            Length(max=254),
-            Email("Enter an e-mail address like name@example.org.", check_deliverability=False),
+            DataRequired(_l("Enter your e-mail address.")),
+            _at_most(254),
+            Email(_l("Enter an e-mail address like name@example.org."), check_deliverability=False),
         ],
     )
 
 
 def _new_password_fields():
     password = PasswordField(
-        "New password",
-        validators=[InputRequired("Choose a password."), Length(max=_PASSWORD_INPUT_MAX)],
+        _l("New password"),
+        validators=[InputRequired(_l("Choose a password.")), _at_most(_PASSWORD_INPUT_MAX)],
     )
     confirm = PasswordField(
-        "Repeat the password",
+        _l("Repeat the password"),
         validators=[
-            InputRequired("Repeat the password."),
-            EqualTo("password", "The two passwords are not the same."),
+            InputRequired(_l("Repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
         ],
     )
     return password, confirm
@@ -55,20 +63,21 @@ def _new_password_fields():
 
 class RegisterForm(FlaskForm):
     name = StringField(
-        "Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)]
+        _l("Full name"), filters=[_strip],
+        validators=[DataRequired(_l("Enter your name.")), _at_most(120)],
     )
     email = _email_field()
     password, confirm_password = _new_password_fields()
     date_of_birth = dates.date_field(
-        "Date of birth",
-        [InputRequired("Enter your date of birth as YYYY-MM-DD.")],
-        too_early="Please check the year of your date of birth.",
-        too_late="Your date of birth must be in the past.",
+        _l("Date of birth"),
+        [InputRequired(_l("Enter your date of birth as YYYY-MM-DD."))],
+        too_early=_l("Please check the year of your date of birth."),
+        too_late=_l("Your date of birth must be in the past."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.password.label.text = "Password"
+        self.password.label.text = _("Password")
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -85,13 +94,15 @@ class ResetPasswordForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
-        validators=[InputRequired("Enter your current password."), Length(max=_PASSWORD_INPUT_MAX)],
+        _l("Current password"),
+        validators=[InputRequired(_l("Enter your current password.")),
+                    _at_most(_PASSWORD_INPUT_MAX)],
     )
     password, confirm_password = _new_password_fields()
 
 
-PASSWORD_HINT = (
-    f"At least 10 and at most {MAX_LENGTH} characters. Any characters, spaces and emoji "
-    "welcome; a few words you will remember is a good choice."
+PASSWORD_HINT = _l(
+    "At least %(min)d and at most %(max)d characters. Any characters, spaces and emoji "
+    "are welcome; a few words you will remember is a good choice.",
+    min=MIN_LENGTH, max=MAX_LENGTH,
 )

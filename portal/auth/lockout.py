@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.audit import actions
 from portal.audit.services import record
@@ -61,6 +62,8 @@ class Notice:
     email: str
     name: str
     lock: Lock
+    locale: str | None = None  # the owner's language and zone: the mail is in them
+    timezone: str | None = None
 
 
 @dataclass
@@ -88,9 +91,9 @@ def source_for(ip: str | None) -> str:
 def describe(source: str) -> str:
     """The source in words, for mail and the admin page."""
     if source == ACCOUNT_WIDE:
-        return "every device and network that has not logged in before"
+        return _("every device and network that has not logged in before")
     if source == UNKNOWN_SOURCE:
-        return "an unknown address"
+        return _("an unknown address")
     return source.removeprefix("ip:")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from flask_babel import gettext as _
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 
@@ -28,15 +30,15 @@ def problems(password: str, *, email: str = "", name: str = "") -> list[str]:
     password = normalise(password)
     length = len(password)
     if length < MIN_LENGTH:
-        return [f"Use at least {MIN_LENGTH} characters."]
+        return [_("Use at least %(min)d characters.", min=MIN_LENGTH)]
     if length > MAX_LENGTH:
-        return [f"Use at most {MAX_LENGTH} characters."]
+        return [_("Use at most %(max)d characters.", max=MAX_LENGTH)]
     lowered = password.lower()
     if lowered in common_passwords():
-        return ["This password is too common. Choose something harder to guess."]
+        return [_("This password is too common. Choose something harder to guess.")]
     email = (email or "").strip().lower()
     if email and (lowered == email or lowered == email.split("@")[0]):
-        return ["Your password must not be your e-mail address."]
+        return [_("Your password must not be your e-mail address.")]
     if name and lowered == name.strip().lower():
-        return ["Your password must not be your name."]
+        return [_("Your password must not be your name.")]
     return []

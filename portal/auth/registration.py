@@ -101,22 +101,23 @@ def _confirmation_mail(user: User) -> Mail | None:
     if not _within_quota("confirm", user):
         return None
     link = tokens.absolute_url("auth.verify_email", token=tokens.make_token(user, "verify"))
-    text = tokens.render_mail(
-        "confirm_email", user=user, link=link,
+    subject, text = tokens.compose(
+        "confirm_email", tokens.SUBJECT_CONFIRM, user, user=user, link=link,
         hours=int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600), days=UNCONFIRMED_DAYS,
     )
-    return Mail(user.email, "Confirm your e-mail address for Portal", text)
+    return Mail(user.email, subject, text)
 
 
 def _repeated_registration_notice(user: User) -> Mail | None:
     if user.status == UserStatus.SUSPENDED or not _within_quota("registration_notice", user):
         return None
-    text = tokens.render_mail(
-        "registration_repeated", user=user,
+    subject, text = tokens.compose(
+        "registration_repeated", tokens.SUBJECT_REPEATED, user,
         login_url=tokens.absolute_url("auth.login"),
         forgot_url=tokens.absolute_url("auth.forgot_password"),
+        user=user,
     )
-    return Mail(user.email, "Someone tried to register with your address", text)
+    return Mail(user.email, subject, text)
 
 
 def request_confirmation_link(email: str) -> Mail | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, flash, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp, registration, services, sessions, tokens
@@ -100,11 +102,12 @@ def verify_email(token: str):
     db.session.commit()
     session.pop(CONFIRM_SESSION_KEY, None)
     _start_cookie_session(user, remember=False)
-    flash(f"Welcome, {user.name}! Your e-mail address is confirmed and your account is ready.", "success")
+    flash(_("Welcome, %(name)s! Your e-mail address is confirmed and your account is ready.",
+            name=user.name), "success")
     if rules.needs_guardian_consent(user):
         flash(
-            "As you are under 18, a parent or guardian's consent must be recorded "
-            "by the academy before a license can be issued to you.",
+            _("As you are under 18, a parent or guardian's consent must be recorded "
+              "by the academy before a license can be issued to you."),
             "info",
         )
     return redirect(url_for("dashboard.index"))
@@ -123,8 +126,10 @@ def confirmation_link():
         if message is not None:
             message.send()
         flash(
-            "If an account for that address is waiting for confirmation, we have sent it a "
-            f"new link. The link works once, for {_CONFIRM_HOURS} hours.",
+            ngettext("If an account for that address is waiting for confirmation, we have sent it a "
+                     "new link. The link works once, for %(num)d hour.",
+                     "If an account for that address is waiting for confirmation, we have sent it a "
+                     "new link. The link works once, for %(num)d hours.", _CONFIRM_HOURS),
             "info",
         )
         return redirect(url_for("auth.confirmation_link"))
@@ -152,7 +157,7 @@ def login():
         except services.Unconfirmed as exc:
             db.session.commit()
             session[CONFIRM_SESSION_KEY] = exc.email
-            flash(exc.message, "warning")
+            flash(str(exc.message), "warning")
             return redirect(url_for("auth.confirmation_link"))
         except services.AuthError as exc:
             user, locks_started = None, exc.locks_started
@@ -173,7 +178,7 @@ def logout():
     db.session.commit()
     session.clear()
     logout_user()  # after clear(): it marks the remember cookie for deletion
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("public.landing"))
 
 
@@ -189,8 +194,8 @@ def forgot_password():
         db.session.commit()
         tokens.send_reset_link(reset)
         flash(
-            "If an account exists for that address, we have sent it a link to choose a new "
-            "password. The link works once, for one hour.",
+            _("If an account exists for that address, we have sent it a link to choose a new "
+              "password. The link works once, for one hour."),
             "info",
         )
         return redirect(url_for("auth.forgot_password"))
@@ -212,7 +217,7 @@ def reset_password(token: str | None):
         return redirect(url_for("auth.reset_password"))
     token = token or session.get(RESET_SESSION_KEY)
     if not token:
-        return _invalid_link("Open the link from your e-mail, or ask for a new one.")
+        return _invalid_link(_("Open the link from your e-mail, or ask for a new one."))
     form = ResetPasswordForm()
     # A session of another account is never among the link owner's, so keeping it is harmless.
     own_session = current_user.current_session_id if current_user.is_authenticated else None
@@ -222,7 +227,7 @@ def reset_password(token: str | None):
         user = done.value
         session.pop(RESET_SESSION_KEY, None)
         tokens.send_password_changed_notice(user)
-        flash("Your password is set. Every other session of your account has ended.", "success")
+        flash(_("Your password is set. Every other session of your account has ended."), "success")
         same_user = current_user.is_authenticated and current_user.id == user.id
         return redirect(url_for("dashboard.index") if same_user else url_for("auth.login"))
     # Checked after a refused attempt too: a link used meanwhile (another tab) is now invalid.
@@ -264,8 +269,11 @@ def change_password():
         tokens.send_lockout_notices(locks_started)
         if ended is not None:
             tokens.send_password_changed_notice(current_user)
-            others = f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
-            flash(f"Your password is changed.{others}", "success")
+            if ended:
+                flash(ngettext("Your password is changed. %(num)d other session ended.",
+                               "Your password is changed. %(num)d other sessions ended.", ended), "success")
+            else:
+                flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.sessions_page"))
     return render_page(
         "auth/change_password.html",
@@ -303,9 +311,9 @@ def revoke_session(session_id: int):
     if is_current:
         session.clear()
         logout_user()
-        flash("This device is logged out.", "info")
+        flash(_("This device is logged out."), "info")
         return redirect(url_for("auth.login"))
-    flash("The session has ended; that device is logged out.", "success")
+    flash(_("The session has ended; that device is logged out."), "success")
     return _after_session_change()
 
 
@@ -315,9 +323,10 @@ def revoke_other_sessions():
     ended = services.revoke_other_sessions(current_user, actor=current_user)
     db.session.commit()
     if ended:
-        flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+        flash(ngettext("Logged out %(num)d other session.", "Logged out %(num)d other sessions.", ended),
+              "success")
     else:
-        flash("There were no other sessions.", "info")
+        flash(_("There were no other sessions."), "info")
     return _after_session_change()
 
 

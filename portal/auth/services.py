@@ -11,9 +11,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from babel import dates as babel_dates
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
-from portal import fonts, i18n
+from portal import dates, fonts, i18n
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, policy, sessions
@@ -47,11 +51,13 @@ class Unconfirmed(AuthError):
         self.email = email
 
 
-GENERIC_LOGIN_ERROR = "E-mail or password is not correct."
-UNCONFIRMED_MESSAGE = (
+GENERIC_LOGIN_ERROR = _l("E-mail or password is not correct.")
+UNCONFIRMED_MESSAGE = _l(
     "Your e-mail address is not confirmed yet. Open the link we sent to it, or ask for a new one."
 )
-EMAIL_TAKEN = "An account with this e-mail address already exists. Log in, or reset your password."
+EMAIL_TAKEN = _l(
+    "An account with this e-mail address already exists. Log in, or reset your password."
+)
 
 MIN_AGE = 5
 MAX_AGE = 120
@@ -87,9 +93,9 @@ def create_user(
     open a link mailed to the address (a registration's confirmation link, or the
     set-password link of an account an admin created)."""
     if role not in Role.ALL:
-        raise AuthError(f"Unknown role {role!r}.", "role")
+        raise AuthError(_("Unknown role %(role)s.", role=repr(role)), "role")
     if status not in UserStatus.ALL:
-        raise AuthError(f"Unknown status {status!r}.", "status")
+        raise AuthError(_("Unknown status %(status)s.", status=repr(status)), "status")
     name = validate_name(name)
     if find_user_by_email(email) is not None:
         raise EmailTaken(EMAIL_TAKEN, "email")
@@ -125,11 +131,12 @@ def validate_name(name: str) -> str:
     has characters no installed font can draw: the certificate would print empty boxes."""
     name = " ".join((name or "").split())
     if not name:
-        raise AuthError("Enter a name.", "name")
+        raise AuthError(_("Enter a name."), "name")
     if missing := fonts.undrawable(name):
-        raise AuthError(
-            f"The certificate cannot print {fonts.describe(missing)}; please leave "
-            f"{'it' if len(missing) == 1 else 'them'} out of the name.", "name")
+        raise AuthError(ngettext(
+            "The certificate cannot print %(chars)s; please leave it out of the name.",
+            "The certificate cannot print %(chars)s; please leave them out of the name.",
+            len(missing), chars=fonts.describe(missing)), "name")
     return name
 
 
@@ -163,14 +170,15 @@ def validate_date_of_birth(value: date | None, today: date | None = None) -> Non
     """Raise AuthError (field ``date_of_birth``) unless the date is a plausible birth date."""
     today = today or date.today()
     if value is None:
-        raise AuthError("Enter your date of birth as YYYY-MM-DD.", "date_of_birth")
+        raise AuthError(_("Enter your date of birth as YYYY-MM-DD."), "date_of_birth")
     if value >= today:
-        raise AuthError("Your date of birth must be in the past.", "date_of_birth")
+        raise AuthError(_("Your date of birth must be in the past."), "date_of_birth")
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
     if age > MAX_AGE:
-        raise AuthError("Please check the year of your date of birth.", "date_of_birth")
+        raise AuthError(_("Please check the year of your date of birth."), "date_of_birth")
     if age < MIN_AGE:
-        raise AuthError(f"Students must be at least {MIN_AGE} years old.", "date_of_birth")
+        raise AuthError(ngettext("Students must be at least %(num)d year old.",
+                                 "Students must be at least %(num)d years old.", MIN_AGE), "date_of_birth")
 
 
 def validate_new_password(password: str, *, email: str = "", name: str = "") -> None:
@@ -193,20 +201,22 @@ class AccountLocked(AuthError):
 
 
 def locked_message(until) -> str:
-    return (
-        f"This account is locked from this device or network until {_clock(until)}. "
-        "Reset your password, or wait until then."
+    return _(
+        "This account is locked from this device or network until %(moment)s. "
+        "Reset your password, or wait until then.", moment=_clock(until)
     )
 
 
 def _clock(moment) -> str:
-    """``14:05 UTC`` (rounded up to the minute), with the date when it is not today."""
+    """``14:05 UTC`` in the reader's zone and language (rounded up to the minute), with the
+    date when it is not today there (``dates.instant``)."""
     shown = moment.replace(second=0, microsecond=0)
     if shown < moment:
         shown += timedelta(minutes=1)
-    if shown.date() == utcnow().date():
-        return f"{shown:%H:%M} UTC"
-    return f"{shown:%Y-%m-%d %H:%M} UTC"
+    if dates.day_of(shown) != dates.day_of(utcnow()):
+        return dates.instant(shown)
+    local = shown.astimezone(dates.reader_zone())
+    return f"{babel_dates.format_time(local, 'short', locale=dates.formats_locale())} {local.tzname()}"
 
 
 def _for_password_check(condition) -> User | None:
@@ -279,7 +289,8 @@ def _worth_telling(user: User | None, counted: lockout.Failure | None) -> tuple:
     source's lock while another source's lock is in force (they were told already)."""
     if user is None or counted is None:
         return ()
-    return tuple(lockout.Notice(user.email, user.name, lock) for lock in counted.started
+    return tuple(lockout.Notice(user.email, user.name, lock, user.locale, user.timezone)
+                 for lock in counted.started
                  if lock.account_wide or not lockout.other_lock_in_force(user, lock))
 
 
@@ -306,7 +317,7 @@ def logout(user: User, session_record: UserSession | None) -> None:
 def revoke_session(user: User, session_record: UserSession, *, actor: User) -> None:
     """End one of the user's sessions. The caller has checked it is theirs."""
     if session_record.user_id != user.id:
-        raise AuthError("This session is not yours.")
+        raise AuthError(_("This session is not yours."))
     sessions.revoke(session_record, "revoked_by_user")
     record(
         actor,
@@ -335,7 +346,7 @@ def end_all_sessions(user: User, actor: User | None, reason: str) -> int:
 def set_status(user: User, status: str, actor: User | None, reason: str) -> None:
     """Change an account's status; the user's sessions end at once."""
     if status not in UserStatus.ALL:
-        raise AuthError(f"Unknown status {status!r}.", "status")
+        raise AuthError(_("Unknown status %(status)s.", status=repr(status)), "status")
     before = user.status
     if before == status:
         return
@@ -355,7 +366,7 @@ def set_status(user: User, status: str, actor: User | None, reason: str) -> None
 def set_role(user: User, role: str, actor: User | None, reason: str) -> None:
     """Change an account's role; the user's sessions end at once."""
     if role not in Role.ALL:
-        raise AuthError(f"Unknown role {role!r}.", "role")
+        raise AuthError(_("Unknown role %(role)s.", role=repr(role)), "role")
     before = user.role
     if before == role:
         return
@@ -402,12 +413,12 @@ def change_password(user: User, current_password: str, new_password: str, *, ip:
         started = _worth_telling(user, counted)
         if counted.applies is not None:
             raise AccountLocked(counted.applies, "current_password", started=started)
-        error = AuthError("Your current password is not correct.", "current_password")
+        error = AuthError(_("Your current password is not correct."), "current_password")
         error.locks_started = started
         raise error
     validate_new_password(new_password, email=user.email, name=user.name)
     if verify_password(user.password_hash, new_password):
-        raise AuthError("Choose a password different from your current one.", "password")
+        raise AuthError(_("Choose a password different from your current one."), "password")
     store_password(user, new_password)
     ended = sessions.revoke_all(user.id, "password_changed", except_id=user.current_session_id)
     record(user, actions.PASSWORD_CHANGED, user, sessions_ended=len(ended))

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 from ua_parser import parse
 
@@ -162,8 +163,12 @@ class Device:
 
     def __str__(self) -> str:
         if self.browser and self.system:
-            return f"{self.browser} on {self.system}"
-        return self.browser or self.system or "Unknown device"
+            return _("%(browser)s on %(system)s", browser=self.browser, system=self.system)
+        if self.browser:
+            return _("%(browser)s on an unknown system", browser=self.browser)
+        if self.system:
+            return _("An unknown browser on %(system)s", system=self.system)
+        return _("Unknown device")
 
 
 @lru_cache(maxsize=512)

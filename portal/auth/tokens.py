@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal import dates, mail
+from portal import dates, i18n, mail
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, sessions
@@ -51,9 +54,19 @@ PURPOSES = {"reset": RESET_MAX_AGE, "set": SET_PASSWORD_MAX_AGE, "verify": CONFI
 PASSWORD_PURPOSES = ("reset", "set")
 _TOKEN_SALT = "portal.auth.password-reset"
 
-NOT_VALID = "This link is not valid. Ask for a new one."
-EXPIRED = "This link has expired. Ask for a new one."
-ALREADY_CONFIRMED = "This link was already used: your address is confirmed. Log in with your password."
+NOT_VALID = _l("This link is not valid. Ask for a new one.")
+EXPIRED = _l("This link has expired. Ask for a new one.")
+ALREADY_CONFIRMED = _l(
+    "This link was already used: your address is confirmed. Log in with your password."
+)
+
+# Subjects, in the recipient's language when the mail is made (``compose``).
+SUBJECT_RESET = _l("Reset your Portal password")
+SUBJECT_CHANGED = _l("Your Portal password was changed")
+SUBJECT_LOCKOUT = _l("Your Portal account was locked after wrong passwords")
+SUBJECT_SET_PASSWORD = _l("Choose your Portal password")
+SUBJECT_CONFIRM = _l("Confirm your e-mail address for Portal")
+SUBJECT_REPEATED = _l("Someone tried to register with your address")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -107,10 +120,10 @@ def user_for_token(token: str, purposes: tuple[str, ...] = PASSWORD_PURPOSES) ->
 
 def _used_message(user: User, purpose: str) -> str:
     if purpose != "verify":
-        return "This link was already used, or your password has changed since. Ask for a new one."
+        return _("This link was already used, or your password has changed since. Ask for a new one.")
     if user.email_confirmed:
         return ALREADY_CONFIRMED
-    return "This link was replaced: your account changed since it was sent. Ask for a new one."
+    return _("This link was replaced: your account changed since it was sent. Ask for a new one.")
 
 
 @dataclass
@@ -180,20 +193,21 @@ def send_reset_link(request: ResetRequest) -> None:
     """Mail the link of a reset request (from a thread, so timing does not tell)."""
     if request.user is None or request.link is None:
         return
-    text = render_mail(
-        "password_reset",
+    subject, text = compose(
+        "password_reset", SUBJECT_RESET, request.user,
         user=request.user,
         link=request.link,
         minutes=int(RESET_MAX_AGE.total_seconds() // 60),
     )
-    mail.send_in_background(request.user.email, "Reset your Portal password", text)
+    mail.send_in_background(request.user.email, subject, text)
 
 
 def send_password_changed_notice(user: User) -> bool:
-    text = render_mail(
-        "password_changed", user=user, when=utcnow(), forgot_url=absolute_url("auth.forgot_password")
+    subject, text = compose(
+        "password_changed", SUBJECT_CHANGED, user,
+        user=user, when=utcnow(), forgot_url=absolute_url("auth.forgot_password"),
     )
-    return mail.send(user.email, "Your Portal password was changed", text)
+    return mail.send(user.email, subject, text)
 
 
 def send_lockout_notices(notices) -> None:
@@ -201,30 +215,59 @@ def send_lockout_notices(notices) -> None:
     caller has committed the lock). From a thread, so the answer's timing does not tell."""
     for notice in notices:
         lock = notice.lock
-        text = render_mail(
-            "lockout",
+        with writing_for(notice):
+            where = lockout.describe(lock.source)
+        subject, text = compose(
+            "lockout", SUBJECT_LOCKOUT, notice,
             name=notice.name,
             email=notice.email,
             account_wide=lock.account_wide,
-            where=lockout.describe(lock.source),
+            where=where,
             until=lock.until,
             minutes=lock.minutes,
             forgot_url=absolute_url("auth.forgot_password"),
         )
-        mail.send_in_background(notice.email, "Your Portal account was locked after wrong passwords", text)
+        mail.send_in_background(notice.email, subject, text)
 
 
 def send_set_password_link(user: User, actor: User | None = None) -> bool:
     """Mail a link to choose a password, for an account an admin created (valid 3 days)."""
     link = _link(make_token(user, purpose="set"))
     record(actor, actions.PASSWORD_RESET_REQUESTED, user, purpose="set")
-    text = render_mail("set_password", user=user, link=link, days=SET_PASSWORD_MAX_AGE.days)
-    return mail.send(user.email, "Choose your Portal password", text)
+    subject, text = compose("set_password", SUBJECT_SET_PASSWORD, user,
+                            user=user, link=link, days=SET_PASSWORD_MAX_AGE.days)
+    return mail.send(user.email, subject, text)
 
 
-def render_mail(template: str, **context) -> str:
-    # For the person it is addressed to: their language and time zone (portal.dates).
-    with dates.reading_as(context["user"]) if context.get("user") else nullcontext():
+# -- mail in the recipient's language ------------------------------------------------------
+
+
+def mail_language(locale: str | None) -> str:
+    """The language a mail is written in: the recipient's own, else English."""
+    return i18n.known(locale) or i18n.DEFAULT
+
+
+@contextmanager
+def writing_for(reader):
+    """Write for ``reader`` (a User, or a lockout Notice: anything with ``locale`` and
+    ``timezone``): in their language, English when they have none, whoever's request this
+    is; dates in their zone (``dates.reading_as``)."""
+    if reader is None:
+        yield
+        return
+    with force_locale(mail_language(getattr(reader, "locale", None))), dates.reading_as(reader):
+        yield
+
+
+def render_mail(template: str, reader=None, **context) -> str:
+    """The text of a mail, written for ``reader`` (by default the ``user`` it is about)."""
+    with writing_for(reader if reader is not None else context.get("user")):
         return render_template(
             f"mail/{template}.txt", academy_name=current_app.config["PORTAL_ACADEMY_NAME"], **context
         )
+
+
+def compose(template: str, subject, reader, **context) -> tuple[str, str]:
+    """Subject and text of a mail to ``reader``, both in their language."""
+    with writing_for(reader):
+        return str(subject), render_mail(template, reader, **context)

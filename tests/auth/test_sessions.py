@@ -270,4 +270,5 @@ def test_bad_status_or_role_is_refused(app, make_user):
 
 def test_describe_unknown_agents():
     assert str(sessions.describe(None)) == "Unknown device"
-    assert str(sessions.describe("Werkzeug/3.1")) == "Werkzeug"
+    # A program the parser does not know is named as it names itself, its system unknown.
+    assert str(sessions.describe("Werkzeug/3.1")) == "Werkzeug on an unknown system"
