@@ -61,18 +61,21 @@ class _Text(HTMLParser):
     (title, aria-label, placeholder, alt, the value of a button), in document order."""
 
     SKIP = {"script", "style"}
+    VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
     READ_ATTRS = ("title", "aria-label", "placeholder", "alt")
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self._skipping = 0
+        self._hidden: list[str] = []  # the open hidden elements, innermost last
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in self.SKIP:
-            self._skipping += 1
-        if self._skipping:
+        # Scripts, styles and what is hidden from assistive technology (icons such as
+        # "ℹ" beside a message that says the same in words) are not read.
+        if self._hidden or tag in self.SKIP or attrs.get("aria-hidden") == "true":
+            if tag not in self.VOID:  # every element inside, so each end tag finds its start
+                self._hidden.append(tag)
             return
         for name in self.READ_ATTRS:
             if attrs.get(name):
@@ -81,11 +84,11 @@ class _Text(HTMLParser):
             self.parts.append(attrs["value"])
 
     def handle_endtag(self, tag):
-        if tag in self.SKIP and self._skipping:
-            self._skipping -= 1
+        if self._hidden and self._hidden[-1] == tag:
+            self._hidden.pop()
 
     def handle_data(self, data):
-        if not self._skipping:
+        if not self._hidden:
             self.parts.append(data)
 
 
