@@ -41,7 +41,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 # "Languages" has the whole routine and how to add a language.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k _l \
-		--no-location --sort-output --project Portal --copyright-holder "Portal" \
+		--ignore-dirs ".*" --no-location --sort-output --project Portal --copyright-holder "Portal" \
 		-o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete

@@ -28,8 +28,10 @@ def catalog_messages() -> dict[str | tuple[str, str], list[str]]:
     with open(ROOT / "babel.cfg") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: dict[str | tuple[str, str], list[str]] = {}
+    # Only hidden folders are skipped (Babel's own default would skip templates/_macros too).
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS):
+            str(ROOT), method_map, options_map, keywords=KEYWORDS,
+            directory_filter=lambda path: not Path(path).name.startswith(".")):
         key = tuple(message) if isinstance(message, (tuple, list)) else message
         if isinstance(key, tuple):
             key = key[:2]
