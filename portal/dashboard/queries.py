@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import joinedload
 
 from portal.audit import actions
@@ -22,6 +23,24 @@ from portal.models.catalogue import Specialization
 from portal.models.klass import Klass
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
+
+# The words of the admin overview's matrix for the machine values of roles and statuses.
+ROLE_HEADINGS = {
+    Role.STUDENT: lazy_gettext("Students"),
+    Role.INSTRUCTOR: lazy_gettext("Instructors"),
+    Role.ADMIN: lazy_gettext("Admins"),
+}
+USER_STATUS_HEADINGS = {
+    UserStatus.ACTIVE: lazy_gettext("Active accounts"),
+    UserStatus.SUSPENDED: lazy_gettext("Suspended accounts"),
+    UserStatus.PENDING: lazy_gettext("Pending accounts"),
+}
+# The same as they are read out in a cell's label ("Students, active: 3").
+USER_STATUS_WORDS = {
+    UserStatus.ACTIVE: lazy_gettext("active"),
+    UserStatus.SUSPENDED: lazy_gettext("suspended"),
+    UserStatus.PENDING: lazy_gettext("pending"),
+}
 
 QUEUE_SIZE = 25
 WEEKS = 12
@@ -218,6 +237,9 @@ class AdminOverview:
 
     roles = Role.ALL
     statuses = UserStatus.ALL
+    role_headings = ROLE_HEADINGS
+    status_headings = USER_STATUS_HEADINGS
+    status_words = USER_STATUS_WORDS
 
     def users_total(self, role=None, status=None) -> int:
         return sum(

@@ -5,11 +5,18 @@ which serves files from the portal's own ``static/`` folder and makes the render
 fail on any other address (http, https, file outside ``static/``, data ...). So
 text a user typed, such as a name, can never make the server fetch anything.
 
+The certificate speaks the HOLDER's language (``holder.locale``, else English), whoever
+downloads it: :func:`pdf` and :func:`start_renders` force it around the render (``html_for``
+writes in the current language). Its dates are written as that language writes them: the
+expiry date as the calendar date it is (never moved by a time zone), the moments (issued,
+revoked...) on the academy's clock.
+
 The cache holds one file per license state under ``CERTIFICATE_CACHE_DIR``; its
 name is a digest of everything the certificate shows (its fields, the signed
-message, the signature and key id, the public address in the QR code and the template
-version), so any change to a license gives a new file and a stale PDF is never
-served. Files are written atomically, and only after a successful render.
+message, the signature and key id, the public address in the QR code, the language,
+clock and form of the name it is written with, and the template version), so any change to
+a license or its holder's language gives a new file and a stale PDF is never served. Files are written
+atomically, and only after a successful render.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
 
 from portal.db import utcnow
 from portal.exceptions import PortalError
@@ -39,7 +47,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 # Bump when the certificate's template or stylesheet changes, so cached PDFs are redone.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 TEMPLATE = "pdf/certificate.html"
 
 
@@ -66,11 +74,20 @@ def check_integrity(license: License) -> None:
         raise CertificateError(f"license {license.code}: the signature does not match its state")
 
 
+def language_of(license: License) -> str:
+    """The language the certificate is written in: its holder's, else English."""
+    from portal.i18n import DEFAULT, LANGUAGES  # noqa: PLC0415  (i18n imports the app's parts)
+    code = getattr(license.holder, "locale", None)
+    return code if code in LANGUAGES else DEFAULT
+
+
 def html_for(license: License) -> str:
-    """The certificate page as HTML (cheap; the PDF conversion is the costly part)."""
+    """The certificate page as HTML (cheap; the PDF conversion is the costly part), in the
+    current language: callers force the holder's (``with force_locale(language_of(license))``)."""
     fields = state.public_fields(license)
     return render_template(
         TEMPLATE,
+        language=str(get_locale() or "en"),
         license=license,
         fields=fields,
         valid=license.status == LicenseStatus.ACTIVE and not _past_expiry(license),
@@ -138,11 +155,12 @@ def start_renders(licenses: list[License]) -> list[tuple[int, Path, object]]:
     root = str(static_root())
     todo = []
     for license in licenses:
-        path = cache_path(license)
-        if path.exists():
-            pending.append((license.id, path, None))
-        else:
-            todo.append((license.id, path, html_for(license)))
+        with force_locale(language_of(license)):
+            path = cache_path(license)
+            if path.exists():
+                pending.append((license.id, path, None))
+            else:
+                todo.append((license.id, path, html_for(license)))
     parallel = len(todo) >= 4
     for license_id, path, html in todo:
         if parallel:
@@ -197,10 +215,12 @@ def cache_key(license: License) -> str:
         license.signature,
         license.key_id,
         effective_status(license),
+        # The language it is written in: a holder who changes theirs gets a new file.
+        language_of(license),
         current_app.config["PORTAL_BASE_URL"],
         current_app.config["PORTAL_ACADEMY_NAME"],
         # Dates in the academy's zone; the holder named as the certificate's language does.
-        current_app.config["PORTAL_TIMEZONE"], display_name(license.holder),
+        current_app.config["PORTAL_TIMEZONE"], display_name(license.holder, language_of(license)),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -223,12 +243,13 @@ def pdf(license: License) -> tuple[bytes, bool]:
     written.
     """
     check_integrity(license)
-    path = cache_path(license)
-    try:
-        return path.read_bytes(), True
-    except FileNotFoundError:
-        pass
-    data = render(license)
+    with force_locale(language_of(license)):  # the holder's language, whoever asks
+        path = cache_path(license)
+        try:
+            return path.read_bytes(), True
+        except FileNotFoundError:
+            pass
+        data = render(license)
     _write_atomically(path, data)
     _drop_older(license, keep=path)
     return data, False

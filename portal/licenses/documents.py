@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Response
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from portal.audit import actions
@@ -16,7 +17,7 @@ from portal.licenses.queries import owned_license_or_404
 
 log = logging.getLogger(__name__)
 
-CERTIFICATE_FAILED = (
+CERTIFICATE_FAILED = lazy_gettext(
     "The certificate could not be produced right now. Nothing was changed; please try again "
     "in a few minutes, and contact the academy if it keeps happening."
 )
@@ -30,7 +31,7 @@ def certificate(license_id: int):
     except certificates.CertificateError:
         log.exception("certificate of license %s not produced", license_id)
         db.session.rollback()
-        return error_response(503, CERTIFICATE_FAILED)
+        return error_response(503, str(CERTIFICATE_FAILED))
     begin_write(db.session)
     record(
         current_user, actions.LICENSE_CERTIFICATE_DOWNLOADED, license,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -10,23 +11,23 @@ from portal.licenses.services import REVOKE_REASONS
 
 class SpecializationSelectForm(FlaskForm):
     # The specialization's code (e.g. PLY); a numeric id is accepted too.
-    specialization = StringField("Specialization", validators=[DataRequired(), Length(max=16)])
+    specialization = StringField(lazy_gettext("Specialization"), validators=[DataRequired(), Length(max=16)])
 
 
 class UpgradeRequestForm(FlaskForm):
     reason = TextAreaField(
-        "Why are you ready for the next level?", validators=[DataRequired(), Length(max=2000)]
+        lazy_gettext("Why are you ready for the next level?"), validators=[DataRequired(), Length(max=2000)]
     )
 
 
 class RequestApproveForm(FlaskForm):
     note = TextAreaField(
-        "Note (needed when requirements are missing)", validators=[Optional(), Length(max=2000)]
+        lazy_gettext("Note (needed when requirements are missing)"), validators=[Optional(), Length(max=2000)]
     )
 
 
 class RequestRejectForm(FlaskForm):
-    note = TextAreaField("Why is it rejected?", validators=[DataRequired(), Length(max=2000)])
+    note = TextAreaField(lazy_gettext("Why is it rejected?"), validators=[DataRequired(), Length(max=2000)])
     # "yes" once the person confirmed (the dialog with JavaScript, the page without).
     confirmed = HiddenField()
 
@@ -37,18 +38,20 @@ class RequestRejectForm(FlaskForm):
 class NoteForm(FlaskForm):
     """Reinstate and renew: an optional note."""
 
-    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(lazy_gettext("Note (optional)"), validators=[Optional(), Length(max=2000)])
 
 
 class SuspendForm(FlaskForm):
-    note = TextAreaField("Reason for the suspension", validators=[DataRequired(), Length(max=2000)])
+    note = TextAreaField(lazy_gettext("Reason for the suspension"),
+                         validators=[DataRequired(), Length(max=2000)])
 
 
 class RevokeForm(FlaskForm):
     # The category is kept apart from the free-text note: verifications show it.
     reason_category = SelectField(
-        "Reason",
-        choices=[SelectChoice("", "Choose a reason"), *(SelectChoice(v, text) for v, text in REVOKE_REASONS)],
-        validators=[DataRequired("Choose a reason.")],
+        lazy_gettext("Reason"),
+        choices=[SelectChoice("", lazy_gettext("Choose a reason")),
+                 *(SelectChoice(v, text) for v, text in REVOKE_REASONS)],
+        validators=[DataRequired(lazy_gettext("Choose a reason."))],
     )
-    note = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
+    note = TextAreaField(lazy_gettext("Note"), validators=[DataRequired(), Length(max=2000)])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
@@ -158,9 +159,10 @@ def specialization_choices(user: User) -> list[SpecChoice]:
         .order_by(Specialization.name)
     ):
         if spec.id in held:
-            why = f"You already hold a {spec.name} license."
+            why = _("You already hold a %(specialization)s license.", specialization=spec.name)
         elif spec.id in asked:
-            why = f"You already asked to start {spec.name}; see your requests below."
+            why = _("You already asked to start %(specialization)s; see your requests below.",
+                    specialization=spec.name)
         elif problem := rules.eligibility_problem(user, spec, consent=False):
             why = problem.to_student()
         else:

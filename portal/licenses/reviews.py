@@ -7,6 +7,9 @@ already-decided request raises ``RequestConflict``.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
 from portal.audit import actions
 from portal.audit.services import record
 from portal.exceptions import NotYours
@@ -14,6 +17,7 @@ from portal.licenses import rules
 from portal.licenses.services import (
     LicenseError,
     RequestConflict,
+    already_decided_message,
     apply_change,
     decide_request,
     issue_license,
@@ -22,7 +26,7 @@ from portal.licenses.services import (
 )
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 
-NOT_YOURS = (
+NOT_YOURS = lazy_gettext(
     "You can only decide requests of students in your classes, in the specializations you teach."
 )
 
@@ -33,7 +37,7 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
     reason = (reason or "").strip()
     spec = license.specialization
     if not reason:
-        raise LicenseError("Please say why you are ready for the next level.", field="reason")
+        raise LicenseError(_("Please say why you are ready for the next level."), field="reason")
     problem = rules.upgrade_problem(license, pending_request_for(license.holder_id, spec.id))
     if problem:
         raise LicenseError(problem, field="reason")
@@ -58,9 +62,9 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
     request was decided meanwhile."""
     note = (note or "").strip() or None
     if not rules.may_review(actor, request, lock=True):
-        raise NotYours(NOT_YOURS)
+        raise NotYours(str(NOT_YOURS))
     if request.status != RequestStatus.PENDING:
-        raise RequestConflict(f"This request was already {request.status}.")
+        raise RequestConflict(already_decided_message(request))
     spec = request.specialization
     student = request.user
     gate = rules.requirements_gate(request)  # None for a start request: no note about level 1
@@ -68,22 +72,23 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
         rules.requirements_status(student, spec, gate)
     )
     if missing and not note:
-        raise LicenseError(
+        raise LicenseError(_(
             "Some requirements of this level are not confirmed yet; "
             "add a note explaining why you approve anyway."
-        )
+        ))
     license = request.license
     if request.from_level == 0:
         problem = rules.eligibility_problem(student, spec)
         if problem and problem.reason == rules.NEEDS_CONSENT:
-            raise LicenseError("Record the guardian's consent before approving this request.")
+            raise LicenseError(_("Record the guardian's consent before approving this request."))
         if problem:
-            raise LicenseError(f"{student.name} cannot start {spec.name}: {problem.to_staff()}.")
+            raise LicenseError(_("%(name)s cannot start %(specialization)s: %(reason)s.", name=student.name,
+                                 specialization=spec.name, reason=problem.to_staff()))
     else:
         if license is None or license.status != LicenseStatus.ACTIVE:
-            raise LicenseError("Only an active license can be upgraded.")
+            raise LicenseError(_("Only an active license can be upgraded."))
         if license.level != request.from_level:
-            raise RequestConflict("The license changed since this request was made.")
+            raise RequestConflict(_("The license changed since this request was made."))
 
     decide_request(request, RequestStatus.APPROVED, actor, note)
     if request.from_level == 0:
@@ -108,9 +113,9 @@ def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
     """Reject with a note (required). Raises NotYours, LicenseError, RequestConflict."""
     note = (note or "").strip()
     if not rules.may_review(actor, request, lock=True):
-        raise NotYours(NOT_YOURS)
+        raise NotYours(str(NOT_YOURS))
     if not note:
-        raise LicenseError("Please tell the student why the request is rejected.")
+        raise LicenseError(_("Please tell the student why the request is rejected."))
     decide_request(request, RequestStatus.REJECTED, actor, note)
     record(
         actor,
@@ -127,7 +132,7 @@ def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
 def withdraw_request(request: UpgradeRequest, actor) -> UpgradeRequest:
     """The student takes back their own pending request."""
     if getattr(actor, "id", None) != request.user_id:
-        raise NotYours("Only the student who asked can withdraw a request.")
+        raise NotYours(_("Only the student who asked can withdraw a request."))
     decide_request(request, RequestStatus.WITHDRAWN, actor, None)
     record(
         actor,

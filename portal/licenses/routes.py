@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, flash, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from portal.exceptions import commit_or_show, form_status
@@ -15,7 +17,6 @@ from portal.licenses.forms import (
     SpecializationSelectForm,
     UpgradeRequestForm,
 )
-from portal.models.license import LicenseStatus
 from portal.models.user import Role
 from portal.permissions import not_yours, role_required
 
@@ -50,7 +51,7 @@ def select_specialization():
     if form.validate():
         spec = queries.specialization_by_code_or_id(form.specialization.data)
         if spec is None:
-            form.specialization.errors.append("Choose one of the specializations listed.")
+            form.specialization.errors.append(_("Choose one of the specializations listed."))
         elif done := commit_or_show(form, services.select_specialization, current_user, spec, current_user):
             result = done.value
             if result.license is not None:
@@ -111,7 +112,7 @@ def upgrade(license_id: int):
     if form.validate_on_submit() and commit_or_show(
         form, reviews.request_upgrade, license, form.reason.data, current_user
     ):
-        flash(f"Your request for level {license.level + 1} was sent for review.", "success")
+        flash(_("Your request for level %(level)d was sent for review.", level=license.level + 1), "success")
         return redirect(url_for("licenses.detail", license_id=license.id))
     progress = rules.progress(license.holder_id, license.specialization, license)
     pending = queries.pending_request_of_license(license)
@@ -192,7 +193,8 @@ def approve(request_id: int):
     def decide(request, form):
         reviews.approve_request(request, current_user, form.note.data)
 
-    return _decision(request_id, RequestApproveForm(), decide, "Request approved; the license was updated.")
+    done = _("Request approved; the license was updated.")
+    return _decision(request_id, RequestApproveForm(), decide, done)
 
 
 @bp.post("/requests/<int:request_id>/reject")
@@ -208,7 +210,7 @@ def reject(request_id: int):
         if request.status == "pending":
             return render_page("licenses/reject_confirm.html", "licenses/_reject_confirm.html",
                                item=request, note=form.note.data.strip())
-    return _decision(request_id, form, decide, "Request rejected; the student can see your note.")
+    return _decision(request_id, form, decide, _("Request rejected; the student can see your note."))
 
 
 @bp.post("/requests/<int:request_id>/withdraw")
@@ -218,7 +220,7 @@ def withdraw(request_id: int):
     if not commit_or_show(None, reviews.withdraw_request, request, current_user):
         # After the ownership check the only refusal left is a decision made meanwhile.
         return render_page("licenses/index.html", "licenses/_index.html", status=409, **_index_context())
-    flash("Your request was withdrawn.", "info")
+    flash(_("Your request was withdrawn."), "info")
     if request.license_id:
         return redirect(url_for("licenses.detail", license_id=request.license_id))
     return redirect(url_for("licenses.index"))
@@ -228,28 +230,63 @@ def withdraw(request_id: int):
 def request_levels(request) -> str:
     """The levels of a request in words: "Start: level 1", or "Level 1 → 2"."""
     if not request.from_level:
-        return f"Start: level {request.to_level}"
-    return f"Level {request.from_level} → {request.to_level}"
+        return _("Start: level %(level)d", level=request.to_level)
+    return _("Level %(from_level)d → %(to_level)d", from_level=request.from_level, to_level=request.to_level)
 
 
+# What a pending request waits for: as a label (tables), and as the end of a sentence
+# ("Your request ... is waiting for an admin."), each a whole message for translators.
 WAITING_LABELS = {
-    rules.GUARDIAN_CONSENT: "Waiting for guardian consent",
-    rules.ADMIN_REVIEW: "Waiting for an admin",
-    rules.INSTRUCTOR_REVIEW: "Waiting for your instructor",
+    rules.GUARDIAN_CONSENT: lazy_gettext("Waiting for guardian consent"),
+    rules.ADMIN_REVIEW: lazy_gettext("Waiting for an admin"),
+    rules.INSTRUCTOR_REVIEW: lazy_gettext("Waiting for your instructor"),
 }
 
 
 @bp.app_template_global()
 def request_waiting_label(request) -> str | None:
     """What a pending request waits for, in the same words on every page."""
-    return WAITING_LABELS.get(rules.waiting_for(request))
+    label = WAITING_LABELS.get(rules.waiting_for(request))
+    return str(label) if label is not None else None
+
+
+# The same as whole sentences about the student's own request: a start request, then any other.
+WAITING_SENTENCES = {
+    (True, rules.GUARDIAN_CONSENT): lazy_gettext(
+        "Your request to start %(specialization)s is waiting for guardian consent."),
+    (True, rules.ADMIN_REVIEW): lazy_gettext(
+        "Your request to start %(specialization)s is waiting for an admin."),
+    (True, rules.INSTRUCTOR_REVIEW): lazy_gettext(
+        "Your request to start %(specialization)s is waiting for your instructor."),
+    (False, rules.GUARDIAN_CONSENT): lazy_gettext(
+        "Your request for %(specialization)s (%(levels)s) is waiting for guardian consent."),
+    (False, rules.ADMIN_REVIEW): lazy_gettext(
+        "Your request for %(specialization)s (%(levels)s) is waiting for an admin."),
+    (False, rules.INSTRUCTOR_REVIEW): lazy_gettext(
+        "Your request for %(specialization)s (%(levels)s) is waiting for your instructor."),
+}
+
+
+@bp.app_template_global()
+def request_waiting_sentence(request) -> str | None:
+    """"Your request to start Player is waiting for an admin.": what the student's own pending
+    request waits for, as a sentence."""
+    sentence = WAITING_SENTENCES.get((not request.from_level, rules.waiting_for(request)))
+    if sentence is None:
+        return None
+    return sentence % {"specialization": request.specialization.name, "levels": request_levels(request)}
 
 
 @bp.app_template_global()
 def license_status_label(status: str) -> str:
-    return {
-        LicenseStatus.ACTIVE: "Active",
-        LicenseStatus.SUSPENDED: "Suspended",
-        LicenseStatus.REVOKED: "Revoked",
-        LicenseStatus.EXPIRED: "Expired",
-    }.get(status, status.title())
+    return visibility.status_label(status)
+
+
+@bp.app_template_global()
+def request_status_label(status: str) -> str:
+    return visibility.request_status_label(status)
+
+
+@bp.app_template_global()
+def license_event_label(kind: str) -> str:
+    return visibility.history_kind_label(kind)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from portal.db import utcnow
 from portal.extensions import db
@@ -189,26 +191,34 @@ class Ineligible:
     spec: Specialization
 
     def to_student(self) -> str:
+        """The reason as the student reads it, in the reader's language."""
         spec = self.spec
+        words = {"specialization": spec.name, "age": spec.min_age or 0, "adult": ADULT_AGE}
         return {
-            SUSPENDED: "Your account is suspended.",
-            UNCONFIRMED: "Confirm your e-mail address first: open the link we sent to it.",
-            NEEDS_CONSENT: f"Because you are under {ADULT_AGE}, a guardian's consent must be recorded first.",
-            NO_BIRTH_DATE: (
-                f"{spec.name} requires a date of birth on your account (minimum age {spec.min_age})."
+            SUSPENDED: lazy_gettext("Your account is suspended."),
+            UNCONFIRMED: lazy_gettext("Confirm your e-mail address first: open the link we sent to it."),
+            NEEDS_CONSENT: lazy_gettext(
+                "Because you are under %(adult)d, a guardian's consent must be recorded first."
             ),
-            TOO_YOUNG: f"{spec.name} is open from the age of {spec.min_age}.",
-        }[self.reason]
+            NO_BIRTH_DATE: lazy_gettext(
+                "%(specialization)s requires a date of birth on your account (minimum age %(age)d)."
+            ),
+            TOO_YOUNG: lazy_gettext("%(specialization)s is open from the age of %(age)d."),
+        }[self.reason] % words
 
     def to_staff(self) -> str:
+        """The reason as staff read it (a clause: callers put it after a colon)."""
         spec = self.spec
+        words = {"specialization": spec.name, "age": spec.min_age or 0, "adult": ADULT_AGE}
         return {
-            SUSPENDED: "the account is suspended",
-            UNCONFIRMED: "the account's e-mail address is not confirmed yet",
-            NEEDS_CONSENT: f"under {ADULT_AGE} and no guardian consent is recorded",
-            NO_BIRTH_DATE: f"no date of birth on the account ({spec.name} starts at {spec.min_age})",
-            TOO_YOUNG: f"younger than {spec.min_age}, the minimum age of {spec.name}",
-        }[self.reason]
+            SUSPENDED: lazy_gettext("the account is suspended"),
+            UNCONFIRMED: lazy_gettext("the account's e-mail address is not confirmed yet"),
+            NEEDS_CONSENT: lazy_gettext("under %(adult)d and no guardian consent is recorded"),
+            NO_BIRTH_DATE: lazy_gettext(
+                "no date of birth on the account (%(specialization)s starts at %(age)d)"
+            ),
+            TOO_YOUNG: lazy_gettext("younger than %(age)d, the minimum age of %(specialization)s"),
+        }[self.reason] % words
 
 
 def eligibility_problem(
@@ -382,7 +392,7 @@ class BulkVerdict:
 
     @property
     def why_not(self) -> str:
-        return "; ".join(self.reasons)
+        return "; ".join(str(reason) for reason in self.reasons)
 
 
 def _hard_stop(
@@ -391,26 +401,37 @@ def _hard_stop(
 ) -> tuple[str, str] | None:
     """(blocker, reason) when no override may move the student, else None."""
     if student is None:
-        return NO_ACCOUNT, "not eligible: the account no longer exists"
+        return NO_ACCOUNT, _("not eligible: the account no longer exists")
     if action == ISSUE:
         if license is not None:
-            return ALREADY_LICENSED, f"already licensed: {license.code}, level {license.level}"
+            return ALREADY_LICENSED, _("already licensed: %(code)s, level %(level)d", code=license.code,
+                                       level=license.level)
         if problem := eligibility_problem(student, spec, today=today):
-            return NOT_ELIGIBLE, f"not eligible: {problem.to_staff()}"
+            return NOT_ELIGIBLE, _("not eligible: %(reason)s", reason=problem.to_staff())
     else:
         if license is None:
-            return NO_LICENSE, f"not eligible: no {spec.name} license"
+            return NO_LICENSE, _("not eligible: no %(specialization)s license", specialization=spec.name)
         if student.status == UserStatus.SUSPENDED:
-            return NOT_ELIGIBLE, "not eligible: the account is suspended"
+            return NOT_ELIGIBLE, _("not eligible: the account is suspended")
         if license.status != LicenseStatus.ACTIVE:
-            return NOT_ACTIVE, f"not eligible: the license is {license.status}"
+            return NOT_ACTIVE, str(NOT_ACTIVE_REASONS.get(license.status, NOT_ACTIVE_REASONS[None]))
         if next_level(license, spec) is None:
-            return TOP_LEVEL, f"already at the highest level of {spec.name}"
+            return TOP_LEVEL, _("already at the highest level of %(specialization)s",
+                                specialization=spec.name)
     if pending is not None:
-        return PENDING_REQUEST, (
-            f"a request for level {pending.to_level} is waiting for review; decide it in the queue"
+        return PENDING_REQUEST, _(
+            "a request for level %(level)d is waiting for review; decide it in the queue",
+            level=pending.to_level,
         )
     return None
+
+
+NOT_ACTIVE_REASONS = {
+    LicenseStatus.SUSPENDED: lazy_gettext("not eligible: the license is suspended"),
+    LicenseStatus.REVOKED: lazy_gettext("not eligible: the license is revoked"),
+    LicenseStatus.EXPIRED: lazy_gettext("not eligible: the license has expired"),
+    None: lazy_gettext("not eligible: the license is not active"),
+}
 
 
 def bulk_verdicts(
@@ -477,16 +498,20 @@ def bulk_verdicts(
         missing = [r.title for r, completion in items if completion is None]
         if missing:
             blockers.append(REQUIREMENTS_MISSING)
-            reasons.append(f"requirements of level {target} not met: {', '.join(missing)}")
+            reasons.append(_("requirements of level %(level)d not met: %(requirements)s", level=target,
+                             requirements=", ".join(missing)))
         rejection = rejected.get((sid, target))
         if rejection is not None and not any(
             c is not None and c.confirmed_at > rejection.decided_at for _, c in items
         ):
             blockers.append(RECENTLY_REJECTED)
-            note = f": {rejection.decision_note}" if rejection.decision_note else ""
-            reasons.append(
-                f"a request for level {target} was rejected on {rejection.decided_at:%Y-%m-%d}{note}"
-            )
+            day = f"{rejection.decided_at:%Y-%m-%d}"  # as the job's record keeps it
+            if rejection.decision_note:
+                reasons.append(_("a request for level %(level)d was rejected on %(date)s: %(note)s",
+                                 level=target, date=day, note=rejection.decision_note))
+            else:
+                reasons.append(_("a request for level %(level)d was rejected on %(date)s",
+                                 level=target, date=day))
         verdicts[sid] = BulkVerdict(sid, target - 1, target, tuple(blockers), tuple(reasons))
     return {sid: verdicts[sid] for sid in ids}
 
@@ -504,12 +529,22 @@ def upgrade_problem(license: License, pending: UpgradeRequest | None) -> str | N
     """
     spec = license.specialization
     if license.status != LicenseStatus.ACTIVE:
-        return f"Only an active license can be upgraded; this one is {license.status}."
+        return str(NOT_UPGRADABLE.get(license.status, NOT_UPGRADABLE[None]))
     if next_level(license, spec) is None:
-        return f"Level {license.level} is the highest level of {spec.name}."
+        return _("Level %(level)d is the highest level of %(specialization)s.", level=license.level,
+                 specialization=spec.name)
     if pending is not None and pending.status == RequestStatus.PENDING:
-        return f"You already have a pending request for {spec.name}."
+        return _("You already have a pending request for %(specialization)s.", specialization=spec.name)
     return None
+
+
+# Why a license that is not active cannot be upgraded, a whole sentence per status.
+NOT_UPGRADABLE = {
+    LicenseStatus.SUSPENDED: lazy_gettext("Only an active license can be upgraded; this one is suspended."),
+    LicenseStatus.REVOKED: lazy_gettext("Only an active license can be upgraded; this one is revoked."),
+    LicenseStatus.EXPIRED: lazy_gettext("Only an active license can be upgraded; this one is expired."),
+    None: lazy_gettext("Only an active license can be upgraded; this one is not active."),
+}
 
 
 def requirements_gate(request: UpgradeRequest) -> int | None:

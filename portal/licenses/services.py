@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import force_locale, lazy_gettext
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,12 +31,13 @@ from portal.models.license import License, LicenseStatus, RequestStatus, Upgrade
 from portal.models.user import Role, User
 
 # Why a license was revoked: (value, label), shown on the form and the verification page.
+# The value is stored and signed (English, for machines); the label is read in each language.
 REVOKE_REASONS = (
-    ("misconduct", "Misconduct"),
-    ("error", "Issued in error"),
-    ("fraud", "Fraud"),
-    ("holder_request", "At the holder's request"),
-    ("other", "Other"),
+    ("misconduct", lazy_gettext("Misconduct")),
+    ("error", lazy_gettext("Issued in error")),
+    ("fraud", lazy_gettext("Fraud")),
+    ("holder_request", lazy_gettext("At the holder's request")),
+    ("other", lazy_gettext("Other")),
 )
 REVOKE_REASON_LABELS = dict(REVOKE_REASONS)
 
@@ -57,6 +60,39 @@ class Selection:
 
 
 # --- helpers ---------------------------------------------------------------
+
+
+def _status_word(status: str) -> str:
+    from portal.licenses.visibility import status_label  # noqa: PLC0415  (visibility imports this module)
+    return status_label(status)
+
+
+def _already_holds(holder: User, spec: Specialization) -> str:
+    return _("%(name)s already holds a %(specialization)s license.", name=holder.name,
+             specialization=spec.name)
+
+
+NOT_RENEWABLE = {
+    LicenseStatus.SUSPENDED: lazy_gettext("A suspended license cannot be renewed; reinstate it first."),
+    LicenseStatus.REVOKED: lazy_gettext("A revoked license cannot be renewed; reinstate it first."),
+    None: lazy_gettext("Only an active or expired license can be renewed; reinstate it first."),
+}
+
+
+def pending_request_message(spec: Specialization) -> str:
+    return _("You already have a pending request for %(specialization)s.", specialization=spec.name)
+
+
+ALREADY_DECIDED = {
+    RequestStatus.APPROVED: lazy_gettext("This request was already approved."),
+    RequestStatus.REJECTED: lazy_gettext("This request was already rejected."),
+    RequestStatus.WITHDRAWN: lazy_gettext("This request was already withdrawn."),
+}
+
+
+def already_decided_message(request: UpgradeRequest) -> str:
+    """Someone decided the request first: say what became of it."""
+    return str(ALREADY_DECIDED.get(request.status, lazy_gettext("This request was already decided.")))
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -105,7 +141,7 @@ def _flush_license() -> None:
     try:
         db.session.flush()
     except StaleDataError as exc:
-        raise RequestConflict("This license was changed by someone else. Reload and try again.") from exc
+        raise RequestConflict(_("This license was changed by someone else. Reload and try again.")) from exc
 
 
 # --- starting and issuing ----------------------------------------------------
@@ -117,11 +153,13 @@ def issue_license(
     """Issue a new license. Raises LicenseError when the holder already has one in ``spec``,
     the level is out of range, or the specialization is archived."""
     if spec.archived_at is not None:
-        raise LicenseError(f"{spec.name} is no longer offered.", field="specialization")
+        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.name),
+                           field="specialization")
     if not 1 <= level <= spec.max_level:
-        raise LicenseError(f"{spec.name} has levels 1 to {spec.max_level}.", field="level")
+        raise LicenseError(_("%(specialization)s has levels 1 to %(top)d.", specialization=spec.name,
+                             top=spec.max_level), field="level")
     if _license_for(holder.id, spec.id) is not None:
-        raise LicenseError(f"{holder.name} already holds a {spec.name} license.", field="specialization")
+        raise LicenseError(_already_holds(holder, spec), field="specialization")
     now = utcnow()
     code = codes.generate(spec.code)
     while db.session.scalar(sa.select(License.id).where(License.code == code)) is not None:
@@ -142,9 +180,7 @@ def issue_license(
             db.session.add(license)
             db.session.flush()
     except IntegrityError as exc:
-        raise LicenseError(
-            f"{holder.name} already holds a {spec.name} license.", field="specialization"
-        ) from exc
+        raise LicenseError(_already_holds(holder, spec), field="specialization") from exc
     apply_change(license, "issued", actor, note=note)
     record(
         actor,
@@ -178,7 +214,7 @@ def new_request(
             db.session.add(request)
             db.session.flush()
     except IntegrityError as exc:
-        raise LicenseError(f"You already have a pending request for {spec.name}.") from exc
+        raise LicenseError(pending_request_message(spec)) from exc
     return request
 
 
@@ -202,7 +238,7 @@ def decide_request(request: UpgradeRequest, status: str, actor, note: str | None
     )
     if result.rowcount != 1:
         db.session.refresh(request)
-        raise RequestConflict(f"This request was already {request.status}.")
+        raise RequestConflict(already_decided_message(request))
     db.session.refresh(request)
 
 
@@ -214,13 +250,15 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
     already holds a license in it, or already has a pending request.
     """
     if student.role != Role.STUDENT:
-        raise LicenseError("Only students can start a specialization.", field="specialization")
+        raise LicenseError(_("Only students can start a specialization."), field="specialization")
     if spec.archived_at is not None:
-        raise LicenseError(f"{spec.name} is no longer offered.", field="specialization")
+        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.name),
+                           field="specialization")
     if _license_for(student.id, spec.id) is not None:
-        raise LicenseError(f"You already hold a {spec.name} license.", field="specialization")
+        raise LicenseError(_("You already hold a %(specialization)s license.", specialization=spec.name),
+                           field="specialization")
     if pending_request_for(student.id, spec.id) is not None:
-        raise LicenseError(f"You already have a pending request for {spec.name}.", field="specialization")
+        raise LicenseError(pending_request_message(spec), field="specialization")
     problem = rules.eligibility_problem(student, spec, consent=False)
     if problem:
         raise LicenseError(problem.to_student(), field="specialization")
@@ -228,12 +266,14 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
     minor_without_consent = rules.needs_guardian_consent(student)
     if minor_without_consent or not spec.auto_issue:
         if minor_without_consent:
-            why = (
-                f"Because you are under {rules.ADULT_AGE}, a guardian's consent must be recorded "
-                "before a license can be issued. Your request is waiting for guardian consent."
+            why = _(
+                "Because you are under %(age)d, a guardian's consent must be recorded "
+                "before a license can be issued. Your request is waiting for guardian consent.",
+                age=rules.ADULT_AGE,
             )
         else:
-            why = f"Licenses in {spec.name} are issued by an admin. Your request is waiting for review."
+            why = _("Licenses in %(specialization)s are issued by an admin. Your request is waiting "
+                    "for review.", specialization=spec.name)
         request = new_request(student, spec, None, 1, reason=f"Start {spec.name}")
         record(
             actor,
@@ -263,7 +303,9 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
         result="issued",
         license_id=license.id,
     )
-    return Selection(license, None, f"Welcome to {spec.name}: your level-1 license {license.code} is ready.")
+    welcome = _("Welcome to %(specialization)s: your level-1 license %(code)s is ready.",
+                specialization=spec.name, code=license.code)
+    return Selection(license, None, welcome)
 
 
 # --- admin actions on one license ---------------------------------------------------
@@ -277,9 +319,10 @@ def suspend(license: License, actor, note: str) -> License:
     """Suspend an active license (a note is required)."""
     note = (note or "").strip()
     if not note:
-        raise LicenseError("Please give a reason for the suspension.")
+        raise LicenseError(_("Please give a reason for the suspension."))
     if license.status != LicenseStatus.ACTIVE:
-        raise LicenseError(f"Only an active license can be suspended; this one is {license.status}.")
+        raise LicenseError(_("Only an active license can be suspended. This one's status: %(status)s.",
+                             status=_status_word(license.status)))
     apply_change(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
     record(actor, actions.LICENSE_SUSPENDED, license, note=note)
     return license
@@ -289,11 +332,11 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
     """Revoke for good (reason category and note required); pending requests are closed."""
     note = (note or "").strip()
     if reason_category not in REVOKE_REASON_LABELS:
-        raise LicenseError("Choose a reason for the revocation.")
+        raise LicenseError(_("Choose a reason for the revocation."))
     if not note:
-        raise LicenseError("Please add a note about the revocation.")
+        raise LicenseError(_("Please add a note about the revocation."))
     if license.status == LicenseStatus.REVOKED:
-        raise LicenseError("This license is already revoked.")
+        raise LicenseError(_("This license is already revoked."))
     apply_change(
         license,
         "revoked",
@@ -305,14 +348,17 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
     record(actor, actions.LICENSE_REVOKED, license, reason=reason_category, note=note)
     pending = pending_request_for(license.holder_id, license.specialization_id)
     if pending is not None:
-        decide_request(pending, RequestStatus.REJECTED, actor, "The license was revoked.")
+        # The note is the student's to read: written in their language, and kept as written.
+        with force_locale(license.holder.locale or "en"):
+            closing = _("The license was revoked.")
+        decide_request(pending, RequestStatus.REJECTED, actor, closing)
         record(
             actor,
             actions.LICENSE_UPGRADE_REJECTED,
             pending,
             license_id=license.id,
             to_level=pending.to_level,
-            note="The license was revoked.",
+            note=closing,
         )
     return license
 
@@ -321,13 +367,12 @@ def reinstate(license: License, actor, note: str | None = None) -> License:
     """Make a suspended or revoked license active again (not past its expiry date)."""
     note = (note or "").strip() or None
     if license.status == LicenseStatus.EXPIRED:
-        raise LicenseError("This license has expired; renew it instead.")
+        raise LicenseError(_("This license has expired; renew it instead."))
     if license.status not in (LicenseStatus.SUSPENDED, LicenseStatus.REVOKED):
-        raise LicenseError(
-            f"Only a suspended or revoked license can be reinstated; this one is {license.status}."
-        )
+        raise LicenseError(_("Only a suspended or revoked license can be reinstated. This one's status: "
+                             "%(status)s.", status=_status_word(license.status)))
     if license.expires_at is not None and license.expires_at <= utcnow():
-        raise LicenseError("This license is past its expiry date; renew it instead.")
+        raise LicenseError(_("This license is past its expiry date; renew it instead."))
     previous = license.status
     apply_change(license, "reinstated", actor, note=note, **_status(LicenseStatus.ACTIVE))
     record(actor, actions.LICENSE_REINSTATED, license, previous_status=previous, note=note)
@@ -339,9 +384,10 @@ def renew(license: License, actor, note: str | None = None) -> License:
     note = (note or "").strip() or None
     months = license.specialization.validity_months
     if not months:
-        raise LicenseError(f"{license.specialization.name} licenses do not expire.")
+        raise LicenseError(_("%(specialization)s licenses do not expire.",
+                             specialization=license.specialization.name))
     if license.status not in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
-        raise LicenseError(f"A {license.status} license cannot be renewed; reinstate it first.")
+        raise LicenseError(str(NOT_RENEWABLE.get(license.status, NOT_RENEWABLE[None])))
     now = utcnow()
     base = max(now, license.expires_at) if license.expires_at else now
     previous = license.expires_at
@@ -392,9 +438,9 @@ def record_guardian_consent(user: User, actor: User, guardian_name: str) -> User
     """Record that a minor's guardian consented. Only admins and instructors may."""
     guardian_name = (guardian_name or "").strip()
     if getattr(actor, "role", None) not in (Role.ADMIN, Role.INSTRUCTOR):
-        raise NotYours("Only an admin or instructor can record a guardian's consent.")
+        raise NotYours(_("Only an admin or instructor can record a guardian's consent."))
     if not guardian_name:
-        raise LicenseError("Enter the guardian's name.", field="guardian_name")
+        raise LicenseError(_("Enter the guardian's name."), field="guardian_name")
     user.guardian_consent_at = utcnow()
     user.guardian_consent_by_id = actor.id
     user.guardian_name = guardian_name[:120]

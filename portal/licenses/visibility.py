@@ -21,9 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext
+
 from portal.licenses import rules
 from portal.licenses.services import REVOKE_REASON_LABELS
-from portal.models.license import License, LicenseEvent
+from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus
 from portal.models.user import Role, User
 
 STAFF, HOLDER, PUBLIC = "staff", "holder", "public"
@@ -61,9 +63,58 @@ def reader_of(user: User, license: License) -> str:
 
 
 def reason_label(reason: str | None) -> str | None:
+    """The revocation's category in the reader's language (the stored value stays English)."""
     if not reason:
         return None
-    return REVOKE_REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
+    label = REVOKE_REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason.replace("_", " ").capitalize()
+
+
+# The words people read for the machine values of statuses and history kinds (the values
+# themselves stay English in the database, the signed payload and the JSON).
+LICENSE_STATUS_LABELS = {
+    LicenseStatus.ACTIVE: lazy_gettext("Active"),
+    LicenseStatus.SUSPENDED: lazy_gettext("Suspended"),
+    LicenseStatus.REVOKED: lazy_gettext("Revoked"),
+    LicenseStatus.EXPIRED: lazy_gettext("Expired"),
+}
+REQUEST_STATUS_LABELS = {
+    RequestStatus.PENDING: lazy_gettext("Pending"),
+    RequestStatus.APPROVED: lazy_gettext("Approved"),
+    RequestStatus.REJECTED: lazy_gettext("Rejected"),
+    RequestStatus.WITHDRAWN: lazy_gettext("Withdrawn"),
+}
+HISTORY_KIND_LABELS = {
+    "issued": lazy_gettext("Issued"),
+    "upgraded": lazy_gettext("Upgraded"),
+    "suspended": lazy_gettext("Suspended"),
+    "revoked": lazy_gettext("Revoked"),
+    "reinstated": lazy_gettext("Reinstated"),
+    "renewed": lazy_gettext("Renewed"),
+    "expired": lazy_gettext("Expired"),
+}
+
+
+def _word(labels: dict, value: str | None) -> str:
+    if not value:
+        return ""
+    label = labels.get(value)
+    return str(label) if label is not None else value.replace("_", " ").capitalize()
+
+
+def status_label(status: str | None) -> str:
+    """A license status as a word: "Active", "Suspended"..."""
+    return _word(LICENSE_STATUS_LABELS, status)
+
+
+def request_status_label(status: str | None) -> str:
+    """An upgrade request's status as a word: "Pending", "Approved"..."""
+    return _word(REQUEST_STATUS_LABELS, status)
+
+
+def history_kind_label(kind: str | None) -> str:
+    """What a history row records, as a word: "Issued", "Upgraded"..."""
+    return _word(HISTORY_KIND_LABELS, kind)
 
 
 @dataclass(frozen=True)
