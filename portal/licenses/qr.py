@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 import segno
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.models.license import License
 
@@ -44,7 +45,7 @@ def svg(license: License, *, scale: int = 4) -> bytes:
         border=QUIET_ZONE,
         dark="#000",
         light="#fff",
-        title=f"Verification QR code for license {license.code}",
+        title=_("Verification QR code for license %(code)s", code=license.code),
         desc=verification_url(license, signed=False),
     )
     return out.getvalue()
@@ -60,7 +61,7 @@ def svg_inline(license: License) -> str:
         omitsize=True,
         svgclass="qr",
         lineclass=None,
-        title=f"QR code: {verification_url(license, signed=False)}",
+        title=_("QR code: %(url)s", url=verification_url(license, signed=False)),
     )
 
 
