@@ -2,7 +2,7 @@
 
 Pages follow the reader (their account's language); the certificate PDF follows its
 HOLDER, whoever downloads it, with its dates written by Babel for that language: the
-expiry as the calendar date it is (no time zone moves it), the moments on the holder's
+expiry as the calendar date it is (no time zone moves it), the moments on the academy's
 clock. Status words, reasons and levels are words of the language; the values stored,
 signed and sent as JSON stay English.
 """
@@ -153,7 +153,7 @@ def test_the_dashboard_counts_in_plurals(app, client, make_user, make_class, mak
     login(client, teacher)
 
     one = client.get("/dashboard").get_data(as_text=True)
-    assert "<p>clase</p>" in one and "estudiante en clases abiertas" in one
+    assert "<p>clase que diriges</p>" in one and "estudiante en clases abiertas" in one
     assert "solicitud en espera" in one and "solicitudes en espera" not in one
     assert "Impartes Player: diriges clases y revisas solicitudes en ella." in one
 
@@ -161,7 +161,7 @@ def test_the_dashboard_counts_in_plurals(app, client, make_user, make_class, mak
     join(other, make_class(teacher, spec, "Player spring"))
     make_request(make_license(other, spec, 1))
     two = client.get("/dashboard").get_data(as_text=True)
-    assert "<p>clases</p>" in two and "estudiantes en clases abiertas" in two
+    assert "<p>clases que diriges</p>" in two and "estudiantes en clases abiertas" in two
     assert "solicitudes en espera" in two
 
 
@@ -222,8 +222,8 @@ def test_a_revoked_certificate_says_why_in_the_holders_language(app, client, mak
 
 
 def test_the_expiry_is_the_calendar_date_on_any_clock(app, client, make_user, signed_license):
-    # 23:30 UTC on 31 May is already 1 June in Kiritimati (UTC+14): the certificate still
-    # gives the expiry as the date the academy set, 31 May.
+    # 23:30 UTC on 31 May is already 1 June in Kiritimati (UTC+14), the holder's zone and the
+    # reader's: the certificate still gives the expiry as the date the academy set, 31 May.
     holder = speaks(app, make_user(), "hu", timezone="Pacific/Kiritimati")
     license = signed_license(holder=holder, expires_at=datetime(2030, 5, 31, 23, 30, tzinfo=UTC))
     login(client, holder)
