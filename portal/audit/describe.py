@@ -228,6 +228,8 @@ class Context:
     def license(self, level: Any = None) -> str:
         """The license with its holder: "your Player level 2 license", "Sam Lee's ..."."""
         lic = self.license_text(level)
+        if lic == _("a license"):  # nothing more is known of it: say no more than that
+            return lic
         if self.readers_license:
             return _("your {lic} license").format(lic=lic)
         holder_id = self.holder_id()

@@ -34,6 +34,13 @@ def test_every_sentence_copes_with_an_event_without_details(app):
             assert text and action not in text and "{" not in text, (action, text)
 
 
+def test_a_license_no_longer_known_reads_as_a_license(app):
+    event = AuditEvent(action=actions.LICENSE_CERTIFICATE_DOWNLOADED, details={},
+                       resource_type="license", resource_id="999999")
+    with app.app_context():
+        assert describe(event, None) == "Portal downloaded the certificate of a license"
+
+
 def test_an_unknown_action_falls_back_to_words(app):
     event = AuditEvent(action="widget.polished", details={})
     assert fallback(event) == "Recorded: widget polished"
