@@ -6,6 +6,7 @@ from portal.models.catalogue import (
     RequirementCompletion,
     Specialization,
 )
+from portal.models.consent import ConsentMethod, ConsentRecord
 from portal.models.job import Job, JobItem, JobStatus
 from portal.models.klass import ClassMembership, InstructorSpecialization, Klass, ReplacedJoinCode
 from portal.models.license import (
@@ -20,6 +21,8 @@ from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatu
 __all__ = [
     "AuditEvent",
     "ClassMembership",
+    "ConsentMethod",
+    "ConsentRecord",
     "InstructorSpecialization",
     "Job",
     "JobItem",

@@ -48,6 +48,9 @@ class License(db.Model):
     signed_specialization_name: Mapped[str | None] = mapped_column(sa.String(80))
     # Bumped on every change; guards concurrent updates (optimistic locking).
     version: Mapped[int] = mapped_column(default=1)
+    # Set when a birth-date correction made the holder a minor without guardian consent:
+    # the license stays as it is, flagged for an admin to review; recording consent clears it.
+    consent_review_at: Mapped[datetime | None]
 
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])

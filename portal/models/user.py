@@ -21,7 +21,9 @@ class UserStatus:
     ACTIVE = "active"
     SUSPENDED = "suspended"
     PENDING = "pending"
-    ALL = (ACTIVE, SUSPENDED, PENDING)
+    # Left the academy: cannot log in, kept for the records, listed apart.
+    ARCHIVED = "archived"
+    ALL = (ACTIVE, SUSPENDED, PENDING, ARCHIVED)
 
 
 class User(db.Model):
@@ -53,6 +55,10 @@ class User(db.Model):
     # set-password or reset link), or an admin created the account active. Until then a
     # self-registered account is pending: it cannot log in, and is removed after 7 days.
     email_confirmed_at: Mapped[datetime | None]
+    # A change of address asked for on /account, waiting for its link to be opened; the
+    # link's fingerprint holds both, so a newer request or a cancel kills older links.
+    pending_email: Mapped[str | None] = mapped_column(sa.String(254))
+    pending_email_requested_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -63,7 +69,7 @@ class User(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("role IN ('student', 'instructor', 'admin')", name="role"),
-        sa.CheckConstraint("status IN ('active', 'suspended', 'pending')", name="status"),
+        sa.CheckConstraint("status IN ('active', 'suspended', 'pending', 'archived')", name="status"),
         sa.Index("ix_users_role_status", "role", "status"),
         # Registrations per week (students only) without reading the table.
         sa.Index("ix_users_role_created_at", "role", "created_at"),
