@@ -17,6 +17,7 @@ from portal.admin import bulk
 from portal.admin.services import BULK_KIND
 from portal.audit import bp as audit_bp
 from portal.audit import integrity
+from portal.account import bp as account_bp
 from portal.auth import bp as auth_bp
 from portal.classes import bp as classes_bp
 from portal.dashboard import bp as dashboard_bp
@@ -93,7 +94,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp):
+    for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
 
 

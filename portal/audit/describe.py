@@ -580,6 +580,34 @@ SENTENCES: dict[str, Builder] = {
         _l("You logged out every device of {account}"),
         _l("{who} logged out every device of {account}"),
         _l("{who} logged out every device of your account")),
+    a.USER_PROFILE_UPDATED: _about_account(
+        _l("You updated the profile of {account}"),
+        _l("{who} updated the profile of {account}"),
+        _l("{who} updated your profile")),
+    a.USER_EMAIL_CHANGE_REQUESTED: _about_account(
+        _l("You asked to change the e-mail address of {account}"),
+        _l("{who} asked to change the e-mail address of {account}"),
+        _l("{who} asked to change the e-mail address of your account")),
+    a.USER_EMAIL_CHANGED: _no_actor(
+        _l("The e-mail address of {account} was changed through the link sent to it"),
+        _l("The e-mail address of your account was changed through the link sent to it")),
+    a.USER_EMAIL_CHANGE_CANCELLED: _no_actor(
+        _l("A change of the e-mail address of {account} was cancelled and every device logged out"),
+        _l("A change of your e-mail address was cancelled and every device logged out")),
+    a.USER_DETAILS_CORRECTED: _about_account(
+        _l("You corrected the details of {account}"),
+        _l("{who} corrected the details of {account}"),
+        _l("{who} corrected the details of your account")),
+    a.USER_CONSENT_WITHDRAWN: _about_account(
+        _l("You withdrew the guardian's consent for {account}"),
+        _l("{who} withdrew the guardian's consent for {account}"),
+        _l("{who} withdrew the guardian's consent for your account")),
+    a.USER_ARCHIVED: _about_account(_l("You archived {account}"), _l("{who} archived {account}"),
+                                    _l("{who} archived your account")),
+    a.USER_RESTORED: _about_account(
+        _l("You restored {account} from the archive"),
+        _l("{who} restored {account} from the archive"),
+        _l("{who} restored your account from the archive")),
     a.SPECIALIZATION_SELECTED: _spec_selected,
     a.SPECIALIZATION_CREATED: _spec(_l("You created the specialization {spec}"),
                                     _l("{who} created the specialization {spec}")),
@@ -609,6 +637,10 @@ SENTENCES: dict[str, Builder] = {
     a.LICENSE_REINSTATED: _license(_l("You reinstated {license}"), _l("{who} reinstated {license}")),
     a.LICENSE_RENEWED: _license(_l("You renewed {license}"), _l("{who} renewed {license}")),
     a.LICENSE_EXPIRED: _expired,
+    a.LICENSE_HOLDER_RENAMED: lambda c: _("The holder's new name is now on {license}").format(
+        license=c.license()),
+    a.LICENSE_CONSENT_REVIEW: _license(_l("You flagged {license} for a guardian consent review"),
+                                       _l("{who} flagged {license} for a guardian consent review")),
     a.LICENSE_CERTIFICATE_DOWNLOADED: _certificate,
     a.KEYS_ROTATED: _fixed(_l("You started signing with a new key; the old one stays published"),
                            _l("{who} started signing with a new key; the old one stays published")),

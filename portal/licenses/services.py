@@ -27,6 +27,7 @@ from portal.exceptions import Conflict, NotYours, PortalError
 from portal.extensions import db
 from portal.licenses import chain, codes, rules, state
 from portal.models.catalogue import Specialization
+from portal.models.consent import ConsentMethod, ConsentRecord
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User
 
@@ -40,6 +41,7 @@ REVOKE_REASONS = (
     ("other", lazy_gettext("Other")),
 )
 REVOKE_REASON_LABELS = dict(REVOKE_REASONS)
+HOLDER_RENAMED = "holder_renamed"
 
 
 class LicenseError(PortalError):
@@ -433,16 +435,161 @@ def expire_due(now: datetime | None = None) -> int:
 
 # --- guardian consent ------------------------------------------------------------
 
+CONSENT_WITHDRAWN = "consent_withdrawn"
 
-def record_guardian_consent(user: User, actor: User, guardian_name: str) -> User:
-    """Record that a minor's guardian consented. Only admins and instructors may."""
-    guardian_name = (guardian_name or "").strip()
-    if getattr(actor, "role", None) not in (Role.ADMIN, Role.INSTRUCTOR):
-        raise NotYours(_("Only an admin or instructor can record a guardian's consent."))
+
+def _holder_licenses(user: User) -> list[License]:
+    return list(db.session.scalars(
+        sa.select(License).options(selectinload(License.specialization))
+        .where(License.holder_id == user.id).order_by(License.id)
+    ))
+
+
+def current_consent(user: User) -> ConsentRecord | None:
+    """The student's consent in force: their newest record not withdrawn."""
+    return db.session.scalar(
+        sa.select(ConsentRecord)
+        .where(ConsentRecord.user_id == user.id, ConsentRecord.withdrawn_at.is_(None))
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()).limit(1)
+    )
+
+
+def consent_history(user: User) -> list[ConsentRecord]:
+    return list(db.session.scalars(
+        sa.select(ConsentRecord).options(selectinload(ConsentRecord.recorded_by),
+                                         selectinload(ConsentRecord.withdrawn_by))
+        .where(ConsentRecord.user_id == user.id)
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+    ))
+
+
+def may_record_consent(actor: User, student: User) -> bool:
+    """An admin, or an instructor who teaches the student in one of their open classes."""
+    role = getattr(actor, "role", None)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.INSTRUCTOR and rules.teaches(actor, student)
+
+
+def record_guardian_consent(
+    user: User, actor: User, guardian_name: str, relationship: str = "guardian",
+    method: str = ConsentMethod.SIGNED_FORM, note: str | None = None,
+) -> ConsentRecord:
+    """Record that a minor's guardian consented, with its evidence (a ``ConsentRecord``).
+    A waiting first-level request then goes on under the ordinary rules (its reviewer
+    decides it), and any license flagged for a consent review is cleared.
+
+    Raises NotYours when ``actor`` is neither an admin nor an instructor of one of the
+    student's classes; LicenseError (with its field) for a missing name or relationship,
+    an unknown method, or a student who needs no consent."""
+    if not may_record_consent(actor, user):
+        raise NotYours(
+            _("Only an admin or an instructor of the student can record a guardian's consent."))
+    guardian_name = " ".join((guardian_name or "").split())
+    relationship = " ".join((relationship or "").split())
+    note = (note or "").strip() or None
     if not guardian_name:
         raise LicenseError(_("Enter the guardian's name."), field="guardian_name")
-    user.guardian_consent_at = utcnow()
+    if len(guardian_name) > 120:
+        raise LicenseError(_("Keep the guardian's name to 120 characters."), field="guardian_name")
+    if not relationship:
+        raise LicenseError(_("Say how the guardian is related to the student."), field="relationship")
+    if len(relationship) > 60:
+        raise LicenseError(_("Keep the relationship to 60 characters."), field="relationship")
+    if method not in ConsentMethod.ALL:
+        raise LicenseError(_("Choose how the consent was given."), field="method")
+    if user.role != Role.STUDENT:
+        raise LicenseError(_("Only a student needs a guardian's consent."))
+    if current_consent(user) is not None:
+        raise LicenseError(
+            _("A guardian's consent is already recorded. Withdraw it first to record another."))
+    now = utcnow()
+    consent = ConsentRecord(
+        user_id=user.id, guardian_name=guardian_name, relationship_=relationship, method=method,
+        note=note, recorded_by_id=actor.id, recorded_at=now,
+    )
+    db.session.add(consent)
+    user.guardian_consent_at = now
     user.guardian_consent_by_id = actor.id
-    user.guardian_name = guardian_name[:120]
-    record(actor, actions.USER_CONSENT_RECORDED, user, guardian_name=user.guardian_name)
-    return user
+    user.guardian_name = guardian_name
+    db.session.flush()
+    waiting = [r.id for r in db.session.scalars(
+        sa.select(UpgradeRequest).where(UpgradeRequest.user_id == user.id, UpgradeRequest.from_level == 0,
+                                        UpgradeRequest.status == RequestStatus.PENDING))]
+    cleared = []
+    for license in _holder_licenses(user):
+        if license.consent_review_at is not None:
+            license.consent_review_at = None
+            cleared.append(license.id)
+    record(actor, actions.USER_CONSENT_RECORDED, user, guardian_name=guardian_name,
+           relationship=relationship, method=method, note=note, consent_id=consent.id,
+           requests_waiting=waiting, reviews_cleared=cleared)
+    return consent
+
+
+def withdraw_guardian_consent(user: User, actor: User, reason: str) -> list[License]:
+    """Withdraw the student's consent in force, with a reason: every active license issued
+    to them since it was recorded is suspended (a history row each, re-signed). Returns
+    those licenses. Raises NotYours as ``record_guardian_consent``; LicenseError when no
+    consent is in force or the reason is missing."""
+    if not may_record_consent(actor, user):
+        raise NotYours(
+            _("Only an admin or an instructor of the student can withdraw a guardian's consent."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise LicenseError(_("Say why the consent is withdrawn."), field="reason")
+    consent = current_consent(user)
+    if consent is None:
+        raise LicenseError(_("No guardian's consent is recorded for this student."))
+    now = utcnow()
+    consent.withdrawn_at = now
+    consent.withdrawn_by_id = actor.id
+    consent.withdrawal_reason = reason
+    user.guardian_consent_at = None
+    user.guardian_consent_by_id = None
+    user.guardian_name = None
+    suspended = []
+    for license in _holder_licenses(user):
+        if license.status == LicenseStatus.ACTIVE and license.issued_at >= consent.recorded_at:
+            apply_change(license, "suspended", actor, note=reason, reason=CONSENT_WITHDRAWN,
+                         **_status(LicenseStatus.SUSPENDED, CONSENT_WITHDRAWN, reason))
+            record(actor, actions.LICENSE_SUSPENDED, license, note=reason, cause=CONSENT_WITHDRAWN)
+            suspended.append(license)
+    record(actor, actions.USER_CONSENT_WITHDRAWN, user, consent_id=consent.id, reason=reason,
+           licenses_suspended=[lic.id for lic in suspended])
+    return suspended
+
+
+def rename_holder(user: User, actor) -> list[License]:
+    """The holder's name is part of each license's signed state: after a name change every
+    license of theirs gets a ``holder_renamed`` history row and a new signature (nothing is
+    re-issued; the next certificate shows the new name). The row has no note: an earlier
+    name stays out of the public history. Returns the licenses."""
+    licenses = _holder_licenses(user)
+    for license in licenses:
+        apply_change(license, HOLDER_RENAMED, actor)
+        record(actor, actions.LICENSE_HOLDER_RENAMED, license, holder_id=user.id)
+    return licenses
+
+
+def flag_for_consent_review(user: User, actor) -> list[License]:
+    """A birth-date correction made ``user`` a minor without consent: their active
+    licenses are flagged for a consent review (not suspended or revoked). Returns them."""
+    flagged = []
+    now = utcnow()
+    for license in _holder_licenses(user):
+        if license.status == LicenseStatus.ACTIVE and license.consent_review_at is None:
+            license.consent_review_at = now
+            record(actor, actions.LICENSE_CONSENT_REVIEW, license, holder_id=user.id)
+            flagged.append(license)
+    return flagged
+
+
+def clear_consent_review(user: User) -> list[int]:
+    """Licenses no longer need a consent review (the holder is an adult after all)."""
+    cleared = []
+    for license in _holder_licenses(user):
+        if license.consent_review_at is not None:
+            license.consent_review_at = None
+            cleared.append(license.id)
+    return cleared

@@ -101,4 +101,14 @@
       el.classList.add("flash-fade");
     });
   }, 6000);
+  // My account: a time zone never chosen (data-browser-zone="suggest") starts as the
+  // browser's own, when the list knows it; saving the form keeps it.
+  document.querySelectorAll("input[data-browser-zone='suggest']").forEach(function (input) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    var list = input.list;
+    if (!zone || zone === input.value || !list) { return; }
+    var known = Array.prototype.some.call(list.options, function (o) { return o.value === zone; });
+    if (known) { input.value = zone; input.dataset.browserZone = "applied"; }
+  });
 })();
