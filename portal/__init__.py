@@ -12,12 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import portal.models  # noqa: F401  (every table is known to the metadata)
 from portal import cli, errors, i18n, jobs, security, templating
 from portal import config as config_module
+from portal.account import bp as account_bp
 from portal.admin import bp as admin_bp
 from portal.admin import bulk
 from portal.admin.services import BULK_KIND
 from portal.audit import bp as audit_bp
 from portal.audit import integrity
-from portal.account import bp as account_bp
 from portal.auth import bp as auth_bp
 from portal.classes import bp as classes_bp
 from portal.dashboard import bp as dashboard_bp

@@ -1,6 +1,8 @@
 """My account: profile, e-mail address, and links to the other account pages (SPEC §8)."""
 from flask import Blueprint, request
 
+from portal.db import utcnow
+from portal.licenses.rules import ADULT_AGE
 from portal.permissions import Role, blueprint_guard
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -16,6 +18,13 @@ def guard():
     if request.endpoint in PUBLIC:
         return None
     return _signed_in()
+
+
+@bp.app_template_test("minor")
+def is_minor(user) -> bool:
+    """``{% if student is minor %}``: a student under 18 today (guardian consent applies)."""
+    age = user.age_on(utcnow().date()) if user is not None else None
+    return getattr(user, "role", None) == Role.STUDENT and age is not None and age < ADULT_AGE
 
 
 from portal.account import routes  # noqa: E402,F401

@@ -221,3 +221,10 @@ def cancel_email_change(token: str) -> User:
     ended = sessions.revoke_all(user.id, "email_change_cancelled")
     record(None, actions.USER_EMAIL_CHANGE_CANCELLED, user, dropped=dropped, sessions_ended=len(ended))
     return user
+
+
+def tell_consent_withdrawn(student: User, suspended) -> bool:
+    """Mail the student (in their language) that their guardian's consent was withdrawn
+    and which licenses are suspended; the caller has committed. The account page shows
+    the same. Returns whether the mail went out."""
+    return mail_to(student, student.email, "consent_withdrawn", licenses=suspended).send()

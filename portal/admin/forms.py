@@ -1,6 +1,7 @@
 """Administration forms."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,6 +27,7 @@ from wtforms.validators import (
 )
 
 from portal import dates
+from portal.models.consent import ConsentMethod
 from portal.models.user import Role, UserStatus
 
 
@@ -43,6 +45,7 @@ STATUS_CHOICES = [
     (UserStatus.ACTIVE, "Active"),
     (UserStatus.SUSPENDED, "Suspended"),
     (UserStatus.PENDING, "Pending"),
+    (UserStatus.ARCHIVED, lazy_gettext("Archived")),
 ]
 
 
@@ -70,8 +73,58 @@ class UserStatusForm(FlaskForm):
     reason = StringField("Reason", id="status_reason", validators=[DataRequired(), Length(max=500)])
 
 
+CONSENT_METHODS = [
+    (ConsentMethod.SIGNED_FORM, lazy_gettext("Signed form")),
+    (ConsentMethod.EMAIL, lazy_gettext("E-mail from the guardian")),
+    (ConsentMethod.IN_PERSON, lazy_gettext("In person")),
+]
+
+
 class ConsentForm(FlaskForm):
-    guardian_name = StringField("Guardian's name", validators=[DataRequired(), Length(max=120)])
+    """Guardian consent with its evidence (SPEC §8); the service checks the values too."""
+
+    guardian_name = StringField(lazy_gettext("Guardian's name"), filters=[_strip], validators=[
+        DataRequired(lazy_gettext("Enter the guardian's name.")),
+        Length(max=120, message=lazy_gettext("Keep the guardian's name to 120 characters."))])
+    relationship = StringField(lazy_gettext("Relationship to the student"), filters=[_strip], validators=[
+        DataRequired(lazy_gettext("Say how the guardian is related to the student.")),
+        Length(max=60, message=lazy_gettext("Keep the relationship to 60 characters."))])
+    method = RadioField(lazy_gettext("How the consent was given"), choices=options(CONSENT_METHODS),
+                        validators=[InputRequired(lazy_gettext("Choose how the consent was given."))])
+    note = TextAreaField(lazy_gettext("Note (optional)"), filters=[_strip], validators=[
+        Optional(), Length(max=2000, message=lazy_gettext("Keep the note to 2000 characters."))])
+
+
+class ConsentWithdrawForm(FlaskForm):
+    reason = StringField(lazy_gettext("Why the consent is withdrawn"), id="withdraw_reason",
+                         filters=[_strip], validators=[
+                             DataRequired(lazy_gettext("Say why the consent is withdrawn.")),
+                             Length(max=500, message=lazy_gettext("Keep the reason to 500 characters."))])
+
+
+class UserDetailsForm(FlaskForm):
+    """An admin's correction of a person's name, address and date of birth, with a reason."""
+
+    name = StringField(lazy_gettext("Full name"), id="details_name", filters=[_strip],
+                       validators=[DataRequired(lazy_gettext("Enter a name."))])
+    email = EmailField(lazy_gettext("E-mail address"), id="details_email", filters=[_strip], validators=[
+        DataRequired(lazy_gettext("Enter the e-mail address.")), Length(max=254),
+        Email(lazy_gettext("Enter an e-mail address like name@example.org."), check_deliverability=False)])
+    date_of_birth = dates.date_field(
+        lazy_gettext("Date of birth"),
+        [Optional()],
+        id="details_date_of_birth",
+        too_early=lazy_gettext("Please check the year of the date of birth."),
+        too_late=lazy_gettext("The date of birth must be in the past."),
+    )
+    reason = StringField(lazy_gettext("Reason for the correction"), id="details_reason", filters=[_strip],
+                         validators=[DataRequired(lazy_gettext("Say why the details are corrected.")),
+                                     Length(max=500)])
+
+
+class ArchiveForm(FlaskForm):
+    reason = StringField(lazy_gettext("Reason"), id="archive_reason", filters=[_strip],
+                         validators=[DataRequired(lazy_gettext("Say why.")), Length(max=500)])
 
 
 class InstructorSpecializationsForm(FlaskForm):

@@ -112,6 +112,8 @@ def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name"
         query = query.where(User.role == role)
     if status in UserStatus.ALL:
         query = query.where(User.status == status)
+    else:  # people who left are listed apart: only when their status is asked for
+        query = query.where(User.status != UserStatus.ARCHIVED)
     column, descending = USER_SORTS.get(sort, USER_SORTS["name"])
     query, first = _keyset(query, column, descending, after, User.id, limit)
     rows = list(db.session.scalars(query))
@@ -120,6 +122,10 @@ def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name"
         rows = rows[:limit]
         next_args = {"after": encode_cursor(getattr(rows[-1], column.key), rows[-1].id)}
     return Page(rows=rows, first=first, next=next_args)
+
+
+def archived_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(User.status == UserStatus.ARCHIVED))
 
 
 def user_overview(user: User) -> dict:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from portal import jobs
+from portal.account import services as account_services
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
+from portal.auth import sessions
 from portal.db import utcnow
 from portal.exceptions import Conflict, PortalError
 from portal.extensions import db
@@ -115,6 +118,102 @@ def create_account(
         email, name, role, actor=actor, status=UserStatus.PENDING,
         date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
     )
+
+
+def correct_details(
+    user: User, *, name: str, email: str, date_of_birth: date | None, reason: str, actor: User
+) -> list[str]:
+    """An admin corrects a person's name, e-mail address and date of birth, with a reason;
+    returns the fields that changed (the audit event keeps them before and after).
+
+    A new name writes a ``holder_renamed`` row in each of their licenses' history. A new
+    date of birth re-evaluates consent: a student who is an adult after all no longer
+    waits for it (licenses flagged for a consent review are cleared); one who turns out to
+    be a minor without consent has their active licenses flagged for a consent review
+    (not suspended or revoked), and their first-level requests wait for consent.
+
+    Raises AdminError (with its field) for a missing reason, an impossible date of birth or
+    an address another account has; the account service's error for the name."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError(_("Say why the details are corrected."), "reason")
+    name = account_services.validate_name(name)
+    email = accounts.normalise_email(email)
+    if date_of_birth is not None:
+        if date_of_birth >= date.today():
+            raise AdminError(_("The date of birth must be in the past."), "date_of_birth")
+        if date_of_birth.year < date.today().year - 120:
+            raise AdminError(_("Please check the year of the date of birth."), "date_of_birth")
+    elif user.role == Role.STUDENT and user.date_of_birth is not None:
+        raise AdminError(_("A student's date of birth cannot be removed, only corrected."), "date_of_birth")
+    if email != user.email:
+        owner = accounts.find_user_by_email(email)
+        if owner is not None:
+            raise AdminError(_("Another account already uses this e-mail address."), "email")
+    before = {"name": user.name, "email": user.email, "date_of_birth": user.date_of_birth}
+    after = {"name": name, "email": email, "date_of_birth": date_of_birth}
+    changed = [k for k in after if before[k] != after[k]]
+    if not changed:
+        return []
+    needed_consent = rules.needs_guardian_consent(user)
+    user.name, user.email, user.date_of_birth = name, email, date_of_birth
+    details: dict = {}
+    if "email" in changed:
+        # The admin vouches for the address; a change its owner was waiting for is dropped.
+        user.email_confirmed_at = user.email_confirmed_at or utcnow()
+        user.pending_email = None
+        user.pending_email_requested_at = None
+    if "date_of_birth" in changed:
+        needs_consent = rules.needs_guardian_consent(user)
+        waiting = [r.id for r in db.session.scalars(sa.select(UpgradeRequest).where(
+            UpgradeRequest.user_id == user.id, UpgradeRequest.from_level == 0,
+            UpgradeRequest.status == RequestStatus.PENDING))]
+        if needed_consent and not needs_consent:
+            details["consent"] = "no_longer_needed"
+            details["requests_unblocked"] = waiting
+            details["reviews_cleared"] = lifecycle.clear_consent_review(user)
+        elif needs_consent and not needed_consent:
+            details["consent"] = "now_needed"
+            details["requests_waiting_for_consent"] = waiting
+            details["licenses_flagged"] = [lic.id for lic in lifecycle.flag_for_consent_review(user, actor)]
+    record(actor, actions.USER_DETAILS_CORRECTED, user, reason=reason, changed=changed,
+           before={k: before[k] for k in changed}, after={k: after[k] for k in changed}, **details)
+    if "name" in changed:
+        lifecycle.rename_holder(user, actor)
+    return changed
+
+
+def archive_account(user: User, actor: User, reason: str) -> None:
+    """Archive the account of someone who left: they cannot log in (their sessions end),
+    the account and its licenses stay for the records, and lists show it apart. Raises
+    AdminError for a missing reason, an account already archived, one's own account, or
+    the last active admin."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError(_("Say why the account is archived."), "reason")
+    if user.status == UserStatus.ARCHIVED:
+        raise AdminError(_("This account is already archived."))
+    if user.id == actor.id:
+        raise AdminError(_("You cannot archive your own account. Ask another admin."))
+    _keep_an_admin(user)
+    before = user.status
+    user.status = UserStatus.ARCHIVED
+    ended = sessions.revoke_all(user.id, "archived")
+    record(actor, actions.USER_ARCHIVED, user, before=before, after=UserStatus.ARCHIVED, reason=reason,
+           sessions_ended=len(ended))
+
+
+def restore_account(user: User, actor: User, reason: str) -> str:
+    """Bring an archived account back: active, or pending when its address was never
+    confirmed. Returns the new status. Raises AdminError when it is not archived."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError(_("Say why the account is restored."), "reason")
+    if user.status != UserStatus.ARCHIVED:
+        raise AdminError(_("Only an archived account can be restored."))
+    user.status = UserStatus.ACTIVE if user.email_confirmed else UserStatus.PENDING
+    record(actor, actions.USER_RESTORED, user, before=UserStatus.ARCHIVED, after=user.status, reason=reason)
+    return user.status
 
 
 # --- the specializations an instructor teaches ----------------------------------------

@@ -4,8 +4,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
+from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
 from portal.auth import services as accounts
 from portal.auth import tokens
@@ -42,6 +45,7 @@ def users():
         "admin/users.html", "admin/_user_results.html", status=422 if errors else 200,
         results=page, filters=filters, active=active, errors=errors,
         roles=forms.ROLE_CHOICES, statuses=forms.STATUS_CHOICES, sorts=queries.USER_SORT_LABELS,
+        archived_count=0 if filters["status"] else queries.archived_count(),
     )
 
 
@@ -73,6 +77,10 @@ def _user_page(user: User, form=None, **overrides):
         "role_form": forms.UserRoleForm(role=user.role, formdata=None),
         "status_form": forms.UserStatusForm(status=user.status, formdata=None),
         "consent_form": forms.ConsentForm(formdata=None),
+        "withdraw_form": forms.ConsentWithdrawForm(formdata=None),
+        "details_form": forms.UserDetailsForm(
+            name=user.name, email=user.email, date_of_birth=user.date_of_birth, formdata=None),
+        "archive_form": forms.ArchiveForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(
             specializations=[str(s.id) for s in taught], formdata=None
         ),
@@ -82,6 +90,8 @@ def _user_page(user: User, form=None, **overrides):
         "admin/user_detail.html",
         user=user, needs_consent=rules.needs_guardian_consent(user), today=date.today(),
         taught=taught, teachable=queries.teachable_specializations(taught),
+        consents=lifecycle.consent_history(user), consent_in_force=lifecycle.current_consent(user),
+        consent_methods=dict(forms.CONSENT_METHODS),
         **queries.user_overview(user), **ctx,
     ), form_status(form)
 
@@ -138,11 +148,65 @@ def user_consent(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.ConsentForm()
     if form.validate_on_submit() and commit_or_show(
-        form, lifecycle.record_guardian_consent, user, current_user, form.guardian_name.data
+        form, lifecycle.record_guardian_consent, user, current_user, form.guardian_name.data,
+        form.relationship.data, form.method.data, form.note.data,
     ):
-        flash(f"Guardian consent recorded for {user.name}.", "success")
-        return redirect(url_for("admin.user_detail", user_id=user.id))
+        flash(_("Guardian consent recorded for %(name)s.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-consent"))
     return _user_page(user, form, consent_form=form)
+
+
+@bp.post("/users/<int:user_id>/consent/withdraw")
+def user_consent_withdraw(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.ConsentWithdrawForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, lifecycle.withdraw_guardian_consent, user, current_user, form.reason.data
+    )):
+        account_services.tell_consent_withdrawn(user, done.value)
+        flash(ngettext("Consent withdrawn; %(num)d license of %(name)s is suspended.",
+                       "Consent withdrawn; %(num)d licenses of %(name)s are suspended.",
+                       len(done.value), name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-consent"))
+    return _user_page(user, form, withdraw_form=form)
+
+
+@bp.post("/users/<int:user_id>/details")
+def user_details(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.UserDetailsForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.correct_details, user, name=form.name.data, email=form.email.data,
+        date_of_birth=form.date_of_birth.data, reason=form.reason.data, actor=current_user,
+    )):
+        flash(_("The details of %(name)s are corrected.", name=user.name) if done.value
+              else _("Nothing changed."), "success" if done.value else "info")
+        return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-details"))
+    return _user_page(user, form, details_form=form)
+
+
+@bp.post("/users/<int:user_id>/archive")
+def user_archive(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.ArchiveForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, services.archive_account, user, current_user, form.reason.data
+    ):
+        flash(_("The account of %(name)s is archived; it can no longer log in.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form, archive_form=form)
+
+
+@bp.post("/users/<int:user_id>/restore")
+def user_restore(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.ArchiveForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, services.restore_account, user, current_user, form.reason.data
+    ):
+        flash(_("The account of %(name)s is restored.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form, archive_form=form)
 
 
 @bp.post("/users/<int:user_id>/unlock")

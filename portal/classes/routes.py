@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
+from portal.account.services import tell_consent_withdrawn
+from portal.admin.forms import CONSENT_METHODS, ConsentForm, ConsentWithdrawForm
 from portal.audit import actions
 from portal.classes import bp, queries, services
 from portal.classes.forms import ClassCreateForm, ClassJoinForm
@@ -12,6 +16,7 @@ from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import rules
+from portal.licenses import services as lifecycle
 from portal.limits import Limit, by_user, limited, refused
 from portal.models.klass import Klass
 from portal.models.user import Role, User
@@ -194,3 +199,48 @@ def leave(class_id: int):
     if commit_or_show(None, services.leave_class, current_user, klass, actor=current_user):
         flash(f"You left {klass.name}.", "success")
     return redirect(url_for("classes.index"))
+
+
+# -- guardian consent, recorded by an instructor of the student ----------------------------
+
+
+def _consent_page(klass: Klass, student: User, status: int = 200, **forms_given):
+    return render_template(
+        "classes/consent.html", klass=klass, student=student,
+        consent_form=forms_given.get("consent_form") or ConsentForm(formdata=None),
+        withdraw_form=forms_given.get("withdraw_form") or ConsentWithdrawForm(formdata=None),
+        consents=lifecycle.consent_history(student), consent_in_force=lifecycle.current_consent(student),
+        needs_consent=rules.needs_guardian_consent(student), consent_methods=dict(CONSENT_METHODS),
+        record_url=url_for("classes.consent", class_id=klass.id, user_id=student.id),
+        withdraw_url=url_for("classes.consent_withdraw", class_id=klass.id, user_id=student.id),
+    ), status
+
+
+@bp.route("/classes/<int:class_id>/students/<int:user_id>/consent", methods=["GET", "POST"])
+def consent(class_id: int, user_id: int):
+    klass = _staff_class(class_id)
+    student = _member(klass, user_id)
+    form = ConsentForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, lifecycle.record_guardian_consent, student, current_user, form.guardian_name.data,
+        form.relationship.data, form.method.data, form.note.data,
+    ):
+        flash(_("Guardian consent recorded for %(name)s.", name=student.name), "success")
+        return redirect(url_for("classes.roster", class_id=klass.id, _anchor=f"student-{student.id}"))
+    return _consent_page(klass, student, form_status(form), consent_form=form)
+
+
+@bp.post("/classes/<int:class_id>/students/<int:user_id>/consent/withdraw")
+def consent_withdraw(class_id: int, user_id: int):
+    klass = _staff_class(class_id)
+    student = _member(klass, user_id)
+    form = ConsentWithdrawForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, lifecycle.withdraw_guardian_consent, student, current_user, form.reason.data
+    )):
+        tell_consent_withdrawn(student, done.value)
+        flash(ngettext("Consent withdrawn; %(num)d license of %(name)s is suspended.",
+                       "Consent withdrawn; %(num)d licenses of %(name)s are suspended.",
+                       len(done.value), name=student.name), "success")
+        return redirect(url_for("classes.consent", class_id=klass.id, user_id=student.id))
+    return _consent_page(klass, student, form_status(form), withdraw_form=form)
