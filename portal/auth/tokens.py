@@ -111,7 +111,7 @@ def user_for_token(token: str, purposes: tuple[str, ...] = PASSWORD_PURPOSES) ->
     if utcnow() - signed_at > PURPOSES[purpose]:
         raise TokenError(EXPIRED)
     user = db.session.get(User, payload["u"])
-    if user is None or user.status == UserStatus.SUSPENDED:
+    if user is None or user.status in (UserStatus.SUSPENDED, UserStatus.ARCHIVED):
         raise TokenError(NOT_VALID)
     if not hmac.compare_digest(str(payload.get("f", "")), _fingerprint(user, purpose)):
         raise TokenError(_used_message(user, purpose))

@@ -36,6 +36,16 @@ MATRIX = {
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/.well-known/portal-keys.json":
         "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/account":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/profile":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/email":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/confirm-email/<token>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/account/cancel-email/<token>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
     "/admin/":
         "login 403   403   403   403   ok    login login",
     "/admin/jobs":
@@ -89,6 +99,14 @@ MATRIX = {
     "/admin/users":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/archive":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/consent/withdraw":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/details":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/restore":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/consent":
         "login 403   403   403   403   ok    login login",
@@ -161,6 +179,10 @@ MATRIX = {
     "/dashboard/classes/<int:class_id>/leave":
         "login ok    404   403   403   403   login login",
     "/dashboard/classes/<int:class_id>/rotate-code":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/students/<int:user_id>/consent":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/students/<int:user_id>/consent/withdraw":
         "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/students/<int:user_id>/remove":
         "login 403   403   404   ok    ok    login login",
