@@ -80,7 +80,8 @@ def test_a_holders_new_name_adds_a_history_row_and_keeps_every_license_verifiabl
     with app.app_context():
         for original in (first, second):
             license = db.session.get(License, original.id)
-            kinds = db.session.scalars(sa.select(LicenseEvent.kind).where(LicenseEvent.license_id == license.id)
+            kinds = db.session.scalars(sa.select(LicenseEvent.kind)
+                                       .where(LicenseEvent.license_id == license.id)
                                        .order_by(LicenseEvent.seq)).all()
             assert kinds[-1] == "holder_renamed"
             assert license.code == original.code and license.status == original.status  # nothing re-issued

@@ -133,10 +133,11 @@ def test_a_minor_without_consent_waits_and_an_admin_approves_after_consent(
         assert db.session.get(UpgradeRequest, request.id).license_id == license.id
 
 
-def test_a_minor_with_consent_gets_a_license_at_once(app, make_user, make_specialization):
+def test_a_minor_with_consent_gets_a_license_at_once(app, make_user, make_specialization, make_class, join):
     minor = make_user(date_of_birth=sixteen_years_ago())
     instructor = make_user(Role.INSTRUCTOR)
     spec = make_specialization()
+    join(minor, make_class(instructor, spec))  # an instructor of one of the minor's classes records it
     with app.app_context():
         services.record_guardian_consent(get(User, minor), get(User, instructor), "A. Guardian")
         result = services.select_specialization(get(User, minor), get(Specialization, spec), get(User, minor))
