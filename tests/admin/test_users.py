@@ -288,8 +288,9 @@ def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user, audi
     assert "Record consent" in page
     assert client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": ""}).status_code == 422
     assert (
-        client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": "Rosa Martínez"}).status_code
-        == 303
+        client.post(f"/admin/users/{minor.id}/consent", data={
+            "guardian_name": "Rosa Martínez", "relationship": "mother", "method": "email", "note": ""}
+        ).status_code == 303
     )
     user = _user(app, minor.id)
     assert user.guardian_name == "Rosa Martínez" and user.guardian_consent_by_id == logged_admin.id
