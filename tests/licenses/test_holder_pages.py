@@ -139,7 +139,8 @@ def test_the_minors_path_is_one_story(app, client, make_user, make_specializatio
     queue = client.get("/licenses/requests/").get_data(as_text=True)
     assert "Sofia Ruiz · Player · Start: level 1" in queue and "not confirmed" not in queue
     consent = client.post(f"/admin/users/{minor.id}/consent",
-                          data={"guardian_name": "Ana Ruiz", "relationship": "mother", "method": "signed_form"})
+                          data={"guardian_name": "Ana Ruiz", "relationship": "mother",
+                                "method": "signed_form"})
     assert consent.status_code in (302, 303)
     approved = client.post(f"/licenses/requests/{request_id}/approve", data={"note": ""})
     assert approved.status_code in (302, 303), approved.get_data(as_text=True)
