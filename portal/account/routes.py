@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from zoneinfo import available_timezones
+from functools import cache
 
 from flask import current_app, flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from portal import dates
 from portal.account import bp, services
 from portal.account.forms import EmailChangeForm, ProfileForm
 from portal.db import begin_write
@@ -16,14 +17,12 @@ from portal.i18n import LANGUAGES
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
 
-_ZONES: list[str] = []
 
-
+@cache
 def zones() -> list[str]:
-    """Every IANA zone this system knows, sorted (read once)."""
-    if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
-    return _ZONES
+    """The zones the list offers: every IANA zone this system knows, by name (the old
+    aliases without a region, such as ``EST``, are left out; typed, they still work)."""
+    return sorted(z for z in dates.zone_names() if "/" in z or z == "UTC")
 
 
 def _page(status: int = 200, **forms):
