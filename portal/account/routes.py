@@ -64,7 +64,7 @@ def email():
     if form.validate_on_submit():
         try:
             outgoing = services.request_email_change(
-                current_user, form.new_email.data, form.current_password.data, ip=request.remote_addr)
+                current_user, form.new_email.data, form.current_password.data)
         except PortalError as exc:
             db.session.commit()  # a wrong current password is audited
             show_error(form, exc)

@@ -163,8 +163,7 @@ def mail_to(user: User, to: str, template: str, **context) -> Outgoing:
             user=user, **context))
 
 
-def request_email_change(user: User, new_email: str, current_password: str, *, ip: str | None = None
-                         ) -> list[Outgoing]:
+def request_email_change(user: User, new_email: str, current_password: str) -> list[Outgoing]:
     """Ask to change the address to ``new_email``: the new address gets a link that makes
     the change, the old one a notice with a link that cancels it. An address that already
     has an account gets the same answer and no change (its owner gets a notice). Returns
