@@ -56,6 +56,11 @@ def demo_pages(app) -> dict:
         klass = db.session.scalar(
             sa.select(Klass).join(ClassMembership).where(Klass.instructor_id == instructor.id)
             .group_by(Klass.id).order_by(sa.func.count(ClassMembership.user_id).desc(), Klass.id))
+        # A student of that class, a minor where there is one: the roster's consent page.
+        member = db.session.scalar(
+            sa.select(User).join(ClassMembership, ClassMembership.user_id == User.id)
+            .where(ClassMembership.class_id == klass.id)
+            .order_by(User.date_of_birth.desc().nulls_last(), User.id))
         bulk = db.session.scalar(sa.select(Job).where(Job.kind != integrity.JOB_KIND).order_by(Job.id))
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.resource_type == "license",
@@ -67,8 +72,9 @@ def demo_pages(app) -> dict:
             "resource_type": "license", "resource_id": str(license.id), "code": license.code,
             "token": "not-a-real-token",
         }
-        return {"ids": ids, "integrity_job_id": check.id, "student": student.email,
-                "instructor": instructor.email, "admin": admin.email, "class_id": klass.id}
+        return {"ids": ids, "integrity_job_id": check.id, "class_member_id": member.id,
+                "student": student.email, "instructor": instructor.email, "admin": admin.email,
+                "class_id": klass.id}
 
 
 def page_urls(app, demo: dict) -> dict[str, list[str]]:
@@ -79,6 +85,8 @@ def page_urls(app, demo: dict) -> dict[str, list[str]]:
         if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
             continue
         values = dict(ids, job_id=integrity_job_id) if rule.endpoint == "audit.integrity_job" else ids
+        if rule.endpoint == "classes.consent":  # a student of the class, not any student
+            values = dict(ids, user_id=demo["class_member_id"])
         missing = set(rule.arguments) - set(values)
         assert not missing, f"no demo id for {missing} in {rule.rule}: add one to the demo fixture"
         _domain, url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)
