@@ -5,14 +5,14 @@ records). ``users.pending_email`` holds an address asked for on /account until t
 mailed to it is opened.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0014 (the name parts, merged first)
 Create Date: 2026-11-30 10:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
