@@ -24,7 +24,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext
 
 from portal.licenses import rules
-from portal.licenses.services import REVOKE_REASON_LABELS
+from portal.licenses.services import CONSENT_WITHDRAWN, REVOKE_REASON_LABELS
 from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus
 from portal.models.user import Role, User
 
@@ -62,11 +62,15 @@ def reader_of(user: User, license: License) -> str:
     return PUBLIC
 
 
+# Why a license was suspended by the portal itself (not a revocation category).
+SUSPENSION_REASON_LABELS = {CONSENT_WITHDRAWN: lazy_gettext("Guardian consent withdrawn")}
+
+
 def reason_label(reason: str | None) -> str | None:
     """The revocation's category in the reader's language (the stored value stays English)."""
     if not reason:
         return None
-    label = REVOKE_REASON_LABELS.get(reason)
+    label = REVOKE_REASON_LABELS.get(reason) or SUSPENSION_REASON_LABELS.get(reason)
     return str(label) if label is not None else reason.replace("_", " ").capitalize()
 
 
@@ -92,6 +96,7 @@ HISTORY_KIND_LABELS = {
     "reinstated": lazy_gettext("Reinstated"),
     "renewed": lazy_gettext("Renewed"),
     "expired": lazy_gettext("Expired"),
+    "holder_renamed": lazy_gettext("Holder's name changed"),
 }
 
 
