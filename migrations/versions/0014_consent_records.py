@@ -4,15 +4,15 @@ for consent review
 Each consent already recorded (``users.guardian_consent_at``) becomes a record whose
 evidence says it was recorded before evidence was kept.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 10:05:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

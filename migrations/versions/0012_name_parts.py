@@ -3,14 +3,14 @@
 Empty for everyone already here: ``users.name`` stays the name as written and is never
 split; the parts are filled only by the person or an admin (portal.names).
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30 10:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None

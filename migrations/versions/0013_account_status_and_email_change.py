@@ -4,15 +4,15 @@
 records). ``users.pending_email`` holds an address asked for on /account until the link
 mailed to it is opened.
 
-Revision ID: 0012
-Revises: 0014 (the name parts, merged first)
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 10:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0014"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
