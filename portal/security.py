@@ -25,7 +25,11 @@ CSP = "; ".join(
 class Request(flask.Request):
     """Werkzeug applies MAX_FORM_PARTS to multipart bodies only; a url-encoded body of
     100,000 fields would cost over a second to parse. Count its separators first (a
-    byte count, cheap) and refuse it with 413, before CSRF or any route reads the form."""
+    byte count, cheap) and refuse it with 413, before CSRF or any route reads the form.
+
+    Line breaks: a browser sends a textarea's as CRLF, scripts and clients often LF. So
+    that a note or reason is stored (and hashed into a license's history) the same however
+    it was sent, every form value's line breaks become ``\n`` here, once."""
 
     def _load_form_data(self) -> None:
         if (
@@ -36,6 +40,16 @@ class Request(flask.Request):
         ):
             raise RequestEntityTooLarge()
         super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form and any("\r" in value for _, value in form.items(multi=True)):
+            self.__dict__["form"] = self.parameter_storage_class(
+                [(key, one_line_break(value)) for key, value in form.items(multi=True)]
+            )
+
+
+def one_line_break(text: str) -> str:
+    """``text`` with CRLF and lone CR line breaks written as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def register(app: Flask) -> None:

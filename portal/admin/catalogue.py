@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
+from portal import refused
 from portal.admin import bp, forms, queries, services
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
@@ -43,12 +44,23 @@ def _spec_page(spec: Specialization, sent=None, form=None, level_forms=None):
         shown[f"req-{level.id}"] = forms.RequirementForm(formdata=None)
         for req in level.requirements:
             shown[f"edit-{req.id}"] = forms.RequirementForm(formdata=None, obj=req)
+    for key, blank in list(shown.items()):  # one refused without htmx comes back once
+        if (kept := refused.again(str(key), type(blank))) is not None:
+            shown[key] = sent = kept
     shown.update(level_forms or {})
     return render_template(
         "admin/specialization_detail.html",
         spec=spec, form=form, level_form=shown["new"], level_forms=shown, licenses=services.licenses_in(spec),
         reached=services.highest_level_held(spec),
-    ), form_status(sent)
+    ), refused.page_status(sent)
+
+
+def _refused(spec: Specialization, key, form, level: Level | None = None):
+    """A level or requirement form refused: shown again on the specialization page, as
+    ``level_forms[key]`` (see ``portal.refused``)."""
+    anchor = f"level-{level.number}" if level is not None else "levels"
+    page = url_for("admin.specialization_detail", spec_id=spec.id, _anchor=anchor)
+    return refused.show_again(form, str(key), page, lambda: _spec_page(spec, form, level_forms={key: form}))
 
 
 @bp.route("/specializations/<int:spec_id>", methods=["GET", "POST"])
@@ -99,7 +111,7 @@ def level_add(spec_id: int):
     spec = db.get_or_404(Specialization, spec_id)
     form = forms.LevelForm()
     if not form.validate_on_submit():
-        return _spec_page(spec, form, level_forms={"new": form})
+        return _refused(spec, "new", form)
     level = services.add_level(spec, form.title.data, form.description.data, current_user)
     db.session.commit()
     flash(f"Level {level.number} added.", "success")
@@ -111,7 +123,7 @@ def level_edit(level_id: int):
     level = db.get_or_404(Level, level_id)
     form = forms.LevelForm()
     if not form.validate_on_submit():
-        return _spec_page(level.specialization, form, level_forms={level.id: form})
+        return _refused(level.specialization, level.id, form, level)
     services.update_level(level, form.title.data, form.description.data, current_user)
     db.session.commit()
     flash(f"Level {level.number} saved.", "success")
@@ -132,7 +144,7 @@ def requirement_add(level_id: int):
     level = db.get_or_404(Level, level_id)
     form = forms.RequirementForm()
     if not form.validate_on_submit():
-        return _spec_page(level.specialization, form, level_forms={f"req-{level.id}": form})
+        return _refused(level.specialization, f"req-{level.id}", form, level)
     services.add_requirement(level, form.title.data, form.description.data, current_user)
     db.session.commit()
     flash("Requirement added.", "success")
@@ -145,7 +157,7 @@ def requirement_edit(req_id: int):
     level = requirement.level
     form = forms.RequirementForm()
     if not form.validate_on_submit():
-        return _spec_page(level.specialization, form, level_forms={f"edit-{requirement.id}": form})
+        return _refused(level.specialization, f"edit-{requirement.id}", form, level)
     services.update_requirement(requirement, form.title.data, form.description.data, current_user)
     db.session.commit()
     flash("Requirement saved.", "success")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
+from portal import refused
 from portal.admin import bp, forms, queries, services
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
@@ -71,12 +72,14 @@ def _to_license(license: License):
 
 
 def _license_page(license: License, note_form=None):
-    """The license page; ``note_form`` is a reinstate or renew form shown again."""
+    """The license page; ``note_form`` is a reinstate or renew form shown again (htmx), or
+    one refused without htmx, taken back from the session (``refused.again``)."""
+    note_form = note_form or refused.again("note", NoteForm)
     return render_template(
         "admin/license_detail.html", license=license,
         history=license_queries.history_of(license),  # newest first, as everywhere
         note_form=note_form or NoteForm(formdata=None),
-    ), form_status(note_form)
+    ), refused.page_status(note_form)
 
 
 @bp.get("/licenses/<int:license_id>")
@@ -114,7 +117,8 @@ def _note_action(license_id: int, service, done: str):
     if form.validate_on_submit() and commit_or_show(form, service, license, current_user, form.note.data):
         flash(done.format(code=license.code), "success")
         return _to_license(license)
-    return _license_page(license, form)
+    page = url_for("admin.license_detail", license_id=license.id, _anchor="actions")
+    return refused.show_again(form, "note", page, lambda: _license_page(license, form))
 
 
 @bp.post("/licenses/<int:license_id>/reinstate")

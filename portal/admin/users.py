@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal import refused
 from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
 from portal.auth import services as accounts
@@ -70,8 +71,24 @@ def user_new():
     return render_template("admin/user_new.html", form=form), form_status(form)
 
 
+# The user page's forms, each posting to an address of its own: ``name`` -> form class.
+USER_FORMS = {
+    "role": forms.UserRoleForm,
+    "status": forms.UserStatusForm,
+    "consent": forms.ConsentForm,
+    "specializations": forms.InstructorSpecializationsForm,
+    "withdraw": forms.ConsentWithdrawForm,
+    "details": forms.UserDetailsForm,
+    "archive": forms.ArchiveForm,
+}
+# Where on the page each form is (the redirect after a refusal scrolls to it).
+USER_FORM_PLACES = {"specializations": "teaching", "consent": "account-consent",
+                    "withdraw": "account-consent", "details": "account-details"}
+
+
 def _user_page(user: User, form=None, **overrides):
-    """The user page; ``form``, when given, is the one sent and shown again with its errors."""
+    """The user page; ``form``, when given, is the one sent and shown again with its errors
+    (htmx); a form refused without htmx comes back from the session (``refused.again``)."""
     taught = rules.specializations_of(user, include_archived=True)
     ctx = {
         "role_form": forms.UserRoleForm(role=user.role, formdata=None),
@@ -85,6 +102,9 @@ def _user_page(user: User, form=None, **overrides):
             specializations=[str(s.id) for s in taught], formdata=None
         ),
     }
+    for name, form_class in USER_FORMS.items():
+        if (kept := refused.again(name, form_class)) is not None:
+            ctx[f"{name}_form"] = form = kept
     ctx.update(overrides)
     return render_template(
         "admin/user_detail.html",
@@ -93,12 +113,18 @@ def _user_page(user: User, form=None, **overrides):
         consents=lifecycle.consent_history(user), consent_in_force=lifecycle.current_consent(user),
         consent_methods=dict(forms.CONSENT_METHODS),
         **queries.user_overview(user), **ctx,
-    ), form_status(form)
+    ), refused.page_status(form)
 
 
 @bp.get("/users/<int:user_id>")
 def user_detail(user_id: int):
     return _user_page(db.get_or_404(User, user_id))
+
+
+def _refused(user: User, name: str, form):
+    """A form of the user page refused: shown again on the page (see ``portal.refused``)."""
+    page = url_for("admin.user_detail", user_id=user.id, _anchor=USER_FORM_PLACES.get(name, "manage"))
+    return refused.show_again(form, name, page, lambda: _user_page(user, form, **{f"{name}_form": form}))
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -110,7 +136,7 @@ def user_role(user_id: int):
     ):
         flash(f"{user.name} is now {user.role}; their sessions have ended.", "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return _user_page(user, form, role_form=form)
+    return _refused(user, "role", form)
 
 
 @bp.post("/users/<int:user_id>/status")
@@ -122,7 +148,7 @@ def user_status(user_id: int):
     ):
         flash(f"{user.name}'s account is now {user.status}.", "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return _user_page(user, form, status_form=form)
+    return _refused(user, "status", form)
 
 
 @bp.post("/users/<int:user_id>/specializations")
@@ -140,7 +166,7 @@ def user_specializations(user_id: int):
         else:
             flash(f"{user.name} no longer teaches any specialization.", "success")
         return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="teaching"))
-    return _user_page(user, form, specializations_form=form)
+    return _refused(user, "specializations", form)
 
 
 @bp.post("/users/<int:user_id>/consent")
@@ -153,7 +179,7 @@ def user_consent(user_id: int):
     ):
         flash(_("Guardian consent recorded for %(name)s.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-consent"))
-    return _user_page(user, form, consent_form=form)
+    return _refused(user, "consent", form)
 
 
 @bp.post("/users/<int:user_id>/consent/withdraw")
@@ -168,7 +194,7 @@ def user_consent_withdraw(user_id: int):
                        "Consent withdrawn; %(num)d licenses of %(name)s are suspended.",
                        len(done.value), name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-consent"))
-    return _user_page(user, form, withdraw_form=form)
+    return _refused(user, "withdraw", form)
 
 
 @bp.post("/users/<int:user_id>/details")
@@ -182,7 +208,7 @@ def user_details(user_id: int):
         flash(_("The details of %(name)s are corrected.", name=user.name) if done.value
               else _("Nothing changed."), "success" if done.value else "info")
         return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="account-details"))
-    return _user_page(user, form, details_form=form)
+    return _refused(user, "details", form)
 
 
 @bp.post("/users/<int:user_id>/archive")
@@ -194,7 +220,7 @@ def user_archive(user_id: int):
     ):
         flash(_("The account of %(name)s is archived; it can no longer log in.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return _user_page(user, form, archive_form=form)
+    return _refused(user, "archive", form)
 
 
 @bp.post("/users/<int:user_id>/restore")
@@ -206,7 +232,7 @@ def user_restore(user_id: int):
     ):
         flash(_("The account of %(name)s is restored.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return _user_page(user, form, archive_form=form)
+    return _refused(user, "archive", form)
 
 
 @bp.post("/users/<int:user_id>/unlock")

@@ -98,7 +98,7 @@ def test_bad_input_is_refused_beside_the_field(app, client, logged_admin, make_u
         ([str(player.id), "-1"], "Choose specializations from the list."),
         ([str(old.id)], "Old ways is archived and cannot be assigned."),
     ):
-        response = client.post(url(teacher), data={"specializations": value})
+        response = client.post(url(teacher), data={"specializations": value}, follow_redirects=True)
         assert response.status_code == 422, value
         body = response.get_data(as_text=True)
         assert 'id="specializations-error"' in body and message in body, value
@@ -106,7 +106,7 @@ def test_bad_input_is_refused_beside_the_field(app, client, logged_admin, make_u
 
     # Only instructors teach.
     student = make_user(Role.STUDENT, name="Sam Student")
-    response = client.post(url(student), data={"specializations": [player.id]})
+    response = client.post(url(student), data={"specializations": [player.id]}, follow_redirects=True)
     assert response.status_code == 422
     assert "Sam Student is not an instructor" in response.get_data(as_text=True)
     assert rows(app) == 0

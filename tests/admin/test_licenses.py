@@ -167,7 +167,7 @@ def test_refused_action_is_a_message_not_an_error(
     app, client, logged_admin, make_user, make_specialization, make_license
 ):
     license = make_license(make_user(), make_specialization())
-    response = client.post(f"/admin/licenses/{license.id}/reinstate")
+    response = client.post(f"/admin/licenses/{license.id}/reinstate", follow_redirects=True)
     assert response.status_code == 422 and "Only a suspended or revoked license" in response.get_data(
         as_text=True
     )
@@ -185,7 +185,7 @@ def test_a_license_changed_meanwhile_is_a_conflict_shown_on_the_form(
         monkeypatch.setattr(lifecycle, action, lost_race)
     data = {"note": "Under investigation", "reason_category": "fraud"}
     for action in ("suspend", "revoke", "renew"):
-        response = client.post(f"/admin/licenses/{license.id}/{action}", data=data)
+        response = client.post(f"/admin/licenses/{license.id}/{action}", data=data, follow_redirects=True)
         assert response.status_code == 409, action
         assert "changed by someone else" in response.get_data(as_text=True), action
     assert _license(app, license.id).status == "active"

@@ -215,11 +215,13 @@ def test_demotion_ends_the_users_sessions_at_once(app, client, logged_admin, sec
 def test_admin_cannot_suspend_or_demote_themselves(app, client, logged_admin, make_user, audit_events):
     make_user(Role.ADMIN)  # not the last admin: the self-rule alone refuses
     response = client.post(
-        f"/admin/users/{logged_admin.id}/status", data={"status": "suspended", "reason": "Oops"}
+        f"/admin/users/{logged_admin.id}/status", data={"status": "suspended", "reason": "Oops"},
+        follow_redirects=True,
     )
     assert response.status_code == 422
     assert "cannot suspend or deactivate your own account" in response.get_data(as_text=True)
-    response = client.post(f"/admin/users/{logged_admin.id}/role", data={"role": "student", "reason": "Oops"})
+    response = client.post(f"/admin/users/{logged_admin.id}/role", data={"role": "student", "reason": "Oops"},
+                           follow_redirects=True)
     assert response.status_code == 422
     assert "cannot remove your own admin role" in response.get_data(as_text=True)
     me = _user(app, logged_admin.id)
@@ -255,9 +257,11 @@ def test_last_active_admin_cannot_be_removed(app, client, logged_admin, make_use
 
 def test_reason_is_required_and_no_op_is_refused(client, logged_admin, make_user):
     student = make_user()
-    response = client.post(f"/admin/users/{student.id}/status", data={"status": "suspended", "reason": ""})
+    response = client.post(f"/admin/users/{student.id}/status", data={"status": "suspended", "reason": ""},
+                           follow_redirects=True)
     assert response.status_code == 422
-    response = client.post(f"/admin/users/{student.id}/role", data={"role": "student", "reason": "x"})
+    response = client.post(f"/admin/users/{student.id}/role", data={"role": "student", "reason": "x"},
+                           follow_redirects=True)
     assert response.status_code == 422 and "already has the role" in response.get_data(as_text=True)
 
 
@@ -286,7 +290,9 @@ def test_guardian_consent_for_a_minor(app, client, logged_admin, make_user, audi
     minor = make_user(date_of_birth=date.today() - timedelta(days=16 * 365))
     page = client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
     assert "Record consent" in page
-    assert client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": ""}).status_code == 422
+    refused = client.post(f"/admin/users/{minor.id}/consent", data={"guardian_name": ""},
+                          follow_redirects=True)
+    assert refused.status_code == 422 and refused.request.path == f"/admin/users/{minor.id}"
     assert (
         client.post(f"/admin/users/{minor.id}/consent", data={
             "guardian_name": "Rosa Martínez", "relationship": "mother", "method": "email", "note": ""}

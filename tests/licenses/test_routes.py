@@ -330,7 +330,7 @@ def test_admin_actions_record_history_shown_on_the_license_page(
     page = client.get(f"/licenses/{lic.id}").get_data(as_text=True)
     assert "Revoked" in page and "Fraud" in page
     # Renewing a revoked license is refused with the reason on the page.
-    refused = client.post(f"{base}/renew", data={})
+    refused = client.post(f"{base}/renew", data={}, follow_redirects=True)
     assert refused.status_code == 422 and "reinstate it first" in refused.get_data(as_text=True)
     assert client.post(f"{base}/reinstate", data={"note": "Appeal upheld"}).status_code == 303
     assert client.post(f"{base}/renew", data={}).status_code == 303
