@@ -7,4 +7,27 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(blueprint_guard(Role.ADMIN))
 
 # The route modules add their views to ``bp``, so they are imported once it exists.
-from portal.admin import catalogue, hub, jobs, licenses, users  # noqa: E402,F401
+from portal.admin import catalogue, forms, hub, jobs, licenses, users  # noqa: E402,F401
+
+
+class Words(dict):
+    """Stored values -> the words shown for them; a value without a word is shown as it is."""
+
+    def __missing__(self, key):
+        return key
+
+
+@bp.app_context_processor
+def stored_words() -> dict:
+    """The words the admin templates show for stored values, in the reader's language
+    (``named.role[user.role]``); app-wide, as the admin dashboard includes the jobs table."""
+    from portal.licenses.services import REVOKE_REASONS  # noqa: PLC0415
+
+    return {"named": {
+        "role": Words(forms.ROLE_NAMES),
+        "user_status": Words(forms.USER_STATUS_NAMES),
+        "license_status": Words(forms.LICENSE_STATUS_NAMES),
+        "job_status": Words(forms.JOB_STATUS_NAMES),
+        "history": Words(forms.HISTORY_KIND_NAMES),
+        "revoke_reason": Words(REVOKE_REASONS),
+    }}

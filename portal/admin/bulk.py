@@ -10,6 +10,8 @@ stopped and never changes a license twice.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from portal import jobs
 from portal.extensions import db
@@ -22,6 +24,14 @@ from portal.models.user import User
 
 
 def bulk_licenses(job, run: jobs.JobRun) -> None:
+    """Run the job; its notes and item messages are written in the language of the admin
+    who started it (they read them on the job page and in the license histories)."""
+    actor = db.session.get(User, job.actor_id) if job.actor_id else None
+    with force_locale(getattr(actor, "locale", None) or "en"):
+        _bulk_licenses(job, run)
+
+
+def _bulk_licenses(job, run: jobs.JobRun) -> None:
     job_id = job.id
     params = dict(job.params)
     actor_id = job.actor_id
@@ -32,9 +42,10 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
     override = params.get("override_reason")
     keys = [str(uid) for uid in params.get("students", [])]
     if db.session.get(Specialization, spec_id) is None:
-        raise jobs.JobError("The specialization no longer exists.")
+        raise jobs.JobError(_("The specialization no longer exists."))
     run.set_total(len(keys))
-    note = f"Bulk {'issue' if action == 'issue' else 'upgrade'} (job {job_id})"
+    note = (_("Bulk issue (job %(id)s)", id=job_id) if action == "issue"
+            else _("Bulk upgrade (job %(id)s)", id=job_id))
 
     def work(key: str) -> tuple[str, str]:
         actor = db.session.get(User, actor_id) if actor_id else None
@@ -46,28 +57,30 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
             # Noted when the job was queued: a re-run or a resumed job raises no one twice.
             start = from_levels.get(key)
             if start is None:
-                return "skipped", f"not eligible: no {spec.name} license when the job started"
+                return "skipped", _("not eligible: no %(specialization)s license when the job started",
+                                    specialization=spec.name)
             if license.level > int(start):
-                return "skipped", f"already at level {license.level}"
+                return "skipped", _("already at level %(level)s", level=license.level)
         # The same rule the preview showed, asked again now: things may have changed.
         verdict = rules.bulk_verdicts(action, spec, [int(key)])[int(key)]
         if not verdict.moves_with(bool(override)):
             return "skipped", verdict.why_not
         why = note
         if not verdict.moves:
-            why = f"{note}; override by the admin ({verdict.why_not}): {override}"
+            why = _("%(note)s; override by the admin (%(why_not)s): %(reason)s",
+                    note=note, why_not=verdict.why_not, reason=override)
         if action == "issue":
             student = db.session.get(User, int(key))
             try:
                 license = lifecycle.issue_license(student, spec, 1, actor, note=why)
             except lifecycle.LicenseError as exc:
                 raise jobs.JobError(str(exc)) from exc
-            message = f"issued {license.code}, level 1"
+            message = _("issued %(code)s, level 1", code=license.code)
         else:
             license = _upgrade(license, verdict.to_level, actor, why)
-            message = f"upgraded {license.code} to level {verdict.to_level}"
+            message = _("upgraded %(code)s to level %(level)s", code=license.code, level=verdict.to_level)
         if not verdict.moves:
-            message += f", by override ({verdict.why_not})"
+            message = _("%(outcome)s, by override (%(why_not)s)", outcome=message, why_not=verdict.why_not)
         if prerender:
             db.session.flush()
             try:
@@ -75,7 +88,7 @@ def bulk_licenses(job, run: jobs.JobRun) -> None:
                 # then the item fails and its change is rolled back.
                 certificates.check_integrity(license)
             except certificates.CertificateError as exc:
-                raise jobs.JobError(f"certificate could not be rendered: {exc}") from exc
+                raise jobs.JobError(_("certificate could not be rendered: %(error)s", error=exc)) from exc
             to_render.append(license.id)
         return "done", message
 
@@ -122,7 +135,11 @@ def _note_certificates(job_id: int, pending: list) -> None:
     for license_id, error in results.items():
         item = items.get(str(holders.get(license_id)))
         if item is not None:
-            item.message += ", certificate ready" if error is None else f", certificate failed: {error}"
+            if error is None:
+                item.message = _("%(outcome)s, certificate ready", outcome=item.message)
+            else:
+                item.message = _("%(outcome)s, certificate failed: %(error)s", outcome=item.message,
+                                 error=error)
     db.session.commit()
 
 
@@ -132,7 +149,7 @@ def _upgrade(license: License, target: int, actor, note: str) -> License:
     try:
         request = reviews.request_upgrade(license, note, actor)
         if request.to_level != target:
-            raise jobs.JobError(f"the license is no longer at level {target - 1}")
+            raise jobs.JobError(_("the license is no longer at level %(level)s", level=target - 1))
         return reviews.approve_request(request, actor, note=note)
     except lifecycle.LicenseError as exc:
         raise jobs.JobError(str(exc)) from exc

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import refused
@@ -29,7 +31,9 @@ def specialization_new():
         form, services.create_specialization, form.data, current_user
     )):
         spec = done.value
-        flash(f"{spec.name} created with {spec.max_level} levels. Add their requirements below.", "success")
+        flash(ngettext("%(name)s created with %(num)d level. Add its requirements below.",
+                       "%(name)s created with %(num)d levels. Add their requirements below.",
+                       spec.max_level, name=spec.name), "success")
         return _to_spec(spec.id)
     return render_template("admin/specialization_new.html", form=form), form_status(form)
 
@@ -71,37 +75,39 @@ def specialization_detail(spec_id: int):
     form = forms.SpecializationForm()
     if form.validate_on_submit() and commit_or_show(form, services.update_specialization, spec, form.data,
                                                     current_user):
-        flash(f"{spec.name} saved.", "success")
+        flash(_("%(name)s saved.", name=spec.name), "success")
         return _to_spec(spec.id)
     return _spec_page(db.get_or_404(Specialization, spec_id), form, form=form)
 
 
-def _spec_action(spec_id: int, action, message: str) -> bool:
+def _spec_action(spec_id: int, action, message) -> bool:
     """Archive, restore or delete; says so, or flashes the refusal."""
     spec = db.get_or_404(Specialization, spec_id)
     name = spec.name
     done = commit_or_show(None, action, spec, current_user)
     if done:
-        flash(message.format(name=name), "success")
+        flash(message(name), "success")
     return bool(done)
 
 
 @bp.post("/specializations/<int:spec_id>/archive")
 def specialization_archive(spec_id: int):
     _spec_action(spec_id, services.archive_specialization,
-                 "{name} is archived: no new licenses; existing ones stay valid.")
+                 lambda name: _("%(name)s is archived: no new licenses; existing ones stay valid.",
+                                name=name))
     return _to_spec(spec_id)
 
 
 @bp.post("/specializations/<int:spec_id>/restore")
 def specialization_restore(spec_id: int):
-    _spec_action(spec_id, services.restore_specialization, "{name} is offered again.")
+    _spec_action(spec_id, services.restore_specialization,
+                 lambda name: _("%(name)s is offered again.", name=name))
     return _to_spec(spec_id)
 
 
 @bp.post("/specializations/<int:spec_id>/delete")
 def specialization_delete(spec_id: int):
-    if _spec_action(spec_id, services.delete_specialization, "{name} deleted."):
+    if _spec_action(spec_id, services.delete_specialization, lambda name: _("%(name)s deleted.", name=name)):
         return redirect(url_for("admin.specializations"))
     return _to_spec(spec_id)
 
@@ -114,7 +120,7 @@ def level_add(spec_id: int):
         return _refused(spec, "new", form)
     level = services.add_level(spec, form.title.data, form.description.data, current_user)
     db.session.commit()
-    flash(f"Level {level.number} added.", "success")
+    flash(_("Level %(number)s added.", number=level.number), "success")
     return _to_spec(spec.id, level)
 
 
@@ -126,7 +132,7 @@ def level_edit(level_id: int):
         return _refused(level.specialization, level.id, form, level)
     services.update_level(level, form.title.data, form.description.data, current_user)
     db.session.commit()
-    flash(f"Level {level.number} saved.", "success")
+    flash(_("Level %(number)s saved.", number=level.number), "success")
     return _to_spec(level.specialization_id, level)
 
 
@@ -135,7 +141,7 @@ def level_remove(level_id: int):
     level = db.get_or_404(Level, level_id)
     spec_id, number = level.specialization_id, level.number
     if commit_or_show(None, services.remove_level, level, current_user):
-        flash(f"Level {number} removed.", "success")
+        flash(_("Level %(number)s removed.", number=number), "success")
     return _to_spec(spec_id)
 
 
@@ -147,7 +153,7 @@ def requirement_add(level_id: int):
         return _refused(level.specialization, f"req-{level.id}", form, level)
     services.add_requirement(level, form.title.data, form.description.data, current_user)
     db.session.commit()
-    flash("Requirement added.", "success")
+    flash(_("Requirement added."), "success")
     return _to_spec(level.specialization_id, level)
 
 
@@ -160,7 +166,7 @@ def requirement_edit(req_id: int):
         return _refused(level.specialization, f"edit-{requirement.id}", form, level)
     services.update_requirement(requirement, form.title.data, form.description.data, current_user)
     db.session.commit()
-    flash("Requirement saved.", "success")
+    flash(_("Requirement saved."), "success")
     return _to_spec(level.specialization_id, level)
 
 
@@ -170,7 +176,7 @@ def requirement_remove(req_id: int):
     level = requirement.level
     services.remove_requirement(requirement, current_user)
     db.session.commit()
-    flash("Requirement removed.", "success")
+    flash(_("Requirement removed."), "success")
     return _to_spec(level.specialization_id, level)
 
 
@@ -180,9 +186,12 @@ def requirement_move(req_id: int):
     level = requirement.level
     direction = request.form.get("direction", "")
     if commit_or_show(None, services.move_requirement, requirement, direction, current_user):
-        flash(
-            f"“{requirement.title}” moved {direction}: it is now {requirement.position + 1} of "
-            f"{len(level.requirements)} in level {level.number}.",
-            "success",
-        )
+        where = {"title": requirement.title, "position": requirement.position + 1,
+                 "count": len(level.requirements), "number": level.number}
+        if direction == "up":
+            flash(_("“%(title)s” moved up: it is now %(position)s of %(count)s in level %(number)s.",
+                    **where), "success")
+        else:
+            flash(_("“%(title)s” moved down: it is now %(position)s of %(count)s in level %(number)s.",
+                    **where), "success")
     return _to_spec(level.specialization_id, level)

@@ -1,7 +1,9 @@
 """Administration forms."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -40,37 +42,62 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-ROLE_CHOICES = [(Role.STUDENT, "Student"), (Role.INSTRUCTOR, "Instructor"), (Role.ADMIN, "Admin")]
+ROLE_CHOICES = [(Role.STUDENT, _l("Student")), (Role.INSTRUCTOR, _l("Instructor")), (Role.ADMIN, _l("Admin"))]
 STATUS_CHOICES = [
-    (UserStatus.ACTIVE, "Active"),
-    (UserStatus.SUSPENDED, "Suspended"),
-    (UserStatus.PENDING, "Pending"),
-    (UserStatus.ARCHIVED, lazy_gettext("Archived")),
+    (UserStatus.ACTIVE, _l("Active")),
+    (UserStatus.SUSPENDED, _l("Suspended")),
+    (UserStatus.PENDING, _l("Pending")),
+    (UserStatus.ARCHIVED, _l("Archived")),
 ]
+# The words the admin pages show for stored values (a value not listed is shown as it is).
+ROLE_NAMES = dict(ROLE_CHOICES)
+USER_STATUS_NAMES = dict(STATUS_CHOICES)
+LICENSE_STATUS_NAMES = {
+    "active": _l("Active"),
+    "suspended": _l("Suspended"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+}
+JOB_STATUS_NAMES = {
+    "queued": _l("Queued"),
+    "running": _l("Running"),
+    "finished": _l("Finished"),
+    "failed": _l("Failed"),
+}
+HISTORY_KIND_NAMES = {
+    "issued": _l("issued"),
+    "upgraded": _l("upgraded"),
+    "suspended": _l("suspended"),
+    "reinstated": _l("reinstated"),
+    "revoked": _l("revoked"),
+    "renewed": _l("renewed"),
+    "expired": _l("expired"),
+    "level_set": _l("level set"),
+}
 
 
 class UserCreateForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("E-mail", filters=[_strip], validators=[
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[
         DataRequired(), Length(max=254),
-        Email("Enter an e-mail address like name@example.org.", check_deliverability=False)])
-    role = SelectField("Role", choices=options(ROLE_CHOICES), default=Role.STUDENT)
+        Email(_l("Enter an e-mail address like name@example.org."), check_deliverability=False)])
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES), default=Role.STUDENT)
     date_of_birth = dates.date_field(
-        "Date of birth (optional)",
+        _l("Date of birth (optional)"),
         [Optional()],
-        too_early="Please check the year of the date of birth.",
-        too_late="The date of birth must be in the past.",
+        too_early=_l("Please check the year of the date of birth."),
+        too_late=_l("The date of birth must be in the past."),
     )
 
 
 class UserRoleForm(FlaskForm):
-    role = SelectField("New role", choices=options(ROLE_CHOICES))
-    reason = StringField("Reason", id="role_reason", validators=[DataRequired(), Length(max=500)])
+    role = SelectField(_l("New role"), choices=options(ROLE_CHOICES))
+    reason = StringField(_l("Reason"), id="role_reason", validators=[DataRequired(), Length(max=500)])
 
 
 class UserStatusForm(FlaskForm):
-    status = SelectField("New status", choices=options(STATUS_CHOICES))
-    reason = StringField("Reason", id="status_reason", validators=[DataRequired(), Length(max=500)])
+    status = SelectField(_l("New status"), choices=options(STATUS_CHOICES))
+    reason = StringField(_l("Reason"), id="status_reason", validators=[DataRequired(), Length(max=500)])
 
 
 CONSENT_METHODS = [
@@ -131,47 +158,49 @@ class InstructorSpecializationsForm(FlaskForm):
     # Checkboxes; the service checks the ids (unknown, archived), so that every caller
     # gets the same answer.
     specializations = SelectMultipleField(
-        "Specializations they teach", id="specializations", validate_choice=False
+        _l("Specializations they teach"), id="specializations", validate_choice=False
     )
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
 
 
 class SpecializationForm(FlaskForm):
     code = StringField(
-        "Code",
-        validators=[DataRequired(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. PLY.")],
+        _l("Code"),
+        validators=[DataRequired(), Regexp(r"^[A-Za-z]{3}$", message=_l("Three letters, e.g. PLY."))],
     )
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    max_level = IntegerField("Number of levels", validators=[InputRequired(), NumberRange(1, 20)], default=3)
-    min_age = IntegerField("Minimum age", validators=[InputRequired(), NumberRange(0, 99)], default=0)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    max_level = IntegerField(
+        _l("Number of levels"), validators=[InputRequired(), NumberRange(1, 20)], default=3
+    )
+    min_age = IntegerField(_l("Minimum age"), validators=[InputRequired(), NumberRange(0, 99)], default=0)
     validity_months = IntegerField(
-        "Validity (months)", validators=[Optional(), NumberRange(1, 240)]
+        _l("Validity (months)"), validators=[Optional(), NumberRange(1, 240)]
     )
-    auto_issue = BooleanField("Issue level 1 at once when a student selects it", default=True)
+    auto_issue = BooleanField(_l("Issue level 1 at once when a student selects it"), default=True)
 
 
 class LevelForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
 
 class RequirementForm(FlaskForm):
-    title = StringField("Requirement", validators=[DataRequired(), Length(max=160)])
-    description = TextAreaField("Details", validators=[Optional(), Length(max=5000)])
+    title = StringField(_l("Requirement"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
 
 
 class LicenseIssueForm(FlaskForm):
-    email = EmailField("Holder's e-mail", filters=[_strip], validators=[DataRequired(), Length(max=254)])
-    specialization = SelectField("Specialization", coerce=int, validators=[InputRequired()])
-    level = IntegerField("Level", validators=[InputRequired(), NumberRange(1, 20)], default=1)
+    email = EmailField(_l("Holder's e-mail"), filters=[_strip], validators=[DataRequired(), Length(max=254)])
+    specialization = SelectField(_l("Specialization"), coerce=int, validators=[InputRequired()])
+    level = IntegerField(_l("Level"), validators=[InputRequired(), NumberRange(1, 20)], default=1)
 
 
-BULK_ACTION_CHOICES = [("issue", "Issue level 1 to every eligible student"),
-                       ("upgrade", "Upgrade every active license by one level")]
+BULK_ACTION_CHOICES = [("issue", _l("Issue level 1 to every eligible student")),
+                       ("upgrade", _l("Upgrade every active license by one level"))]
 
 
 class BulkPreviewForm(FlaskForm):
@@ -181,21 +210,21 @@ class BulkPreviewForm(FlaskForm):
     class Meta:
         csrf = False
 
-    klass = SelectField("Class", coerce=int, validators=[InputRequired("Choose a class.")])
-    action = RadioField("Action", choices=options(BULK_ACTION_CHOICES), default="issue")
-    prerender = BooleanField("Pre-render the certificates", default=True)
+    klass = SelectField(_l("Class"), coerce=int, validators=[InputRequired(_l("Choose a class."))])
+    action = RadioField(_l("Action"), choices=options(BULK_ACTION_CHOICES), default="issue")
+    prerender = BooleanField(_l("Pre-render the certificates"), default=True)
 
 
 class BulkForm(FlaskForm):
     """Step two: start the job the admin saw in the preview (``preview`` is its digest)."""
 
-    klass = SelectField("Class", coerce=int, validators=[InputRequired("Choose a class.")])
-    action = RadioField("Action", choices=options(BULK_ACTION_CHOICES), default="issue")
-    prerender = BooleanField("Pre-render the certificates", default=True)
-    preview = HiddenField(validators=[DataRequired("Look at the preview first, then confirm.")])
-    override = BooleanField("Move them anyway")
-    override_reason = TextAreaField("Reason for the override", validators=[Length(max=500)])
+    klass = SelectField(_l("Class"), coerce=int, validators=[InputRequired(_l("Choose a class."))])
+    action = RadioField(_l("Action"), choices=options(BULK_ACTION_CHOICES), default="issue")
+    prerender = BooleanField(_l("Pre-render the certificates"), default=True)
+    preview = HiddenField(validators=[DataRequired(_l("Look at the preview first, then confirm."))])
+    override = BooleanField(_l("Move them anyway"))
+    override_reason = TextAreaField(_l("Reason for the override"), validators=[Length(max=500)])
 
     def validate_override_reason(self, field) -> None:
         if self.override.data and not (field.data or "").strip():
-            raise ValidationError("Say why these students move although the rules hold them back.")
+            raise ValidationError(_("Say why these students move although the rules hold them back."))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import jobs as job_runner
@@ -71,7 +72,7 @@ def _preview(form, class_id: int, action: str):
     """The preview for the class, or None with the refusal beside the form's field."""
     klass = db.session.get(Klass, class_id) if isinstance(class_id, int) else None
     if klass is None or klass.archived_at is not None:
-        show_error(form, services.AdminError("Choose a class.", "klass"))
+        show_error(form, services.AdminError(_("Choose a class."), "klass"))
         return None
     try:
         return services.bulk_preview(klass, action)
@@ -101,5 +102,5 @@ def job_resume(job_id: int):
     job = db.get_or_404(Job, job_id)
     if commit_or_show(None, services.resume_job, job, current_user):
         job_runner.dispatch(job_id)
-        flash(f"Job {job_id} resumed; items already handled are skipped.", "success")
+        flash(_("Job %(id)s resumed; items already handled are skipped.", id=job_id), "success")
     return redirect(url_for("admin.job", job_id=job_id))

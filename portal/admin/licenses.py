@@ -7,6 +7,7 @@ Suspending and revoking are confirmed on a page of their own that says what will
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import refused
@@ -30,7 +31,7 @@ def licenses():
     specs = queries.specialization_choices(True)
     status = request.args.get("status", "")
     if status and status not in LicenseStatus.ALL:
-        errors["status"] = "Choose one of the statuses listed."
+        errors["status"] = _("Choose one of the statuses listed.")
         status = ""
     filters = {
         "spec_id": int_filter("specialization", errors, lo=1),
@@ -40,7 +41,7 @@ def licenses():
         "holder": request.args.get("holder", "")[:120],
     }
     if filters["spec_id"] is not None and filters["spec_id"] not in {value for value, _ in specs}:
-        errors["specialization"] = "Choose one of the specializations listed."
+        errors["specialization"] = _("Choose one of the specializations listed.")
         filters["spec_id"] = None
     page = queries.licenses_page(**filters, after=request.args.get("after"))
     args = filter_args(LICENSE_FILTERS)
@@ -62,7 +63,8 @@ def license_issue():
         form.level.data, current_user,
     )):
         license = done.value
-        flash(f"License {license.code} issued to {license.holder.name}.", "success")
+        flash(_("License %(code)s issued to %(name)s.", code=license.code, name=license.holder.name),
+              "success")
         return _to_license(license)
     return render_template("admin/license_issue.html", form=form), form_status(form)
 
@@ -93,7 +95,7 @@ def license_suspend(license_id: int):
     form = SuspendForm()
     if form.validate_on_submit() and commit_or_show(form, lifecycle.suspend, license, current_user,
                                                     form.note.data):
-        flash(f"License {license.code} is suspended.", "success")
+        flash(_("License %(code)s is suspended.", code=license.code), "success")
         return _to_license(license)
     return render_template("admin/license_suspend.html", license=license, form=form), form_status(form)
 
@@ -105,17 +107,17 @@ def license_revoke(license_id: int):
     if form.validate_on_submit() and commit_or_show(
         form, lifecycle.revoke, license, current_user, form.reason_category.data, form.note.data
     ):
-        flash(f"License {license.code} is revoked.", "success")
+        flash(_("License %(code)s is revoked.", code=license.code), "success")
         return _to_license(license)
     return render_template("admin/license_revoke.html", license=license, form=form), form_status(form)
 
 
-def _note_action(license_id: int, service, done: str):
+def _note_action(license_id: int, service, done):
     """Reinstate or renew, with an optional note; a refusal is shown on the license page."""
     license = db.get_or_404(License, license_id)
     form = NoteForm()
     if form.validate_on_submit() and commit_or_show(form, service, license, current_user, form.note.data):
-        flash(done.format(code=license.code), "success")
+        flash(done(license.code), "success")
         return _to_license(license)
     page = url_for("admin.license_detail", license_id=license.id, _anchor="actions")
     return refused.show_again(form, "note", page, lambda: _license_page(license, form))
@@ -123,9 +125,11 @@ def _note_action(license_id: int, service, done: str):
 
 @bp.post("/licenses/<int:license_id>/reinstate")
 def license_reinstate(license_id: int):
-    return _note_action(license_id, lifecycle.reinstate, "License {code} is active again.")
+    return _note_action(license_id, lifecycle.reinstate,
+                        lambda code: _("License %(code)s is active again.", code=code))
 
 
 @bp.post("/licenses/<int:license_id>/renew")
 def license_renew(license_id: int):
-    return _note_action(license_id, lifecycle.renew, "License {code} is renewed.")
+    return _note_action(license_id, lifecycle.renew,
+                        lambda code: _("License %(code)s is renewed.", code=code))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from portal import dates
@@ -39,11 +40,11 @@ USER_SORTS: dict[str, tuple[Any, bool]] = {
     "oldest": (User.created_at, False),
 }
 USER_SORT_LABELS = {
-    "name": "Name A–Z",
-    "-name": "Name Z–A",
-    "email": "E-mail",
-    "newest": "Newest first",
-    "oldest": "Oldest first",
+    "name": _l("Name A–Z"),
+    "-name": _l("Name Z–A"),
+    "email": _l("E-mail"),
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
 }
 
 

@@ -12,9 +12,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal import jobs
 from portal.account import services as account_services
+from portal.admin.forms import ROLE_NAMES, USER_STATUS_NAMES
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
@@ -60,7 +62,7 @@ def _other_active_admins(user: User) -> int:
 def _keep_an_admin(user: User) -> None:
     if user.role == Role.ADMIN and user.status == UserStatus.ACTIVE and not _other_active_admins(user):
         raise AdminError(
-            f"{user.name} is the last active admin. Make another account an admin first."
+            _("%(name)s is the last active admin. Make another account an admin first.", name=user.name)
         )
 
 
@@ -69,13 +71,14 @@ def change_role(user: User, role: str, actor: User, reason: str) -> None:
     admin demotes themselves, the last active admin would go, or nothing changes."""
     reason = (reason or "").strip()
     if role not in Role.ALL:
-        raise AdminError("Choose a role.", "role")
+        raise AdminError(_("Choose a role."), "role")
     if not reason:
-        raise AdminError("Say why the role changes.", "reason")
+        raise AdminError(_("Say why the role changes."), "reason")
     if role == user.role:
-        raise AdminError(f"{user.name} already has the role {role}.", "role")
+        raise AdminError(_("%(name)s already has the role %(role)s.", name=user.name,
+                           role=str(ROLE_NAMES.get(role, role)).lower()), "role")
     if user.id == actor.id:
-        raise AdminError("You cannot remove your own admin role. Ask another admin.", "role")
+        raise AdminError(_("You cannot remove your own admin role. Ask another admin."), "role")
     if user.role == Role.ADMIN:
         _keep_an_admin(user)
     was_instructor = user.role == Role.INSTRUCTOR
@@ -91,13 +94,14 @@ def change_status(user: User, status: str, actor: User, reason: str) -> None:
     when an admin suspends themselves, the last active admin would go, or nothing changes."""
     reason = (reason or "").strip()
     if status not in UserStatus.ALL:
-        raise AdminError("Choose a status.", "status")
+        raise AdminError(_("Choose a status."), "status")
     if not reason:
-        raise AdminError("Say why the status changes.", "reason")
+        raise AdminError(_("Say why the status changes."), "reason")
     if status == user.status:
-        raise AdminError(f"The account is already {status}.", "status")
+        raise AdminError(_("The account is already %(status)s.",
+                           status=str(USER_STATUS_NAMES.get(status, status)).lower()), "status")
     if user.id == actor.id:
-        raise AdminError("You cannot suspend or deactivate your own account.", "status")
+        raise AdminError(_("You cannot suspend or deactivate your own account."), "status")
     if status != UserStatus.ACTIVE:
         _keep_an_admin(user)
     accounts.set_status(user, status, actor, reason)
@@ -111,9 +115,9 @@ def create_account(
     accounts service's AuthError for a taken e-mail; each names its field."""
     if date_of_birth is not None:
         if date_of_birth >= date.today():
-            raise AdminError("The date of birth must be in the past.", "date_of_birth")
+            raise AdminError(_("The date of birth must be in the past."), "date_of_birth")
         if date_of_birth.year < date.today().year - 120:
-            raise AdminError("Please check the year of the date of birth.", "date_of_birth")
+            raise AdminError(_("Please check the year of the date of birth."), "date_of_birth")
     return accounts.create_user(
         email, name, role, actor=actor, status=UserStatus.PENDING,
         date_of_birth=date_of_birth if role == Role.STUDENT or date_of_birth else None,
@@ -285,27 +289,28 @@ def set_specializations(user: User, specialization_ids, actor: User) -> bool:
     """
     if user.role != Role.INSTRUCTOR:
         raise AdminError(
-            f"{user.name} is not an instructor; only instructors teach specializations.",
+            _("%(name)s is not an instructor; only instructors teach specializations.", name=user.name),
             "specializations",
         )
     ids = set()
     for raw in specialization_ids or []:
         spec_id = parse_int(str(raw))
         if spec_id is None:
-            raise AdminError("Choose specializations from the list.", "specializations")
+            raise AdminError(_("Choose specializations from the list."), "specializations")
         ids.add(spec_id)
     found = {
         s.id: s for s in db.session.scalars(sa.select(Specialization).where(Specialization.id.in_(ids)))
     } if ids else {}
     if set(found) != ids:
-        raise AdminError("Choose specializations from the list.", "specializations")
+        raise AdminError(_("Choose specializations from the list."), "specializations")
     held = {s.id for s in _assigned_specializations(user)}
     archived = sorted(s.name for s in found.values() if s.archived_at is not None and s.id not in held)
     if archived:
-        verb = "is" if len(archived) == 1 else "are"
-        raise AdminError(
-            f"{', '.join(archived)} {verb} archived and cannot be assigned.", "specializations"
-        )
+        raise AdminError(ngettext(
+            "%(names)s is archived and cannot be assigned.",
+            "%(names)s are archived and cannot be assigned.",
+            len(archived), names=", ".join(archived),
+        ), "specializations")
     return _apply_specializations(user, list(found.values()), actor)
 
 
@@ -331,9 +336,9 @@ def _check_unique(code: str, name: str, spec_id: int | None) -> None:
         same_code = same_code.where(Specialization.id != spec_id)
         same_name = same_name.where(Specialization.id != spec_id)
     if db.session.scalar(same_code) is not None:
-        raise AdminError(f"The code {code} is already used.", "code")
+        raise AdminError(_("The code %(code)s is already used.", code=code), "code")
     if db.session.scalar(same_name) is not None:
-        raise AdminError(f"A specialization named {name} already exists.", "name")
+        raise AdminError(_("A specialization named %(name)s already exists.", name=name), "name")
 
 
 def _clean_spec_data(data: dict) -> dict:
@@ -382,8 +387,8 @@ def _resize_levels(spec: Specialization, new_max: int) -> None:
         reached = highest_level_held(spec)
         if reached > new_max:
             raise AdminError(
-                f"Holders have reached (or asked for) level {reached}; "
-                f"it cannot have fewer than {reached} levels.",
+                _("Holders have reached (or asked for) level %(level)s; "
+                  "it cannot have fewer than %(level)s levels.", level=reached),
                 "max_level",
             )
         for level in [lv for lv in spec.levels if lv.number > new_max]:
@@ -401,7 +406,7 @@ def update_specialization(spec: Specialization, data: dict, actor: User) -> Spec
     before = snapshot(spec)
     _check_unique(data["code"], data["name"], spec.id)
     if data["code"] != spec.code and licenses_in(spec):
-        raise AdminError("The code is part of issued license codes and cannot change.", "code")
+        raise AdminError(_("The code is part of issued license codes and cannot change."), "code")
     _resize_levels(spec, data.pop("max_level"))
     for name, value in data.items():
         setattr(spec, name, value)
@@ -418,7 +423,7 @@ def update_specialization(spec: Specialization, data: dict, actor: User) -> Spec
 def archive_specialization(spec: Specialization, actor: User) -> None:
     """Stop offering a specialization: no new licenses; existing ones stay valid."""
     if spec.archived_at is not None:
-        raise AdminError(f"{spec.name} is already archived.")
+        raise AdminError(_("%(name)s is already archived.", name=spec.name))
     spec.archived_at = utcnow()
     record(actor, actions.SPECIALIZATION_ARCHIVED, spec, before={"archived": False},
            after={"archived": True})
@@ -426,7 +431,7 @@ def archive_specialization(spec: Specialization, actor: User) -> None:
 
 def restore_specialization(spec: Specialization, actor: User) -> None:
     if spec.archived_at is None:
-        raise AdminError(f"{spec.name} is not archived.")
+        raise AdminError(_("%(name)s is not archived.", name=spec.name))
     spec.archived_at = None
     record(actor, actions.SPECIALIZATION_UPDATED, spec, before={"archived": True},
            after={"archived": False}, changed=["archived"])
@@ -436,14 +441,15 @@ def delete_specialization(spec: Specialization, actor: User) -> None:
     """Delete a specialization nobody uses. Raises AdminError when licenses, requests
     or classes refer to it: archive it instead."""
     if licenses_in(spec):
-        raise AdminError(f"{spec.name} has licenses, so it cannot be deleted. Archive it instead.")
+        raise AdminError(_("%(name)s has licenses, so it cannot be deleted. Archive it instead.",
+                           name=spec.name))
     used = db.session.scalar(
         sa.select(sa.func.count(Klass.id)).where(Klass.specialization_id == spec.id)
     ) or db.session.scalar(
         sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.specialization_id == spec.id)
     )
     if used:
-        raise AdminError(f"Classes or requests refer to {spec.name}. Archive it instead.")
+        raise AdminError(_("Classes or requests refer to %(name)s. Archive it instead.", name=spec.name))
     record(actor, actions.SPECIALIZATION_DELETED, spec, before=snapshot(spec))
     db.session.delete(spec)
 
@@ -481,11 +487,12 @@ def remove_level(level: Level, actor: User) -> None:
     spec = level.specialization
     top = max(lv.number for lv in spec.levels)
     if level.number != top:
-        raise AdminError("Only the highest level can be removed, so levels stay numbered 1, 2, 3 ...")
+        raise AdminError(_("Only the highest level can be removed, so levels stay numbered 1, 2, 3 ..."))
     if top == 1:
-        raise AdminError("A specialization needs at least one level.")
+        raise AdminError(_("A specialization needs at least one level."))
     if highest_level_held(spec) >= level.number:
-        raise AdminError(f"Holders have reached or asked for level {level.number}; it cannot be removed.")
+        raise AdminError(_("Holders have reached or asked for level %(number)s; it cannot be removed.",
+                           number=level.number))
     spec.levels.remove(level)
     spec.max_level = top - 1
     _level_changed(spec, actor, "level_removed", level=level.number,
@@ -534,7 +541,7 @@ def move_requirement(requirement: Requirement, direction: str, actor: User) -> N
     index = items.index(requirement)
     target = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= target < len(items):
-        raise AdminError("It cannot move further that way.")
+        raise AdminError(_("It cannot move further that way."))
     items[index], items[target] = items[target], items[index]
     for position, item in enumerate(items):
         item.position = position
@@ -551,9 +558,10 @@ def issue_to(email: str, spec: Specialization, level: int, actor: User) -> Licen
     student under the minimum age, or what the lifecycle service refuses."""
     holder = accounts.find_user_by_email(email)
     if holder is None:
-        raise AdminError("No account has this e-mail address.", "email")
+        raise AdminError(_("No account has this e-mail address."), "email")
     if holder.role != Role.STUDENT:
-        raise AdminError(f"{holder.name} is not a student; licenses are held by students.", "email")
+        raise AdminError(_("%(name)s is not a student; licenses are held by students.", name=holder.name),
+                         "email")
     problem = rules.eligibility_problem(holder, spec)
     if problem:
         raise AdminError(problem.to_staff(), "email")
@@ -606,10 +614,10 @@ def bulk_preview(klass: Klass, action: str) -> BulkPreview:
     """What a bulk ``action`` over the class's students would do now. Raises AdminError when
     the action is unknown or the class has no students."""
     if action not in BULK_ACTIONS:
-        raise AdminError("Choose what to do.", "action")
+        raise AdminError(_("Choose what to do."), "action")
     students = class_student_ids(klass)
     if not students:
-        raise AdminError(f"{klass.name} has no students yet.", "klass")
+        raise AdminError(_("%(class_name)s has no students yet.", class_name=klass.name), "klass")
     spec = db.session.get(Specialization, klass.specialization_id)
     verdicts = rules.bulk_verdicts(action, spec, students)
     names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(students))).all())
@@ -636,7 +644,7 @@ def start_bulk(klass: Klass, action: str, prerender: bool, actor: User, *,
     override_reason = " ".join((override_reason or "").split()) or None
     if preview is not None and preview != current.digest:
         raise PreviewChanged(
-            "Something changed since the preview was made; check the new preview and confirm again."
+            _("Something changed since the preview was made; check the new preview and confirm again.")
         )
     students = [v.student_id for v, _ in current.rows]
     students.sort()
@@ -646,8 +654,8 @@ def start_bulk(klass: Klass, action: str, prerender: bool, actor: User, *,
     ).all()
     for job in busy:
         if job.params.get("class_id") == klass.id and job.params.get("action") == action:
-            raise AdminError(f"Job {job.id} is already doing this for {klass.name}; "
-                             "wait for it to finish.", "klass")
+            raise AdminError(_("Job %(id)s is already doing this for %(class_name)s; wait for it to finish.",
+                               id=job.id, class_name=klass.name), "klass")
     params = {
         "class_id": klass.id,
         "class_name": klass.name,
@@ -679,9 +687,9 @@ def resume_job(job: Job, actor: User) -> None:
     """Mark a stopped job for another run; the caller commits, then dispatches.
     Raises AdminError for a finished job, or a queued one (it has not started)."""
     if job.status == JobStatus.FINISHED:
-        raise AdminError("This job has finished; there is nothing to resume.")
+        raise AdminError(_("This job has finished; there is nothing to resume."))
     if job.status == JobStatus.QUEUED:
-        raise AdminError("This job is waiting for a worker and has not started yet; "
-                         "there is nothing to resume.")
+        raise AdminError(_("This job is waiting for a worker and has not started yet; "
+                           "there is nothing to resume."))
     record(actor, actions.JOB_RESUMED, job, kind=job.kind, status_before=job.status,
            done=job.done, total=job.total)

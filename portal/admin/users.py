@@ -31,9 +31,9 @@ def users():
     }
     errors: dict[str, str] = {}
     for name, choices, message in (
-        ("role", forms.ROLE_CHOICES, "Choose one of the roles listed."),
-        ("status", forms.STATUS_CHOICES, "Choose one of the statuses listed."),
-        ("sort", queries.USER_SORTS, "Choose one of the orders listed."),
+        ("role", forms.ROLE_CHOICES, _("Choose one of the roles listed.")),
+        ("status", forms.STATUS_CHOICES, _("Choose one of the statuses listed.")),
+        ("sort", queries.USER_SORTS, _("Choose one of the orders listed.")),
     ):
         allowed = {c[0] if isinstance(c, tuple) else c for c in choices}
         if filters[name] and filters[name] not in allowed:
@@ -62,11 +62,11 @@ def user_new():
         sent = tokens.send_set_password_link(user, current_user)
         db.session.commit()
         if sent:
-            flash(f"Account created. {user.email} has been e-mailed a link to choose a password.",
-                  "success")
+            flash(_("Account created. %(email)s has been e-mailed a link to choose a password.",
+                    email=user.email), "success")
         else:
-            flash(f"Account created, but the e-mail to {user.email} could not be sent. "
-                  "Use “Send set-password link” to try again.", "warning")
+            flash(_("Account created, but the e-mail to %(email)s could not be sent. "
+                    "Use “Send set-password link” to try again.", email=user.email), "warning")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user_new.html", form=form), form_status(form)
 
@@ -134,7 +134,8 @@ def user_role(user_id: int):
     if form.validate_on_submit() and commit_or_show(
         form, services.change_role, user, form.role.data, current_user, form.reason.data
     ):
-        flash(f"{user.name} is now {user.role}; their sessions have ended.", "success")
+        flash(_("%(name)s is now %(role)s; their sessions have ended.",
+                name=user.name, role=str(forms.ROLE_NAMES.get(user.role, user.role)).lower()), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return _refused(user, "role", form)
 
@@ -146,7 +147,9 @@ def user_status(user_id: int):
     if form.validate_on_submit() and commit_or_show(
         form, services.change_status, user, form.status.data, current_user, form.reason.data
     ):
-        flash(f"{user.name}'s account is now {user.status}.", "success")
+        flash(_("%(name)s's account is now %(status)s.",
+                name=user.name, status=str(forms.USER_STATUS_NAMES.get(user.status, user.status)).lower()),
+              "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return _refused(user, "status", form)
 
@@ -160,11 +163,12 @@ def user_specializations(user_id: int):
     )):
         taught = ", ".join(s.name for s in rules.specializations_of(user, include_archived=True))
         if not done.value:
-            flash("Nothing changed.", "info")
+            flash(_("Nothing changed."), "info")
         elif taught:
-            flash(f"{user.name} now teaches {taught}.", "success")
+            flash(_("%(name)s now teaches %(specializations)s.", name=user.name, specializations=taught),
+                  "success")
         else:
-            flash(f"{user.name} no longer teaches any specialization.", "success")
+            flash(_("%(name)s no longer teaches any specialization.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id, _anchor="teaching"))
     return _refused(user, "specializations", form)
 
@@ -240,7 +244,7 @@ def user_unlock(user_id: int):
     user = db.get_or_404(User, user_id)
     accounts.unlock(user, current_user)
     db.session.commit()
-    flash(f"{user.name}'s account is unlocked.", "success")
+    flash(_("%(name)s's account is unlocked.", name=user.name), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -251,7 +255,8 @@ def user_end_sessions(user_id: int):
     form.validate()
     ended = accounts.end_all_sessions(user, current_user, form.reason.data or "ended_by_admin")
     db.session.commit()
-    flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {user.name}.", "success")
+    flash(ngettext("Ended %(num)d session of %(name)s.", "Ended %(num)d sessions of %(name)s.", ended,
+                   name=user.name), "success")
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("admin.user_detail", user_id=user.id))
@@ -261,11 +266,11 @@ def user_end_sessions(user_id: int):
 def user_send_link(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.status == UserStatus.SUSPENDED:
-        flash("A suspended account cannot set a password. Reactivate it first.", "error")
+        flash(_("A suspended account cannot set a password. Reactivate it first."), "error")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     sent = tokens.send_set_password_link(user, current_user)
     db.session.commit()
-    flash(f"A set-password link was e-mailed to {user.email}." if sent
-          else f"The e-mail to {user.email} could not be sent; try again later.",
+    flash(_("A set-password link was e-mailed to %(email)s.", email=user.email) if sent
+          else _("The e-mail to %(email)s could not be sent; try again later.", email=user.email),
           "success" if sent else "error")
     return redirect(url_for("admin.user_detail", user_id=user.id))
