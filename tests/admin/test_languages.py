@@ -49,7 +49,7 @@ def test_admin_pages_in_spanish(client, logged_admin, make_user, make_specializa
     speak(client, "es")
     detail = text(client.get(f"/admin/users/{minor.id}"))
     assert '<html lang="es"' in detail
-    assert "Lía Menor es menor de 18 años" in detail and "Registrar consentimiento" in detail
+    assert "Gestionar la cuenta" in detail and "Perfil" in detail
     assert "Cambiar rol" in detail and ">Estudiante<" in detail
     page = text(client.get(f"/admin/specializations/{spec.id}"))
     assert "Niveles y requisitos" in page and "Editar el nivel 1" in page and "Añadir requisito" in page
