@@ -19,6 +19,9 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from limits.storage import MemoryStorage, storage_from_string
@@ -40,32 +43,38 @@ _COUNTS = "portal.denial_counts"
 # Where denials are counted when the shared storage cannot be reached (this process only).
 _fallback_counts = MemoryStorage()
 
+# Lazy: each is translated into the reader's language when the page is made. The JSON
+# answers keep "error" in English (a stable label for software); their "message" is
+# in the reader's language.
 TITLES = {
-    400: "Bad request",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Already decided",
-    410: "Gone",
-    413: "Too large",
-    422: "Please check the form",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Already decided"),
+    410: _l("Gone"),
+    413: _l("Too large"),
+    422: _l("Please check the form"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
+ERROR = _l("Error")
 
 MESSAGES = {
-    400: "The request could not be understood. Please go back and try again.",
-    401: "You need to log in to see this page.",
-    403: "Your account is not allowed to do this.",
-    404: "There is nothing here. Check the address, or go back to your dashboard.",
-    405: "This address does not accept that kind of request.",
-    409: "Someone else already acted on this. Reload the page to see its current state.",
-    413: "What you sent is larger than we accept.",
-    429: "Too many attempts in a short time. Please wait a little and try again.",
-    500: "An unexpected error happened on our side. It has been logged.",
-    503: "Portal cannot reach its database right now. Please try again in a moment.",
+    400: _l("The request could not be understood. Please go back and try again."),
+    401: _l("You need to log in to see this page."),
+    403: _l("Your account is not allowed to do this."),
+    404: _l("There is nothing here. Check the address, or go back to your dashboard."),
+    405: _l("This address does not accept that kind of request."),
+    409: _l("Someone else already acted on this. Reload the page to see its current state."),
+    410: _l("This is no longer available."),
+    413: _l("What you sent is larger than we accept."),
+    422: _l("Some of what you sent could not be accepted. Please check it and try again."),
+    429: _l("Too many attempts in a short time. Please wait a little and try again."),
+    500: _l("An unexpected error happened on our side. It has been logged."),
+    503: _l("Portal cannot reach its database right now. Please try again in a moment."),
 }
 
 
@@ -80,10 +89,12 @@ def wants_json() -> bool:
 def error_response(code: int, message: str | None = None, incident: str | None = None):
     """The error page; for an htmx request only its words (``errors/_alert.html``), which
     portal.js shows in an alert beside the control that made the request."""
-    message = message or MESSAGES.get(code, "")
-    title = TITLES.get(code, "Error")
+    message = str(message or MESSAGES.get(code, ""))
+    title = str(TITLES.get(code, ERROR))
     if wants_json():
-        body = {"error": title, "message": message, "status": code}
+        with force_locale("en"):
+            error = str(TITLES.get(code, ERROR))
+        body = {"error": error, "message": message, "status": code}
         if incident:
             body["incident"] = incident
         response = jsonify(body)
@@ -115,13 +126,14 @@ def _seconds_to_wait() -> int | None:
 def wait_message(seconds: int | None) -> str:
     """The 429 message, with how long to wait when it is known."""
     if seconds is None:
-        return MESSAGES[429]
+        return str(MESSAGES[429])
     if seconds < 60:
-        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
-    else:
-        minutes = math.ceil(seconds / 60)
-        wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
-    return f"Too many attempts in a short time. Please wait {wait} and try again."
+        return ngettext("Too many attempts in a short time. Please wait %(num)d second and try again.",
+                        "Too many attempts in a short time. Please wait %(num)d seconds and try again.",
+                        seconds)
+    return ngettext("Too many attempts in a short time. Please wait about %(num)d minute and try again.",
+                    "Too many attempts in a short time. Please wait about %(num)d minutes and try again.",
+                    math.ceil(seconds / 60))
 
 
 def _count_in_window(reason: str, actor) -> tuple[int, int]:
@@ -182,7 +194,7 @@ def register(app: Flask) -> None:
     def csrf_error(exc: CSRFError):
         _record_denial(400, "csrf")
         return error_response(
-            400, "The form had expired or was not sent from this site. Reload the page and try again."
+            400, _("The form had expired or was not sent from this site. Reload the page and try again.")
         )
 
     @app.errorhandler(HiddenResource)
@@ -200,7 +212,9 @@ def register(app: Flask) -> None:
         if code >= 500:
             db.session.rollback()
             _record_denial(code, "server_error", actions.REQUEST_FAILED)
-        message = exc.description if code in (409, 422) else None
+        # A route's own words (abort(409, _("..."))), not Werkzeug's English default.
+        said = exc.description if exc.description != type(exc).description else None
+        message = said if code in (409, 422) else None
         if code == 429:
             message = wait_message(_seconds_to_wait())
         response = error_response(code, message)

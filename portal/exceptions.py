@@ -24,6 +24,9 @@ class PortalError(Exception):
     status = 422
 
     def __init__(self, message: str, field: str | None = None):
+        # A lazy message (a module's constant) is put in the reader's language here, where
+        # it is raised, so it is shown, flashed and logged as the plain text it became.
+        message = str(message)
         super().__init__(message)
         self.message = message
         self.field = field

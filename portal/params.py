@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from flask import request
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -56,7 +57,7 @@ def int_filter(name: str, errors: dict[str, str], *, lo: int = 0, hi: int = MAX_
         return None
     number = parse_int(raw, lo, hi)
     if number is None:
-        errors[name] = f"Enter a whole number from {lo} to {hi}."
+        errors[name] = _("Enter a whole number from %(lo)d to %(hi)d.", lo=lo, hi=hi)
     return number
 
 

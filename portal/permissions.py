@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, current_app, flash, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login.utils import login_url
 from werkzeug.exceptions import NotFound
@@ -15,7 +16,8 @@ from portal.params import safe_next, same_site_path
 
 __all__ = ["HiddenResource", "Role", "blueprint_guard", "not_yours", "role_required"]
 
-SESSION_ENDED = "Your session ended; log in again."
+SESSION_ENDED = _l("Your session ended; log in again.")
+LOG_IN_FIRST = _l("Please log in to see that page.")
 
 
 class HiddenResource(NotFound):
@@ -55,7 +57,7 @@ def ask_to_log_in():
     from pages that needed a login, so the session behind them has ended.
     """
     ended = htmx.is_htmx() or _session_ended()
-    flash(SESSION_ENDED if ended else login_manager.login_message, "info")
+    flash(str(SESSION_ENDED if ended else LOG_IN_FIRST), "info")
     return htmx.redirect(login_url(login_manager.login_view, next_url=_return_to()), code=302)
 
 

@@ -138,7 +138,7 @@ def _next_of(location: str) -> str | None:
 
 def _ended_login_page(client) -> str:
     html = client.get("/auth/login").get_data(as_text=True)
-    assert SESSION_ENDED in html
+    assert str(SESSION_ENDED) in html
     return html
 
 
@@ -159,7 +159,7 @@ def test_htmx_after_logging_out_other_devices_goes_to_login_and_back(app_factory
     location = response.headers["HX-Redirect"]
     assert _next_of(location) == f"{roster['page']}?q=al"  # the page, not the POST-only address
     login_page = phone.get(location).get_data(as_text=True)
-    assert SESSION_ENDED in login_page
+    assert str(SESSION_ENDED) in login_page
     back = phone.post(location, data={"csrf_token": csrf_token_from(login_page),
                                       "email": roster["coach"].email, "password": roster["coach"].password})
     assert back.status_code in (302, 303) and back.headers["Location"].endswith(f"{roster['page']}?q=al")
@@ -202,7 +202,7 @@ def test_a_foreign_or_odd_current_url_is_not_a_next(client, make_user, current):
 def test_the_ended_message_cannot_be_written_from_outside(client, make_user):
     html = client.get("/auth/login?next=/x&ended=%3Cb%3Eowned%3C/b%3E&message=owned").get_data(as_text=True)
     assert "owned" not in html.split('<main', 1)[1].split("<form", 1)[0]
-    assert SESSION_ENDED not in html
+    assert str(SESSION_ENDED) not in html
 
 
 def test_a_form_posted_after_the_session_ended_returns_to_its_page(app, client, roster):
@@ -222,4 +222,4 @@ def test_a_visitor_who_never_logged_in_is_asked_to_log_in(client):
     assert response.status_code == 302
     assert _next_of(response.headers["Location"]) == "/dashboard/classes/3?q=x"
     html = client.get("/auth/login").get_data(as_text=True)
-    assert "Please log in to see that page." in html and SESSION_ENDED not in html
+    assert "Please log in to see that page." in html and str(SESSION_ENDED) not in html

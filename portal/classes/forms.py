@@ -1,18 +1,19 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
 class ClassCreateForm(FlaskForm):
-    name = StringField("Class name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Class name"), validators=[DataRequired(), Length(max=120)])
     # Offered: the specializations the instructor teaches; the route refuses any other.
     specialization = SelectField(
-        "Specialization", coerce=int, validators=[DataRequired()], validate_choice=False
+        _l("Specialization"), coerce=int, validators=[DataRequired()], validate_choice=False
     )
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
 class ClassJoinForm(FlaskForm):
-    join_code = StringField("Join code", validators=[DataRequired(), Length(max=40)])
+    join_code = StringField(_l("Join code"), validators=[DataRequired(), Length(max=40)])

@@ -50,7 +50,7 @@ def index():
         spec = taught.get(form.specialization.data)
         if spec is None:  # not offered: another specialization, or none at all
             form.specialization.errors.append(
-                "Choose one of the specializations you teach. An admin assigns them."
+                _("Choose one of the specializations you teach. An admin assigns them.")
             )
         elif done := commit_or_show(
             form,
@@ -62,7 +62,8 @@ def index():
             actor=current_user,
         ):
             klass = done.value
-            flash(f"Class “{klass.name}” created. Its join code is {klass.join_code}.", "success")
+            flash(_("Class “%(class_name)s” created. Its join code is %(code)s.", class_name=klass.name,
+                    code=klass.join_code), "success")
             return redirect(url_for("classes.roster", class_id=klass.id))
     return _render_classes(form, form_status(form), assigned)
 
@@ -116,7 +117,7 @@ def requirements(class_id: int, user_id: int):
             roster=data,
             saved=True,
         )
-    flash(f"Requirements of {student.name} saved.", "success")
+    flash(_("Requirements of %(name)s saved.", name=student.name), "success")
     return redirect(
         url_for(
             "classes.roster",
@@ -133,7 +134,8 @@ def remove_student(class_id: int, user_id: int):
     klass = _staff_class(class_id)
     student = _member(klass, user_id)
     if commit_or_show(None, services.remove_student, klass, student, actor=current_user):
-        flash(f"{student.name} is no longer in {klass.name}.", "success")
+        flash(_("%(name)s is no longer in %(class_name)s.", name=student.name, class_name=klass.name),
+              "success")
     return redirect(url_for("classes.roster", class_id=klass.id))
 
 
@@ -146,7 +148,7 @@ def rotate_code(class_id: int):
             "classes/_join_code.html", "classes/_join_code.html", klass=klass, rotated=True
         )
     if done:
-        flash(f"New join code: {done.value}. The old code no longer works.", "success")
+        flash(_("New join code: %(code)s. The old code no longer works.", code=done.value), "success")
     return redirect(url_for("classes.roster", class_id=klass.id))
 
 
@@ -155,7 +157,7 @@ def archive(class_id: int):
     klass = _staff_class(class_id)
     if not commit_or_show(None, services.archive_class, klass, actor=current_user):
         abort(409)  # already archived; the reason is flashed
-    flash(f"“{klass.name}” is archived; its join code no longer works.", "success")
+    flash(_("“%(class_name)s” is archived; its join code no longer works.", class_name=klass.name), "success")
     return redirect(url_for("classes.roster", class_id=klass.id))
 
 
@@ -182,9 +184,10 @@ def join():
         if done:
             klass, joined = done.value
             if joined:
-                flash(f"Welcome to {klass.name}, taught by {klass.instructor.name}.", "success")
+                flash(_("Welcome to %(class_name)s, taught by %(instructor)s.", class_name=klass.name,
+                        instructor=klass.instructor.name), "success")
             else:
-                flash(f"You are already in {klass.name}.", "info")
+                flash(_("You are already in %(class_name)s.", class_name=klass.name), "info")
             return redirect(url_for("dashboard.index"))
         # Aggregated per source and hour, as denials are: a guessing run adds a few rows.
         record_refusal("join_code", actions.CLASS_JOIN_FAILED, form_status(form))
@@ -197,7 +200,7 @@ def join():
 def leave(class_id: int):
     klass = db.get_or_404(Klass, class_id)
     if commit_or_show(None, services.leave_class, current_user, klass, actor=current_user):
-        flash(f"You left {klass.name}.", "success")
+        flash(_("You left %(class_name)s.", class_name=klass.name), "success")
     return redirect(url_for("classes.index"))
 
 

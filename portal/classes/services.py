@@ -14,6 +14,8 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit import actions
@@ -32,7 +34,7 @@ LEGACY_CODE_GROUPS = (3, 3)
 _CODE_ATTEMPTS = 8
 CODE_EXAMPLE = "PLY-4KDQ-9XTR-M7CA"
 # One answer for a code no class has and for one that was replaced: a guess learns nothing.
-UNKNOWN_CODE = (
+UNKNOWN_CODE = _l(
     "This join code does not work. Check it with your instructor, who may have given out a new one."
 )
 
@@ -95,7 +97,7 @@ def _code_taken(code: str) -> bool:
 
 def _assign_code(klass: Klass) -> None:
     """Give the class a fresh unique code; retry on the rare collision."""
-    for _ in range(_CODE_ATTEMPTS):
+    for _attempt in range(_CODE_ATTEMPTS):
         code = new_join_code(klass.specialization)
         if _code_taken(code):
             continue
@@ -106,7 +108,7 @@ def _assign_code(klass: Klass) -> None:
             return
         except IntegrityError:  # someone took the same code in the meantime
             continue
-    raise ClassError("Could not find a free join code. Please try again.")
+    raise ClassError(_("Could not find a free join code. Please try again."))
 
 
 # -- classes ------------------------------------------------------------------------------
@@ -118,17 +120,18 @@ def create_class(
     """Create a class run by ``instructor``. Raises ClassError (field ``specialization``)
     for an archived specialization or one an admin has not assigned to the instructor."""
     if instructor.role not in (Role.INSTRUCTOR, Role.ADMIN):
-        raise NotAllowed("Only instructors can run classes.")
+        raise NotAllowed(_("Only instructors can run classes."))
     if spec.archived_at is not None:
-        raise ClassError("This specialization is archived.", "specialization")
+        raise ClassError(_("This specialization is archived."), "specialization")
     if instructor.role == Role.INSTRUCTOR and not rules.assigned(instructor, spec.id):
         raise ClassError(
-            f"You do not teach {spec.name}. An admin assigns the specializations you teach.",
+            _("You do not teach %(specialization)s. An admin assigns the specializations you teach.",
+              specialization=spec.name),
             "specialization",
         )
     name = (name or "").strip()
     if not name:
-        raise ClassError("Give the class a name.", "name")
+        raise ClassError(_("Give the class a name."), "name")
     klass = Klass(
         name=name,
         description=(description or "").strip(),
@@ -153,7 +156,7 @@ def create_class(
 def rotate_code(klass: Klass, *, actor: User) -> str:
     """Give the class a new join code; the old one stops working at once."""
     if klass.archived_at is not None:
-        raise ClassError("An archived class has no join code to renew.")
+        raise ClassError(_("An archived class has no join code to renew."))
     old = klass.join_code
     _assign_code(klass)
     db.session.add(ReplacedJoinCode(code=old, class_id=klass.id))
@@ -164,7 +167,7 @@ def rotate_code(klass: Klass, *, actor: User) -> str:
 def archive_class(klass: Klass, *, actor: User) -> None:
     """Close the class: no one can join any more; the roster stays readable."""
     if klass.archived_at is not None:
-        raise ClassError("This class is already archived.")
+        raise ClassError(_("This class is already archived."))
     klass.archived_at = utcnow()
     record(actor, actions.CLASS_ARCHIVED, klass, name=klass.name)
 
@@ -178,13 +181,14 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
     class is archived.
     """
     if student.role != Role.STUDENT:
-        raise NotAllowed("Only students join classes.")
+        raise NotAllowed(_("Only students join classes."))
     if not student.email_confirmed:
-        raise NotAllowed("Confirm your e-mail address before you join a class.", "join_code")
+        raise NotAllowed(_("Confirm your e-mail address before you join a class."), "join_code")
     display = normalise_join_code(code)
     if not is_join_code(display):
         raise ClassError(
-            f"A join code has three letters and twelve letters and digits, like {CODE_EXAMPLE}.",
+            _("A join code has three letters and twelve letters and digits, like %(example)s.",
+              example=CODE_EXAMPLE),
             "join_code",
         )
     klass = db.session.scalar(sa.select(Klass).where(Klass.join_code == display))
@@ -192,7 +196,7 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
         raise ClassError(UNKNOWN_CODE, "join_code")
     if klass.archived_at is not None:
         raise ClassError(
-            "This class has been archived and no longer takes new students.", "join_code"
+            _("This class has been archived and no longer takes new students."), "join_code"
         )
     existing = _membership(klass, student)
     if existing is not None:
@@ -219,7 +223,7 @@ def leave_class(student: User, klass: Klass, *, actor: User) -> None:
     """The student leaves the class. Raises NotMember when not a member."""
     membership = _membership(klass, student)
     if membership is None:
-        raise NotMember("You are not in this class.")
+        raise NotMember(_("You are not in this class."))
     db.session.delete(membership)
     record(actor, actions.CLASS_LEFT, klass, student_id=student.id)
 
@@ -228,7 +232,7 @@ def remove_student(klass: Klass, student: User, *, actor: User) -> None:
     """Take a student off the roster. Raises ClassError when not a member."""
     membership = _membership(klass, student)
     if membership is None:
-        raise ClassError("This student is not in the class.")
+        raise ClassError(_("This student is not in the class."))
     db.session.delete(membership)
     record(actor, actions.CLASS_STUDENT_REMOVED, klass, student_id=student.id, student=student.email)
 
@@ -243,10 +247,10 @@ def _check_may_confirm(actor: User, student: User, requirement: Requirement) -> 
     if actor.role == Role.ADMIN:
         return spec_id
     if actor.role != Role.INSTRUCTOR or not rules.teaches(actor, student, spec_id):
-        raise NotAllowed(
+        raise NotAllowed(_(
             "You can confirm requirements only for students of your classes, "
             "in the specializations you teach."
-        )
+        ))
     return spec_id
 
 

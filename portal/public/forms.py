@@ -1,6 +1,8 @@
 """The public verification form."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -15,14 +17,14 @@ class VerifyForm(FlaskForm):
         csrf = False
 
     code = StringField(
-        "License code",
-        validators=[DataRequired("Enter the license code printed on the certificate."), Length(max=64)],
+        _l("License code"),
+        validators=[DataRequired(_l("Enter the license code printed on the certificate.")), Length(max=64)],
         filters=[lambda value: value.strip() if value else value],
     )
 
     def validate_code(self, field) -> None:
         if codes.normalise(field.data) is None:
-            raise ValidationError(
+            raise ValidationError(_(
                 "This is not a valid license code: check it for typing mistakes. A code looks "
-                "like PLY-7K3Q-9XZD-M2P4-R; case, spaces and dashes do not matter."
-            )
+                "like %(example)s; case, spaces and dashes do not matter.", example="PLY-7K3Q-9XZD-M2P4-R"
+            ))

@@ -3,7 +3,10 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,6 +18,7 @@ from portal.licenses import codes, qr, state, verification
 from portal.models.catalogue import Specialization
 from portal.public import bp
 from portal.public.forms import VerifyForm
+from portal.templating import local_date
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,12 @@ def landing():
         log.warning("landing page without the specializations: %s", exc.__class__.__name__)
         specializations = []
     verify_url = f"{current_app.config['PORTAL_BASE_URL']}/verify"
-    return render_template("public/landing.html", specializations=specializations, today=utcnow().date(),
-                           sample_qr=qr.url_svg_inline(verify_url, title=f"QR code: {verify_url}"))
+    # "Player, Coach or Internship", as the reader's language lists alternatives.
+    offered = format_list([s.name for s in specializations], style="or", locale=get_locale())
+    return render_template("public/landing.html", specializations=specializations, offered=offered,
+                           today=utcnow().date(),
+                           sample_qr=qr.url_svg_inline(verify_url,
+                                                       title=_("QR code: %(url)s", url=verify_url)))
 
 
 @bp.get("/healthz")
@@ -82,7 +90,12 @@ def _presented() -> tuple[str | None, str | None]:
 @verify_limit
 def verify_json(code: str):
     result = verification.verify(code, *_presented())
-    response = jsonify(result.as_json())
+    body = result.as_json()
+    if result.found:
+        # Keys and values stay as software reads them; the message is for a person, in the
+        # visitor's language. (An unknown code's answer is exactly SPEC's two keys.)
+        body["message"] = verdict(result)
+    response = jsonify(body)
     if not result.found:
         response.status_code = 404
     _cache_headers(response, result, personal=False)
@@ -102,15 +115,51 @@ def verify(code: str):
     return response
 
 
+def verdict(result) -> str:
+    """What the verification of a license found, in a sentence or two of the reader's
+    language (the JSON's ``message``; the page says the same at more length)."""
+    lic = result.license
+    state = result.state
+    if state == verification.State.VALID:
+        detail = (_("This license is genuine and active until %(date)s.", date=local_date(lic.expires_at))
+                  if lic.expires_at else _("This license is genuine and active."))
+        return f"{_('Valid.')} {detail}"
+    if state == verification.State.EXPIRING_SOON:
+        return "{} {}".format(_("Valid, expiring soon."), ngettext(
+            "This license is genuine and active, but expires on %(date)s (%(num)d day left).",
+            "This license is genuine and active, but expires on %(date)s (%(num)d days left).",
+            result.days_left, date=local_date(lic.expires_at)))
+    if state == verification.State.EXPIRED:
+        return "{} {}".format(_("Not valid: expired."), _(
+            "The license expired on %(date)s. It is genuine but no longer in force.",
+            date=local_date(result.since)))
+    if state == verification.State.SUSPENDED:
+        detail = (_("The academy has suspended this license for now, since %(date)s.",
+                    date=local_date(result.since))
+                  if result.since else _("The academy has suspended this license for now."))
+        return f"{_('Not valid: suspended.')} {detail}"
+    if state == verification.State.REVOKED:
+        detail = (_("The academy revoked this license on %(date)s.", date=local_date(result.since))
+                  if result.since else _("The academy revoked this license."))
+        if result.reason_label:
+            detail = f"{detail} {_('Reason: %(reason)s.', reason=result.reason_label)}"
+        return f"{_('Not valid: revoked.')} {detail}"
+    return "{} {}".format(_("Not valid: failed its integrity check."), _(
+        "The academy's record of this license does not match its signature or history, so it "
+        "cannot be vouched for. Please contact the academy."))
+
+
 def _form_for(code: str, result) -> VerifyForm:
     form = VerifyForm(formdata=None, code=code)
     if result.typo:
-        form.code.errors = ["The check character does not match: the code has a typing mistake."]
+        form.code.errors = [_("The check character does not match: the code has a typing mistake.")]
     return form
 
 
 def _cache_headers(response, result, *, personal: bool) -> None:
-    """A valid license's answer may be cached briefly; anything else must be re-checked."""
+    """A valid license's answer may be cached briefly; anything else must be re-checked.
+    The answer is in the visitor's language, so a cache keeps one per language."""
+    response.vary.update(("Accept-Language", "Cookie"))
     if result.valid and not personal:
         response.headers["Cache-Control"] = "public, max-age=60"
     elif not personal:

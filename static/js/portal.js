@@ -55,6 +55,16 @@
     region.replaceChildren(content);
   }
 
+  // Words of our own, in the page's language: the layout puts them on <body> (data-msg-*),
+  // with {name} where a number goes.
+  function words(name, values) {
+    var text = document.body.getAttribute("data-msg-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) {
+      text = text.split("{" + key + "}").join(String(values[key]));
+    });
+    return text;
+  }
+
   // The alert Portal sent, or words of our own when something else answered (a proxy).
   function errorFrom(xhr) {
     var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
@@ -62,9 +72,10 @@
     if (sent) { return document.importNode(sent, true); }
     if (xhr.status === 429) {
       var wait = parseInt(xhr.getResponseHeader("Retry-After"), 10);
-      return "Too many requests. Please wait " + (wait > 0 ? wait + " seconds" : "a little") + " and try again.";
+      if (!(wait > 0)) { return words("busy"); }
+      return words(wait === 1 ? "wait-one" : "wait-other", {seconds: wait});
     }
-    return "Something went wrong (error " + xhr.status + "). Please try again in a moment.";
+    return words("failed", {status: xhr.status});
   }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -82,7 +93,7 @@
   });
 
   function unreachable(event) {
-    showAlert(event.detail.elt, "Portal could not be reached. Check your connection and try again.");
+    showAlert(event.detail.elt, words("unreachable"));
   }
   document.addEventListener("htmx:sendError", unreachable);
   document.addEventListener("htmx:timeout", unreachable);

@@ -155,7 +155,7 @@ def test_an_ended_session_goes_to_login_and_back(portal, browse, app, squad):
     with page.expect_navigation():
         page.locator(f"#student-{alex.id}").get_by_role("checkbox").first.check()
     tab.wait_for_path("/auth/login")
-    expect(page.locator("#flashes")).to_contain_text(SESSION_ENDED)
+    expect(page.locator("#flashes")).to_contain_text(str(SESSION_ENDED))
     assert page.locator(f"#student-{alex.id}").count() == 0  # a whole page, not a swapped-in form
     tab.check()
     assert confirmations(app, alex) == 0
