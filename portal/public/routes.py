@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal import signing
 from portal.audit import checkpoints
+from portal.dates import calendar_date
 from portal.db import utcnow
 from portal.extensions import db, limiter
 from portal.licenses import codes, qr, state, verification
@@ -121,18 +122,18 @@ def verdict(result) -> str:
     lic = result.license
     state = result.state
     if state == verification.State.VALID:
-        detail = (_("This license is genuine and active until %(date)s.", date=local_date(lic.expires_at))
+        detail = (_("This license is genuine and active until %(date)s.", date=calendar_date(lic.expires_at))
                   if lic.expires_at else _("This license is genuine and active."))
         return f"{_('Valid.')} {detail}"
     if state == verification.State.EXPIRING_SOON:
         return "{} {}".format(_("Valid, expiring soon."), ngettext(
             "This license is genuine and active, but expires on %(date)s (%(num)d day left).",
             "This license is genuine and active, but expires on %(date)s (%(num)d days left).",
-            result.days_left, date=local_date(lic.expires_at)))
+            result.days_left, date=calendar_date(lic.expires_at)))
     if state == verification.State.EXPIRED:
         return "{} {}".format(_("Not valid: expired."), _(
             "The license expired on %(date)s. It is genuine but no longer in force.",
-            date=local_date(result.since)))
+            date=calendar_date(result.since)))
     if state == verification.State.SUSPENDED:
         detail = (_("The academy has suspended this license for now, since %(date)s.",
                     date=local_date(result.since))

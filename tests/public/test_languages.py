@@ -182,9 +182,9 @@ def test_a_date_out_of_range_is_a_field_error_in_hungarian(client, make_user):
     login(client, make_user(Role.ADMIN))
     response = client.get("/audit/stats", query_string={"from": "9999-12-31", "lang": "hu"})
     assert response.status_code == 422
-    assert "Adj meg egy dátumot 1900-01-01 és 2099-12-31 között." in text_of(response)
+    assert "Adj meg egy 1900-01-01 és 2099-12-31 közötti dátumot." in text_of(response)
     malformed = client.get("/audit/stats", query_string={"to": "2026-13-45"})
-    assert "Adj meg egy valós dátumot ÉÉÉÉ-HH-NN formában" in text_of(malformed)
+    assert "Adj meg egy valódi dátumot" in text_of(malformed)
 
 
 def test_the_words_of_portal_js_come_from_the_page_in_its_language(client):
