@@ -98,11 +98,16 @@ _BRACKETED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 _NOT_WORDS = re.compile(r"[\W\d_]+")
 
 
+# Data a page shows as it is that the sweep's own requests create after the database was
+# read: the chain head's digest, a refused request ("GET /admin/..."), a user agent.
+MADE_WHILE_SWEEPING = (r"\b[0-9a-f]{64}\b", r"\b(?:GET|POST|HEAD) /\S*", r"\bWerkzeug/[\d.]+")
+
+
 def data_pattern(values) -> re.Pattern:
     """One pattern for the strings a page may show as they are (names, e-mail addresses,
     codes ...), longest first, so a name is removed whole before a part of it."""
     words = sorted({v for v in values if v and v.strip()}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(w) for w in words) or "(?!)")
+    return re.compile("|".join([*MADE_WHILE_SWEEPING, *(re.escape(w) for w in words)]))
 
 
 def leftovers(html: str, data: re.Pattern) -> list[str]:
