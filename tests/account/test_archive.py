@@ -38,10 +38,12 @@ def test_archive_and_restore(app, client, logged_admin, make_user, second_client
 
 def test_archiving_needs_a_reason_and_not_oneself(app, client, logged_admin, make_user):
     user = make_user()
-    assert client.post(f"/admin/users/{user.id}/archive", data={"reason": ""}).status_code == 422
-    own = client.post(f"/admin/users/{logged_admin.id}/archive", data={"reason": "bye"})
+    # Refused without JS: back on the user page, with the reason beside the form (422).
+    refused = client.post(f"/admin/users/{user.id}/archive", data={"reason": ""}, follow_redirects=True)
+    assert refused.status_code == 422 and refused.request.path == f"/admin/users/{user.id}"
+    own = client.post(f"/admin/users/{logged_admin.id}/archive", data={"reason": "bye"}, follow_redirects=True)
     assert own.status_code == 422 and "your own account" in own.get_data(as_text=True)
-    not_archived = client.post(f"/admin/users/{user.id}/restore", data={"reason": "x"})
+    not_archived = client.post(f"/admin/users/{user.id}/restore", data={"reason": "x"}, follow_redirects=True)
     assert not_archived.status_code == 422
 
 

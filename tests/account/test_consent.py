@@ -42,7 +42,7 @@ def test_an_admin_records_consent_with_evidence_and_the_request_goes_on(
     page = client.get(f"/admin/users/{minor.id}").get_data(as_text=True)
     assert 'name="relationship"' in page and 'value="in_person"' in page
     missing = client.post(f"/admin/users/{minor.id}/consent",
-                          data={**EVIDENCE, "method": "", "relationship": ""})
+                          data={**EVIDENCE, "method": "", "relationship": ""}, follow_redirects=True)
     html = missing.get_data(as_text=True)
     assert missing.status_code == 422 and 'id="method-error"' in html and 'id="relationship-error"' in html
     answer = client.post(f"/admin/users/{minor.id}/consent", data=EVIDENCE)
@@ -55,7 +55,7 @@ def test_an_admin_records_consent_with_evidence_and_the_request_goes_on(
         assert rules.waiting_for(db.session.get(UpgradeRequest, request_id)) == rules.ADMIN_REVIEW
     [event] = audit_events(actions.USER_CONSENT_RECORDED)
     assert event.details["method"] == "signed_form" and event.details["requests_waiting"] == [request_id]
-    again = client.post(f"/admin/users/{minor.id}/consent", data=EVIDENCE)
+    again = client.post(f"/admin/users/{minor.id}/consent", data=EVIDENCE, follow_redirects=True)
     assert again.status_code == 422 and "already recorded" in again.get_data(as_text=True)
 
 
@@ -89,7 +89,8 @@ def test_withdrawal_suspends_licenses_issued_under_it_and_tells_the_student(
     earlier = make_license(minor, make_specialization())  # before any consent (e.g. by an admin)
     assert client.post(f"/admin/users/{minor.id}/consent", data=EVIDENCE).status_code == 303
     under = make_license(minor, make_specialization(), actor=logged_admin)
-    no_reason = client.post(f"/admin/users/{minor.id}/consent/withdraw", data={"reason": ""})
+    no_reason = client.post(f"/admin/users/{minor.id}/consent/withdraw", data={"reason": ""},
+                            follow_redirects=True)
     assert no_reason.status_code == 422
     answer = client.post(f"/admin/users/{minor.id}/consent/withdraw", data={"reason": "The mother asked"})
     assert answer.status_code == 303

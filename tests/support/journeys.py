@@ -14,6 +14,8 @@ README_SCREENSHOTS = frozenset({
     "admin-dashboard-desktop", "admin-job-phone", "audit-viewer-desktop",
     "student-dashboard-hu-desktop",
 })
+# Taken from a PDF rather than a page (tests/e2e/test_languages.py renders it with pdftoppm).
+README_PDF_SCREENSHOTS = frozenset({"certificate-es"})
 
 
 def log_in(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
