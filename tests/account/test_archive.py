@@ -41,7 +41,8 @@ def test_archiving_needs_a_reason_and_not_oneself(app, client, logged_admin, mak
     # Refused without JS: back on the user page, with the reason beside the form (422).
     refused = client.post(f"/admin/users/{user.id}/archive", data={"reason": ""}, follow_redirects=True)
     assert refused.status_code == 422 and refused.request.path == f"/admin/users/{user.id}"
-    own = client.post(f"/admin/users/{logged_admin.id}/archive", data={"reason": "bye"}, follow_redirects=True)
+    own = client.post(f"/admin/users/{logged_admin.id}/archive", data={"reason": "bye"},
+                      follow_redirects=True)
     assert own.status_code == 422 and "your own account" in own.get_data(as_text=True)
     not_archived = client.post(f"/admin/users/{user.id}/restore", data={"reason": "x"}, follow_redirects=True)
     assert not_archived.status_code == 422
