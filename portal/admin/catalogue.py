@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import refused
-from portal.admin import bp, forms, queries, services
+from portal.admin import bp, forms, queries, services, titles
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import redirect
@@ -28,7 +28,7 @@ def specializations():
 def specialization_new():
     form = forms.SpecializationForm()
     if form.validate_on_submit() and (done := commit_or_show(
-        form, services.create_specialization, form.data, current_user
+        form, services.create_specialization, _spec_data(form), current_user
     )):
         spec = done.value
         flash(ngettext("%(name)s created with %(num)d level. Add its requirements below.",
@@ -38,13 +38,19 @@ def specialization_new():
     return render_template("admin/specialization_new.html", form=form), form_status(form)
 
 
+def _spec_data(form: forms.SpecializationForm) -> dict:
+    return {**form.data, "titles": titles.from_form(form, "name")}
+
+
 def _spec_page(spec: Specialization, sent=None, form=None, level_forms=None):
     """The specialization page; ``sent`` is the form that was sent and is shown again."""
-    form = form or forms.SpecializationForm(obj=spec, formdata=None)
+    form = form or forms.SpecializationForm(obj=spec, formdata=None,
+                                            **titles.form_values(spec.titles, "name"))
     # A form for every level and requirement on the page; the one just sent, with its errors.
     shown = {"new": forms.LevelForm(formdata=None)}
     for level in spec.levels:
-        shown[level.id] = forms.LevelForm(formdata=None, obj=level)
+        shown[level.id] = forms.LevelForm(formdata=None, obj=level,
+                                          **titles.form_values(level.titles, "title"))
         shown[f"req-{level.id}"] = forms.RequirementForm(formdata=None)
         for req in level.requirements:
             shown[f"edit-{req.id}"] = forms.RequirementForm(formdata=None, obj=req)
@@ -73,8 +79,8 @@ def specialization_detail(spec_id: int):
     if request.method == "GET":
         return _spec_page(spec)
     form = forms.SpecializationForm()
-    if form.validate_on_submit() and commit_or_show(form, services.update_specialization, spec, form.data,
-                                                    current_user):
+    if form.validate_on_submit() and commit_or_show(form, services.update_specialization, spec,
+                                                    _spec_data(form), current_user):
         flash(_("%(name)s saved.", name=spec.name), "success")
         return _to_spec(spec.id)
     return _spec_page(db.get_or_404(Specialization, spec_id), form, form=form)
@@ -118,7 +124,8 @@ def level_add(spec_id: int):
     form = forms.LevelForm()
     if not form.validate_on_submit():
         return _refused(spec, "new", form)
-    level = services.add_level(spec, form.title.data, form.description.data, current_user)
+    level = services.add_level(spec, form.title.data, form.description.data, current_user,
+                               titles.from_form(form, "title"))
     db.session.commit()
     flash(_("Level %(number)s added.", number=level.number), "success")
     return _to_spec(spec.id, level)
@@ -130,7 +137,8 @@ def level_edit(level_id: int):
     form = forms.LevelForm()
     if not form.validate_on_submit():
         return _refused(level.specialization, level.id, form, level)
-    services.update_level(level, form.title.data, form.description.data, current_user)
+    services.update_level(level, form.title.data, form.description.data, current_user,
+                          titles.from_form(form, "title"))
     db.session.commit()
     flash(_("Level %(number)s saved.", number=level.number), "success")
     return _to_spec(level.specialization_id, level)

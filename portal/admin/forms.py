@@ -29,6 +29,7 @@ from wtforms.validators import (
 )
 
 from portal import dates
+from portal.admin import titles
 from portal.models.consent import ConsentMethod
 from portal.models.user import Role, UserStatus
 
@@ -183,9 +184,15 @@ class SpecializationForm(FlaskForm):
     auto_issue = BooleanField(_l("Issue level 1 at once when a student selects it"), default=True)
 
 
+titles.add_fields(SpecializationForm, "name", 80)
+
+
 class LevelForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+
+
+titles.add_fields(LevelForm, "title", 120)
 
 
 class RequirementForm(FlaskForm):

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 
 from portal import jobs
 from portal.account import services as account_services
+from portal.admin import titles as catalogue_titles
 from portal.admin.forms import ROLE_NAMES, USER_STATUS_NAMES
 from portal.audit import actions
 from portal.audit.services import record
@@ -316,7 +317,8 @@ def set_specializations(user: User, specialization_ids, actor: User) -> bool:
 
 # --- specializations --------------------------------------------------------------
 
-_SPEC_FIELDS = ("code", "name", "description", "max_level", "min_age", "validity_months", "auto_issue")
+_SPEC_FIELDS = ("code", "name", "titles", "description", "max_level", "min_age", "validity_months",
+                "auto_issue")
 
 
 def snapshot(spec: Specialization) -> dict:
@@ -341,6 +343,22 @@ def _check_unique(code: str, name: str, spec_id: int | None) -> None:
         raise AdminError(_("A specialization named %(name)s already exists.", name=name), "name")
 
 
+def _check_titles_unique(name: str, titles: dict[str, str], spec_id: int | None) -> None:
+    """Two specializations never read the same in a language: each one's title there (or
+    its English name, when it has none) differs from every other's."""
+    others = db.session.scalars(sa.select(Specialization).where(Specialization.id != spec_id)
+                                if spec_id is not None else sa.select(Specialization))
+    others = list(others)
+    for code, _language in catalogue_titles.OTHER_LANGUAGES:
+        shown = titles.get(code) or name
+        for other in others:
+            if other.name_in(code).lower() == shown.lower():
+                raise AdminError(
+                    _("Another specialization is already called %(name)s in this language.", name=shown),
+                    f"name_{code}" if code in titles else "name",
+                )
+
+
 def _clean_spec_data(data: dict) -> dict:
     return {
         "code": (data["code"] or "").strip().upper(),
@@ -350,6 +368,7 @@ def _clean_spec_data(data: dict) -> dict:
         "min_age": int(data.get("min_age") or 0),
         "validity_months": data.get("validity_months") or None,
         "auto_issue": bool(data.get("auto_issue")),
+        "titles": catalogue_titles.clean(data.get("titles")),
     }
 
 
@@ -358,9 +377,10 @@ def create_specialization(data: dict, actor: User) -> Specialization:
     code or name."""
     data = _clean_spec_data(data)
     _check_unique(data["code"], data["name"], None)
+    _check_titles_unique(data["name"], data["titles"], None)
     spec = Specialization(**data, created_at=utcnow())
     for number in range(1, data["max_level"] + 1):
-        spec.levels.append(Level(number=number, title=f"Level {number}", description=""))
+        spec.levels.append(Level(number=number, title=Level.numbered_title(number), description=""))
     db.session.add(spec)
     db.session.flush()
     record(actor, actions.SPECIALIZATION_CREATED, spec, after=snapshot(spec))
@@ -394,7 +414,7 @@ def _resize_levels(spec: Specialization, new_max: int) -> None:
         for level in [lv for lv in spec.levels if lv.number > new_max]:
             spec.levels.remove(level)
     for number in range(current + 1, new_max + 1):
-        spec.levels.append(Level(number=number, title=f"Level {number}", description=""))
+        spec.levels.append(Level(number=number, title=Level.numbered_title(number), description=""))
     spec.max_level = new_max
 
 
@@ -405,6 +425,7 @@ def update_specialization(spec: Specialization, data: dict, actor: User) -> Spec
     data = _clean_spec_data(data)
     before = snapshot(spec)
     _check_unique(data["code"], data["name"], spec.id)
+    _check_titles_unique(data["name"], data["titles"], spec.id)
     if data["code"] != spec.code and licenses_in(spec):
         raise AdminError(_("The code is part of issued license codes and cannot change."), "code")
     _resize_levels(spec, data.pop("max_level"))
@@ -458,23 +479,30 @@ def _level_changed(spec: Specialization, actor: User, change: str, **details) ->
     record(actor, actions.SPECIALIZATION_UPDATED, spec, change=change, **details)
 
 
-def add_level(spec: Specialization, title: str, description: str, actor: User) -> Level:
-    """Add a level above the current top level."""
+def add_level(spec: Specialization, title: str, description: str, actor: User,
+              titles: dict[str, str] | None = None) -> Level:
+    """Add a level above the current top level; ``titles`` are its title in other
+    languages ({"es": ..., "hu": ...})."""
     number = max((lv.number for lv in spec.levels), default=0) + 1
-    level = Level(number=number, title=title.strip(), description=(description or "").strip())
+    level = Level(number=number, title=title.strip(), description=(description or "").strip(),
+                  titles=catalogue_titles.clean(titles))
     spec.levels.append(level)
     spec.max_level = number
     db.session.flush()
-    _level_changed(spec, actor, "level_added", level=number, after={"title": level.title},
-                   max_level=[number - 1, number])
+    _level_changed(spec, actor, "level_added", level=number,
+                   after={"title": level.title, "titles": level.titles}, max_level=[number - 1, number])
     return level
 
 
-def update_level(level: Level, title: str, description: str, actor: User) -> Level:
-    before = {"title": level.title, "description": level.description}
+def update_level(level: Level, title: str, description: str, actor: User,
+                 titles: dict[str, str] | None = None) -> Level:
+    """Edit a level; ``titles`` (other languages) replace the old ones unless None."""
+    before = {"title": level.title, "titles": level.titles or {}, "description": level.description}
     level.title = title.strip()
     level.description = (description or "").strip()
-    after = {"title": level.title, "description": level.description}
+    if titles is not None:
+        level.titles = catalogue_titles.clean(titles)
+    after = {"title": level.title, "titles": level.titles or {}, "description": level.description}
     if before != after:
         _level_changed(level.specialization, actor, "level_updated", level=level.number,
                        before=before, after=after)

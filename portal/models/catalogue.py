@@ -1,13 +1,33 @@
-"""Specializations, their levels and each level's requirements."""
+"""Specializations, their levels and each level's requirements.
+
+The names of specializations and the titles of levels are data, written in English
+(``Specialization.name``, ``Level.title``) with a title per other language in ``titles``
+({"es": "Jugador", "hu": "Játékos"}, admin editable). A person reads them through
+``local_name`` / ``local_title``: the title in the language of the moment (the reader's,
+or the holder's inside ``flask_babel.force_locale``), else the English one.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
+import flask_babel
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import utcnow
 from portal.extensions import db
+
+
+def current_locale() -> str:
+    """The language text is being written in now (English outside a request)."""
+    locale = flask_babel.get_locale()
+    return str(locale) if locale is not None else "en"
+
+
+def _titles_column():
+    # Each language's title, keyed by its code; English is the model's own column. The
+    # dict is replaced, never changed in place, so the ORM sees every change.
+    return mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
 
 
 class Specialization(db.Model):
@@ -25,6 +45,7 @@ class Specialization(db.Model):
     auto_issue: Mapped[bool] = mapped_column(default=True)
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    titles: Mapped[dict[str, str]] = _titles_column()
 
     levels: Mapped[list[Level]] = relationship(
         back_populates="specialization", order_by="Level.number", cascade="all, delete-orphan"
@@ -35,6 +56,15 @@ class Specialization(db.Model):
     @property
     def audit_label(self) -> str:
         return self.name
+
+    def name_in(self, locale: str | None) -> str:
+        """The name in ``locale``; the English name when it has none."""
+        return (self.titles or {}).get(locale or "en") or self.name
+
+    @property
+    def local_name(self) -> str:
+        """The name as the current reader reads it."""
+        return self.name_in(current_locale())
 
 
 class Level(db.Model):
@@ -47,6 +77,7 @@ class Level(db.Model):
     number: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(120))
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    titles: Mapped[dict[str, str]] = _titles_column()
 
     specialization: Mapped[Specialization] = relationship(back_populates="levels")
     requirements: Mapped[list[Requirement]] = relationship(
@@ -54,6 +85,34 @@ class Level(db.Model):
     )
 
     __table_args__ = (sa.UniqueConstraint("specialization_id", "number"),)
+
+    @staticmethod
+    def numbered_title(number: int) -> str:
+        """The English title a new level gets until an admin names it."""
+        return f"Level {number}"
+
+    @property
+    def has_own_title(self) -> bool:
+        """False while the level is only numbered ("Level 2"), as Portal created it."""
+        return self.title != self.numbered_title(self.number) or bool(self.titles)
+
+    def title_in(self, locale: str | None) -> str:
+        """The title in ``locale``; else a numbered level's "Level 2" in that language,
+        else the English title."""
+        own = (self.titles or {}).get(locale or "en")
+        if own:
+            return own
+        if self.title != self.numbered_title(self.number):
+            return self.title
+        if (locale or "en") == current_locale():
+            return flask_babel.gettext("Level %(number)d", number=self.number)
+        with flask_babel.force_locale(locale or "en"):
+            return flask_babel.gettext("Level %(number)d", number=self.number)
+
+    @property
+    def local_title(self) -> str:
+        """The title as the current reader reads it."""
+        return self.title_in(current_locale())
 
 
 class Requirement(db.Model):

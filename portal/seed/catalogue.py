@@ -60,6 +60,30 @@ CATALOGUE = [
 ]
 
 
+# The Spanish and Hungarian titles of every name and level title above (admin editable).
+TITLES = {
+    "Player": {"es": "Jugador", "hu": "Játékos"},
+    "Foundations": {"es": "Fundamentos", "hu": "Alapok"},
+    "Developing": {"es": "En desarrollo", "hu": "Fejlődő"},
+    "Intermediate": {"es": "Intermedio", "hu": "Középhaladó"},
+    "Competent": {"es": "Competente", "hu": "Gyakorlott"},
+    "Advanced": {"es": "Avanzado", "hu": "Haladó"},
+    "Expert": {"es": "Experto", "hu": "Szakértő"},
+    "Elite": {"es": "Élite", "hu": "Elit"},
+    "Master": {"es": "Maestro", "hu": "Mester"},
+    "Coach": {"es": "Entrenador", "hu": "Edző"},
+    "Assistant coach": {"es": "Entrenador asistente", "hu": "Segédedző"},
+    "Session coach": {"es": "Entrenador de sesiones", "hu": "Foglalkozásvezető edző"},
+    "Team coach": {"es": "Entrenador de equipo", "hu": "Csapatedző"},
+    "Senior coach": {"es": "Entrenador sénior", "hu": "Szenior edző"},
+    "Head coach": {"es": "Entrenador principal", "hu": "Vezetőedző"},
+    "Internship": {"es": "Prácticas profesionales", "hu": "Szakmai gyakorlat"},
+    "Observer": {"es": "Observador", "hu": "Megfigyelő"},
+    "Contributor": {"es": "Colaborador", "hu": "Munkatárs"},
+    "Graduate": {"es": "Graduado", "hu": "Végzett gyakornok"},
+}
+
+
 def seed(ctx) -> None:
     ctx.timeline.at(ctx.timeline.ago(days=430), lambda: create(ctx))
 
@@ -76,9 +100,10 @@ def create(ctx) -> None:
             min_age=min_age,
             validity_months=validity,
             auto_issue=auto_issue,
+            titles=TITLES[name],
         )
         for number, (title, requirements) in enumerate(levels, start=1):
-            level = Level(number=number, title=title)
+            level = Level(number=number, title=title, titles=TITLES[title])
             level.requirements = [Requirement(position=i, title=text) for i, text in enumerate(requirements)]
             spec.levels.append(level)
         db.session.add(spec)
