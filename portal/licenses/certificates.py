@@ -81,10 +81,25 @@ def language_of(license: License) -> str:
     return code if code in LANGUAGES else DEFAULT
 
 
+def catalogue_titles(license: License) -> tuple[str, str | None]:
+    """The specialization's name and the level's own title (None for a level that is only
+    numbered) in the holder's language."""
+    language = language_of(license)
+    level = db.session.scalar(
+        sa.select(Level).where(Level.specialization_id == license.specialization_id,
+                               Level.number == license.level)
+    )
+    level_title = level.title_in(language) if level is not None else None
+    if level_title == Level.numbered_in(license.level, language):
+        level_title = None  # "Level 2" is said already
+    return license.specialization.name_in(language), level_title
+
+
 def html_for(license: License) -> str:
     """The certificate page as HTML (cheap; the PDF conversion is the costly part), in the
     current language: callers force the holder's (``with force_locale(language_of(license))``)."""
     fields = state.public_fields(license)
+    specialization_title, level_title = catalogue_titles(license)
     return render_template(
         TEMPLATE,
         language=str(get_locale() or "en"),
@@ -92,11 +107,8 @@ def html_for(license: License) -> str:
         fields=fields,
         valid=license.status == LicenseStatus.ACTIVE and not _past_expiry(license),
         effective_status=effective_status(license),
-        level_title=db.session.scalar(
-            sa.select(Level.title).where(
-                Level.specialization_id == license.specialization_id, Level.number == license.level
-            )
-        ),
+        specialization_title=specialization_title,
+        level_title=level_title,
         # The holder hands the certificate to anyone: it shows what the public may see.
         status=visibility.status_for(license, visibility.PUBLIC),
         qr_svg=qr.svg_inline(license),
@@ -212,6 +224,8 @@ def cache_key(license: License) -> str:
         # What is shown (the specialization's current name too) and what is signed.
         state.payload(state.public_fields(license)).decode(),
         state.signed_message(license).decode(),
+        # The specialization and level as the holder's language names them.
+        *[title or "" for title in catalogue_titles(license)],
         license.signature,
         license.key_id,
         effective_status(license),

@@ -91,10 +91,13 @@ class Level(db.Model):
         """The English title a new level gets until an admin names it."""
         return f"Level {number}"
 
-    @property
-    def has_own_title(self) -> bool:
-        """False while the level is only numbered ("Level 2"), as Portal created it."""
-        return self.title != self.numbered_title(self.number) or bool(self.titles)
+    @staticmethod
+    def numbered_in(number: int, locale: str | None) -> str:
+        """What a level known only by its number ("Level 2") reads in ``locale``."""
+        if (locale or "en") == current_locale():
+            return flask_babel.gettext("Level %(number)d", number=number)
+        with flask_babel.force_locale(locale or "en"):
+            return flask_babel.gettext("Level %(number)d", number=number)
 
     def title_in(self, locale: str | None) -> str:
         """The title in ``locale``; else a numbered level's "Level 2" in that language,
@@ -102,12 +105,9 @@ class Level(db.Model):
         own = (self.titles or {}).get(locale or "en")
         if own:
             return own
-        if self.title != self.numbered_title(self.number):
-            return self.title
-        if (locale or "en") == current_locale():
-            return flask_babel.gettext("Level %(number)d", number=self.number)
-        with flask_babel.force_locale(locale or "en"):
-            return flask_babel.gettext("Level %(number)d", number=self.number)
+        if self.title == self.numbered_title(self.number):
+            return self.numbered_in(self.number, locale)
+        return self.title
 
     @property
     def local_title(self) -> str:
