@@ -64,7 +64,7 @@ def _bulk_start():
 
 def _class_choices(form) -> bool:
     classes = queries.open_classes()
-    form.klass.choices = forms.options((k.id, f"{k.name} ({spec_name})") for k, spec_name in classes)
+    form.klass.choices = forms.options((k.id, f"{k.name} ({spec.local_name})") for k, spec in classes)
     return bool(classes)
 
 

@@ -257,10 +257,10 @@ def teachable_specializations(taught: list[Specialization]) -> list[Specializati
     ))
 
 
-def open_classes() -> list[tuple[Klass, str]]:
-    """Classes that are not archived, each with its specialization's name."""
+def open_classes() -> list[tuple[Klass, Specialization]]:
+    """Classes that are not archived, each with its specialization."""
     return db.session.execute(
-        sa.select(Klass, Specialization.name)
+        sa.select(Klass, Specialization)
         .join(Specialization, Specialization.id == Klass.specialization_id)
         .where(Klass.archived_at.is_(None)).order_by(Klass.name)
     ).all()

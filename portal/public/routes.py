@@ -29,9 +29,8 @@ def landing():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     try:
-        specializations = db.session.execute(
-            sa.select(Specialization.name, Specialization.code)
-            .where(Specialization.archived_at.is_(None)).order_by(Specialization.id)
+        specializations = db.session.scalars(
+            sa.select(Specialization).where(Specialization.archived_at.is_(None)).order_by(Specialization.id)
         ).all()
     except SQLAlchemyError as exc:  # the front door stays open while the database is away
         db.session.rollback()
