@@ -58,7 +58,7 @@ def _bulk_licenses(job, run: jobs.JobRun) -> None:
             start = from_levels.get(key)
             if start is None:
                 return "skipped", _("not eligible: no %(specialization)s license when the job started",
-                                    specialization=spec.name)
+                                    specialization=spec.local_name)
             if license.level > int(start):
                 return "skipped", _("already at level %(level)s", level=license.level)
         # The same rule the preview showed, asked again now: things may have changed.

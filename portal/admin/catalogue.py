@@ -33,7 +33,7 @@ def specialization_new():
         spec = done.value
         flash(ngettext("%(name)s created with %(num)d level. Add its requirements below.",
                        "%(name)s created with %(num)d levels. Add their requirements below.",
-                       spec.max_level, name=spec.name), "success")
+                       spec.max_level, name=spec.local_name), "success")
         return _to_spec(spec.id)
     return render_template("admin/specialization_new.html", form=form), form_status(form)
 
@@ -81,7 +81,7 @@ def specialization_detail(spec_id: int):
     form = forms.SpecializationForm()
     if form.validate_on_submit() and commit_or_show(form, services.update_specialization, spec,
                                                     _spec_data(form), current_user):
-        flash(_("%(name)s saved.", name=spec.name), "success")
+        flash(_("%(name)s saved.", name=spec.local_name), "success")
         return _to_spec(spec.id)
     return _spec_page(db.get_or_404(Specialization, spec_id), form, form=form)
 
@@ -89,7 +89,7 @@ def specialization_detail(spec_id: int):
 def _spec_action(spec_id: int, action, message) -> bool:
     """Archive, restore or delete; says so, or flashes the refusal."""
     spec = db.get_or_404(Specialization, spec_id)
-    name = spec.name
+    name = spec.local_name
     done = commit_or_show(None, action, spec, current_user)
     if done:
         flash(message(name), "success")

@@ -243,7 +243,7 @@ def specialization_choices(include_archived: bool = False) -> list[tuple[int, st
     query = sa.select(Specialization).order_by(Specialization.name)
     if not include_archived:
         query = query.where(Specialization.archived_at.is_(None))
-    return [(s.id, f"{s.name} ({s.code})") for s in db.session.scalars(query)]
+    return [(s.id, f"{s.local_name} ({s.code})") for s in db.session.scalars(query)]
 
 
 def teachable_specializations(taught: list[Specialization]) -> list[Specialization]:

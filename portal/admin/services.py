@@ -305,7 +305,7 @@ def set_specializations(user: User, specialization_ids, actor: User) -> bool:
     if set(found) != ids:
         raise AdminError(_("Choose specializations from the list."), "specializations")
     held = {s.id for s in _assigned_specializations(user)}
-    archived = sorted(s.name for s in found.values() if s.archived_at is not None and s.id not in held)
+    archived = sorted(s.local_name for s in found.values() if s.archived_at is not None and s.id not in held)
     if archived:
         raise AdminError(ngettext(
             "%(names)s is archived and cannot be assigned.",
@@ -444,7 +444,7 @@ def update_specialization(spec: Specialization, data: dict, actor: User) -> Spec
 def archive_specialization(spec: Specialization, actor: User) -> None:
     """Stop offering a specialization: no new licenses; existing ones stay valid."""
     if spec.archived_at is not None:
-        raise AdminError(_("%(name)s is already archived.", name=spec.name))
+        raise AdminError(_("%(name)s is already archived.", name=spec.local_name))
     spec.archived_at = utcnow()
     record(actor, actions.SPECIALIZATION_ARCHIVED, spec, before={"archived": False},
            after={"archived": True})
@@ -452,7 +452,7 @@ def archive_specialization(spec: Specialization, actor: User) -> None:
 
 def restore_specialization(spec: Specialization, actor: User) -> None:
     if spec.archived_at is None:
-        raise AdminError(_("%(name)s is not archived.", name=spec.name))
+        raise AdminError(_("%(name)s is not archived.", name=spec.local_name))
     spec.archived_at = None
     record(actor, actions.SPECIALIZATION_UPDATED, spec, before={"archived": True},
            after={"archived": False}, changed=["archived"])
@@ -463,14 +463,15 @@ def delete_specialization(spec: Specialization, actor: User) -> None:
     or classes refer to it: archive it instead."""
     if licenses_in(spec):
         raise AdminError(_("%(name)s has licenses, so it cannot be deleted. Archive it instead.",
-                           name=spec.name))
+                           name=spec.local_name))
     used = db.session.scalar(
         sa.select(sa.func.count(Klass.id)).where(Klass.specialization_id == spec.id)
     ) or db.session.scalar(
         sa.select(sa.func.count(UpgradeRequest.id)).where(UpgradeRequest.specialization_id == spec.id)
     )
     if used:
-        raise AdminError(_("Classes or requests refer to %(name)s. Archive it instead.", name=spec.name))
+        raise AdminError(_("Classes or requests refer to %(name)s. Archive it instead.",
+                           name=spec.local_name))
     record(actor, actions.SPECIALIZATION_DELETED, spec, before=snapshot(spec))
     db.session.delete(spec)
 

@@ -161,7 +161,7 @@ def user_specializations(user_id: int):
     if form.validate_on_submit() and (done := commit_or_show(
         form, services.set_specializations, user, form.specializations.data, current_user
     )):
-        taught = ", ".join(s.name for s in rules.specializations_of(user, include_archived=True))
+        taught = ", ".join(s.local_name for s in rules.specializations_of(user, include_archived=True))
         if not done.value:
             flash(_("Nothing changed."), "info")
         elif taught:

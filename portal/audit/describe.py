@@ -182,10 +182,10 @@ class Context:
         if self.event.resource_type == "specialization":
             spec = self._get(Specialization)
             if spec is not None:
-                return spec.name
+                return spec.local_name
         if code:
-            name = db.session.scalar(sa.select(Specialization.name).where(Specialization.code == code))
-            return name or code
+            spec = db.session.scalar(sa.select(Specialization).where(Specialization.code == code))
+            return spec.local_name if spec is not None else code
         return _("a specialization")
 
     def license_spec(self) -> str:
@@ -193,11 +193,11 @@ class Context:
         if self.event.resource_type == "request":
             req = self._get(UpgradeRequest)
             if req is not None:
-                return req.specialization.name
+                return req.specialization.local_name
         if self.event.resource_type == "license":
             lic = self._get(License)
             if lic is not None:
-                return lic.specialization.name
+                return lic.specialization.local_name
         return self.spec_name()
 
     def license_text(self, level: Any = None) -> str:
@@ -208,10 +208,11 @@ class Context:
         elif self.event.resource_type == "request":
             req = self._get(UpgradeRequest)
             if req is not None:
-                return _("{spec} level {level}").format(spec=req.specialization.name,
+                return _("{spec} level {level}").format(spec=req.specialization.local_name,
                                                         level=level or req.to_level)
         if lic is not None:
-            return _("{spec} level {level}").format(spec=lic.specialization.name, level=level or lic.level)
+            return _("{spec} level {level}").format(spec=lic.specialization.local_name,
+                                                    level=level or lic.level)
         if level:
             return _("{spec} level {level}").format(spec=self.spec_name(), level=level)
         return _("a license")

@@ -45,7 +45,7 @@ def index():
     form = ClassCreateForm()
     assigned = rules.specializations_of(current_user, include_archived=True)
     taught = {s.id: s for s in assigned if s.archived_at is None}
-    form.specialization.choices = [(s.id, s.name) for s in taught.values()]
+    form.specialization.choices = [(s.id, s.local_name) for s in taught.values()]
     if form.validate_on_submit():
         spec = taught.get(form.specialization.data)
         if spec is None:  # not offered: another specialization, or none at all

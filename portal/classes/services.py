@@ -126,7 +126,7 @@ def create_class(
     if instructor.role == Role.INSTRUCTOR and not rules.assigned(instructor, spec.id):
         raise ClassError(
             _("You do not teach %(specialization)s. An admin assigns the specializations you teach.",
-              specialization=spec.name),
+              specialization=spec.local_name),
             "specialization",
         )
     name = (name or "").strip()

@@ -159,10 +159,10 @@ def specialization_choices(user: User) -> list[SpecChoice]:
         .order_by(Specialization.name)
     ):
         if spec.id in held:
-            why = _("You already hold a %(specialization)s license.", specialization=spec.name)
+            why = _("You already hold a %(specialization)s license.", specialization=spec.local_name)
         elif spec.id in asked:
             why = _("You already asked to start %(specialization)s; see your requests below.",
-                    specialization=spec.name)
+                    specialization=spec.local_name)
         elif problem := rules.eligibility_problem(user, spec, consent=False):
             why = problem.to_student()
         else:

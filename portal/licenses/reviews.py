@@ -83,7 +83,7 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
             raise LicenseError(_("Record the guardian's consent before approving this request."))
         if problem:
             raise LicenseError(_("%(name)s cannot start %(specialization)s: %(reason)s.", name=student.name,
-                                 specialization=spec.name, reason=problem.to_staff()))
+                                 specialization=spec.local_name, reason=problem.to_staff()))
     else:
         if license is None or license.status != LicenseStatus.ACTIVE:
             raise LicenseError(_("Only an active license can be upgraded."))

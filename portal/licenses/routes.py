@@ -274,7 +274,7 @@ def request_waiting_sentence(request) -> str | None:
     sentence = WAITING_SENTENCES.get((not request.from_level, rules.waiting_for(request)))
     if sentence is None:
         return None
-    return sentence % {"specialization": request.specialization.name, "levels": request_levels(request)}
+    return sentence % {"specialization": request.specialization.local_name, "levels": request_levels(request)}
 
 
 @bp.app_template_global()

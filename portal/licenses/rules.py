@@ -193,7 +193,7 @@ class Ineligible:
     def to_student(self) -> str:
         """The reason as the student reads it, in the reader's language."""
         spec = self.spec
-        words = {"specialization": spec.name, "age": spec.min_age or 0, "adult": ADULT_AGE}
+        words = {"specialization": spec.local_name, "age": spec.min_age or 0, "adult": ADULT_AGE}
         return {
             SUSPENDED: lazy_gettext("Your account is suspended."),
             UNCONFIRMED: lazy_gettext("Confirm your e-mail address first: open the link we sent to it."),
@@ -209,7 +209,7 @@ class Ineligible:
     def to_staff(self) -> str:
         """The reason as staff read it (a clause: callers put it after a colon)."""
         spec = self.spec
-        words = {"specialization": spec.name, "age": spec.min_age or 0, "adult": ADULT_AGE}
+        words = {"specialization": spec.local_name, "age": spec.min_age or 0, "adult": ADULT_AGE}
         return {
             SUSPENDED: lazy_gettext("the account is suspended"),
             UNCONFIRMED: lazy_gettext("the account's e-mail address is not confirmed yet"),
@@ -410,14 +410,15 @@ def _hard_stop(
             return NOT_ELIGIBLE, _("not eligible: %(reason)s", reason=problem.to_staff())
     else:
         if license is None:
-            return NO_LICENSE, _("not eligible: no %(specialization)s license", specialization=spec.name)
+            return NO_LICENSE, _("not eligible: no %(specialization)s license",
+                                 specialization=spec.local_name)
         if student.status == UserStatus.SUSPENDED:
             return NOT_ELIGIBLE, _("not eligible: the account is suspended")
         if license.status != LicenseStatus.ACTIVE:
             return NOT_ACTIVE, str(NOT_ACTIVE_REASONS.get(license.status, NOT_ACTIVE_REASONS[None]))
         if next_level(license, spec) is None:
             return TOP_LEVEL, _("already at the highest level of %(specialization)s",
-                                specialization=spec.name)
+                                specialization=spec.local_name)
     if pending is not None:
         return PENDING_REQUEST, _(
             "a request for level %(level)d is waiting for review; decide it in the queue",
@@ -532,9 +533,9 @@ def upgrade_problem(license: License, pending: UpgradeRequest | None) -> str | N
         return str(NOT_UPGRADABLE.get(license.status, NOT_UPGRADABLE[None]))
     if next_level(license, spec) is None:
         return _("Level %(level)d is the highest level of %(specialization)s.", level=license.level,
-                 specialization=spec.name)
+                 specialization=spec.local_name)
     if pending is not None and pending.status == RequestStatus.PENDING:
-        return _("You already have a pending request for %(specialization)s.", specialization=spec.name)
+        return _("You already have a pending request for %(specialization)s.", specialization=spec.local_name)
     return None
 
 

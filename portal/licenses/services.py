@@ -71,7 +71,7 @@ def _status_word(status: str) -> str:
 
 def _already_holds(holder: User, spec: Specialization) -> str:
     return _("%(name)s already holds a %(specialization)s license.", name=holder.name,
-             specialization=spec.name)
+             specialization=spec.local_name)
 
 
 NOT_RENEWABLE = {
@@ -82,7 +82,7 @@ NOT_RENEWABLE = {
 
 
 def pending_request_message(spec: Specialization) -> str:
-    return _("You already have a pending request for %(specialization)s.", specialization=spec.name)
+    return _("You already have a pending request for %(specialization)s.", specialization=spec.local_name)
 
 
 ALREADY_DECIDED = {
@@ -155,10 +155,10 @@ def issue_license(
     """Issue a new license. Raises LicenseError when the holder already has one in ``spec``,
     the level is out of range, or the specialization is archived."""
     if spec.archived_at is not None:
-        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.name),
+        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.local_name),
                            field="specialization")
     if not 1 <= level <= spec.max_level:
-        raise LicenseError(_("%(specialization)s has levels 1 to %(top)d.", specialization=spec.name,
+        raise LicenseError(_("%(specialization)s has levels 1 to %(top)d.", specialization=spec.local_name,
                              top=spec.max_level), field="level")
     if _license_for(holder.id, spec.id) is not None:
         raise LicenseError(_already_holds(holder, spec), field="specialization")
@@ -254,10 +254,11 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
     if student.role != Role.STUDENT:
         raise LicenseError(_("Only students can start a specialization."), field="specialization")
     if spec.archived_at is not None:
-        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.name),
+        raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.local_name),
                            field="specialization")
     if _license_for(student.id, spec.id) is not None:
-        raise LicenseError(_("You already hold a %(specialization)s license.", specialization=spec.name),
+        raise LicenseError(_("You already hold a %(specialization)s license.",
+                             specialization=spec.local_name),
                            field="specialization")
     if pending_request_for(student.id, spec.id) is not None:
         raise LicenseError(pending_request_message(spec), field="specialization")
@@ -275,7 +276,7 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
             )
         else:
             why = _("Licenses in %(specialization)s are issued by an admin. Your request is waiting "
-                    "for review.", specialization=spec.name)
+                    "for review.", specialization=spec.local_name)
         request = new_request(student, spec, None, 1, reason=f"Start {spec.name}")
         record(
             actor,
@@ -306,7 +307,7 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
         license_id=license.id,
     )
     welcome = _("Welcome to %(specialization)s: your level-1 license %(code)s is ready.",
-                specialization=spec.name, code=license.code)
+                specialization=spec.local_name, code=license.code)
     return Selection(license, None, welcome)
 
 
@@ -387,7 +388,7 @@ def renew(license: License, actor, note: str | None = None) -> License:
     months = license.specialization.validity_months
     if not months:
         raise LicenseError(_("%(specialization)s licenses do not expire.",
-                             specialization=license.specialization.name))
+                             specialization=license.specialization.local_name))
     if license.status not in (LicenseStatus.ACTIVE, LicenseStatus.EXPIRED):
         raise LicenseError(str(NOT_RENEWABLE.get(license.status, NOT_RENEWABLE[None])))
     now = utcnow()

@@ -38,7 +38,7 @@ def landing():
         specializations = []
     verify_url = f"{current_app.config['PORTAL_BASE_URL']}/verify"
     # "Player, Coach or Internship", as the reader's language lists alternatives.
-    offered = format_list([s.name for s in specializations], style="or", locale=get_locale())
+    offered = format_list([s.local_name for s in specializations], style="or", locale=get_locale())
     return render_template("public/landing.html", specializations=specializations, offered=offered,
                            today=utcnow().date(),
                            sample_qr=qr.url_svg_inline(verify_url,
