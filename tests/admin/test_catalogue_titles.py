@@ -277,3 +277,15 @@ def test_migration_adds_empty_titles_and_takes_them_away(empty_database, tmp_pat
             "Foundations", "Level 2"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_audit_sentences_name_the_specialization_in_the_readers_language(app, client, login_as, titled,
+                                                                         audit_events):
+    admin = login_as(Role.ADMIN)
+    client.post(f"/admin/specializations/{titled.id}/archive")
+    [event] = audit_events("specialization.archived")
+    with app.app_context():
+        db.session.get(User, admin.id).locale = "es"
+        db.session.commit()
+    page = client.get(f"/audit/resource/specialization/{titled.id}").get_data(as_text=True)
+    assert "Jugador" in page
