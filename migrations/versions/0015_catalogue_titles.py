@@ -6,14 +6,14 @@ an admin writes a title, every language reads the English one (a level still cal
 "Level 2", as Portal names new levels, reads "Level 2" in each language's words).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 09:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
