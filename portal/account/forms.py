@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from portal import dates
-from portal.account.services import AccountError, validate_name
+from portal.account.services import AccountError, validate_name, validate_name_part
 from portal.i18n import LANGUAGES
 
 
@@ -15,10 +15,21 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def check_name_part(field) -> None:
+    """A form's check of an optional given or family name (the service checks it again)."""
+    try:
+        validate_name_part(field.data, field.name)
+    except AccountError as exc:
+        raise ValidationError(exc.message) from None
+
+
 class ProfileForm(FlaskForm):
     # The length and the invisible characters are checked by the service, with one message.
     name = StringField(lazy_gettext("Full name"), filters=[_strip],
                        validators=[DataRequired(lazy_gettext("Enter a name."))])
+    # Optional; empty means unknown. Checked by the service (validate_name_part).
+    given_name = StringField(lazy_gettext("Given name (optional)"), filters=[_strip])
+    family_name = StringField(lazy_gettext("Family name (optional)"), filters=[_strip])
     timezone = StringField(lazy_gettext("Time zone"), filters=[_strip],
                            validators=[DataRequired(lazy_gettext("Choose a time zone."))])
     locale = SelectField(lazy_gettext("Language"),
@@ -31,6 +42,12 @@ class ProfileForm(FlaskForm):
             validate_name(field.data)
         except AccountError as exc:
             raise ValidationError(exc.message) from None
+
+    def validate_given_name(self, field):
+        check_name_part(field)
+
+    def validate_family_name(self, field):
+        check_name_part(field)
 
     def validate_timezone(self, field):
         if not dates.valid_zone(field.data):

@@ -28,7 +28,8 @@ def zones() -> list[str]:
 def _page(status: int = 200, **forms):
     user = current_user
     profile_form = forms.get("profile_form") or ProfileForm(
-        formdata=None, name=user.name, timezone=user.timezone, locale=user.locale or "en")
+        formdata=None, name=user.name, given_name=user.given_name, family_name=user.family_name,
+        timezone=user.timezone, locale=user.locale or "en")
     email_form = forms.get("email_form") or EmailChangeForm(formdata=None)
     return render_page(
         "account/index.html", forms.get("partial", "account/_profile_form.html"),
@@ -49,7 +50,8 @@ def index():
 def profile():
     form = ProfileForm()
     if form.validate_on_submit() and (done := commit_or_show(
-        form, services.update_profile, current_user, name=form.name.data, timezone=form.timezone.data,
+        form, services.update_profile, current_user, name=form.name.data, given_name=form.given_name.data,
+        family_name=form.family_name.data, timezone=form.timezone.data,
         locale=form.locale.data, actor=current_user,
     )):
         flash(_("Your profile is saved.") if done.value else _("Nothing changed."),

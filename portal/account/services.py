@@ -73,24 +73,55 @@ def validate_name(name: str) -> str:
             "name") from None
 
 
-def update_profile(user: User, *, name: str, timezone: str, locale: str, actor: User) -> list[str]:
-    """Change the user's name, time zone and language; returns the fields that changed.
+# The columns' length (migration 0012).
+NAME_PART_MAX = 80
+
+
+def validate_name_part(value: str | None, field: str) -> str | None:
+    """An optional given or family name, tidied like the name; None when it is empty (or
+    only invisible characters): the part is unknown. Raises AccountError (``field``) when
+    it is over 80 characters or not printable on a certificate."""
+    tidy = "".join(ch for ch in (value or "") if ch.isprintable() or ch.isspace())
+    tidy = " ".join(tidy.split())
+    if not "".join(ch for ch in tidy if ch.isalnum()):
+        return None
+    if len(tidy) > NAME_PART_MAX:
+        raise AccountError(_("Keep this part of the name to %(max)d characters or fewer.", max=NAME_PART_MAX),
+                           field)
+    try:
+        return accounts.validate_name(tidy)
+    except accounts.AuthError:
+        raise AccountError(
+            _("The certificate cannot print some characters of this name; please leave them out."),
+            field) from None
+
+
+def update_profile(user: User, *, name: str, timezone: str, locale: str, actor: User,
+                   given_name: str | None = None, family_name: str | None = None) -> list[str]:
+    """Change the user's name, its optional given and family parts (empty: unknown), time
+    zone and language; returns the fields that changed.
 
     A new name on a license holder writes a ``holder_renamed`` row in each license's
-    history (its signature follows the name); nothing is re-issued. Raises AccountError
-    for an empty or unprintable name, an unknown time zone or language."""
+    history (its signature follows the name); nothing is re-issued. New parts change only
+    the order a language writes the name in (the certificate's next render). Raises
+    AccountError for an empty or unprintable name or part, an unknown time zone or language."""
     name = validate_name(name)
+    given_name = validate_name_part(given_name, "given_name")
+    family_name = validate_name_part(family_name, "family_name")
     timezone = (timezone or "").strip()
     if not dates.valid_zone(timezone):
         raise AccountError(_("Choose a time zone from the list, such as Europe/Budapest."), "timezone")
     if locale not in i18n.LANGUAGES:
         raise AccountError(_("Choose one of the languages listed."), "locale")
-    before = {"name": user.name, "timezone": user.timezone, "locale": user.locale}
-    after = {"name": name, "timezone": timezone, "locale": locale}
+    before = {"name": user.name, "given_name": user.given_name, "family_name": user.family_name,
+              "timezone": user.timezone, "locale": user.locale}
+    after = {"name": name, "given_name": given_name, "family_name": family_name,
+             "timezone": timezone, "locale": locale}
     changed = [k for k in after if before[k] != after[k]]
     if not changed:
         return []
-    user.name, user.timezone, user.locale = name, timezone, locale
+    for key in changed:
+        setattr(user, key, after[key])
     record(actor, actions.USER_PROFILE_UPDATED, user, changed=changed,
            before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     if "name" in changed:

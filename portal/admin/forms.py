@@ -29,6 +29,7 @@ from wtforms.validators import (
 )
 
 from portal import dates
+from portal.account.forms import check_name_part
 from portal.admin import titles
 from portal.models.consent import ConsentMethod
 from portal.models.user import Role, UserStatus
@@ -131,10 +132,14 @@ class ConsentWithdrawForm(FlaskForm):
 
 
 class UserDetailsForm(FlaskForm):
-    """An admin's correction of a person's name, address and date of birth, with a reason."""
+    """An admin's correction of a person's name (and its optional given and family parts),
+    address and date of birth, with a reason."""
 
     name = StringField(lazy_gettext("Full name"), id="details_name", filters=[_strip],
                        validators=[DataRequired(lazy_gettext("Enter a name."))])
+    given_name = StringField(lazy_gettext("Given name (optional)"), id="details_given_name", filters=[_strip])
+    family_name = StringField(lazy_gettext("Family name (optional)"), id="details_family_name",
+                              filters=[_strip])
     email = EmailField(lazy_gettext("E-mail address"), id="details_email", filters=[_strip], validators=[
         DataRequired(lazy_gettext("Enter the e-mail address.")), Length(max=254),
         Email(lazy_gettext("Enter an e-mail address like name@example.org."), check_deliverability=False)])
@@ -148,6 +153,12 @@ class UserDetailsForm(FlaskForm):
     reason = StringField(lazy_gettext("Reason for the correction"), id="details_reason", filters=[_strip],
                          validators=[DataRequired(lazy_gettext("Say why the details are corrected.")),
                                      Length(max=500)])
+
+    def validate_given_name(self, field):
+        check_name_part(field)
+
+    def validate_family_name(self, field):
+        check_name_part(field)
 
 
 class ArchiveForm(FlaskForm):

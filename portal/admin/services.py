@@ -126,10 +126,12 @@ def create_account(
 
 
 def correct_details(
-    user: User, *, name: str, email: str, date_of_birth: date | None, reason: str, actor: User
+    user: User, *, name: str, email: str, date_of_birth: date | None, reason: str, actor: User,
+    given_name: str | None = None, family_name: str | None = None,
 ) -> list[str]:
-    """An admin corrects a person's name, e-mail address and date of birth, with a reason;
-    returns the fields that changed (the audit event keeps them before and after).
+    """An admin corrects a person's name, its optional given and family parts (empty:
+    unknown), e-mail address and date of birth, with a reason; returns the fields that
+    changed (the audit event keeps them before and after).
 
     A new name writes a ``holder_renamed`` row in each of their licenses' history. A new
     date of birth re-evaluates consent: a student who is an adult after all no longer
@@ -143,6 +145,8 @@ def correct_details(
     if not reason:
         raise AdminError(_("Say why the details are corrected."), "reason")
     name = account_services.validate_name(name)
+    given_name = account_services.validate_name_part(given_name, "given_name")
+    family_name = account_services.validate_name_part(family_name, "family_name")
     email = accounts.normalise_email(email)
     if date_of_birth is not None:
         if date_of_birth >= date.today():
@@ -155,13 +159,16 @@ def correct_details(
         owner = accounts.find_user_by_email(email)
         if owner is not None:
             raise AdminError(_("Another account already uses this e-mail address."), "email")
-    before = {"name": user.name, "email": user.email, "date_of_birth": user.date_of_birth}
-    after = {"name": name, "email": email, "date_of_birth": date_of_birth}
+    before = {"name": user.name, "given_name": user.given_name, "family_name": user.family_name,
+              "email": user.email, "date_of_birth": user.date_of_birth}
+    after = {"name": name, "given_name": given_name, "family_name": family_name,
+             "email": email, "date_of_birth": date_of_birth}
     changed = [k for k in after if before[k] != after[k]]
     if not changed:
         return []
     needed_consent = rules.needs_guardian_consent(user)
-    user.name, user.email, user.date_of_birth = name, email, date_of_birth
+    for key in changed:
+        setattr(user, key, after[key])
     details: dict = {}
     if "email" in changed:
         # The admin vouches for the address; a change its owner was waiting for is dropped.

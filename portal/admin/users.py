@@ -96,7 +96,8 @@ def _user_page(user: User, form=None, **overrides):
         "consent_form": forms.ConsentForm(formdata=None),
         "withdraw_form": forms.ConsentWithdrawForm(formdata=None),
         "details_form": forms.UserDetailsForm(
-            name=user.name, email=user.email, date_of_birth=user.date_of_birth, formdata=None),
+            name=user.name, given_name=user.given_name, family_name=user.family_name, email=user.email,
+            date_of_birth=user.date_of_birth, formdata=None),
         "archive_form": forms.ArchiveForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(
             specializations=[str(s.id) for s in taught], formdata=None
@@ -206,7 +207,8 @@ def user_details(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.UserDetailsForm()
     if form.validate_on_submit() and (done := commit_or_show(
-        form, services.correct_details, user, name=form.name.data, email=form.email.data,
+        form, services.correct_details, user, name=form.name.data, given_name=form.given_name.data,
+        family_name=form.family_name.data, email=form.email.data,
         date_of_birth=form.date_of_birth.data, reason=form.reason.data, actor=current_user,
     )):
         flash(_("The details of %(name)s are corrected.", name=user.name) if done.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from portal import fonts
 from portal.audit import actions
 from portal.extensions import db
 from portal.licenses import rules
@@ -21,7 +22,8 @@ def _age(years: int) -> date:
 def _details(client, user, **changes):
     """Post the corrections; a refusal comes back on the user page (its one showing
     answers 422), as portal.refused shows it."""
-    data = {"name": user.name, "email": user.email,
+    data = {"name": user.name, "given_name": user.given_name or "", "family_name": user.family_name or "",
+            "email": user.email,
             "date_of_birth": user.date_of_birth.isoformat() if user.date_of_birth else "",
             "reason": "Typo at registration", **changes}
     answer = client.post(f"/admin/users/{user.id}/details", data=data)
@@ -119,3 +121,44 @@ def test_only_admins_correct_details(client, login_as, make_user):
     target = make_user()
     login_as(Role.INSTRUCTOR)
     assert client.post(f"/admin/users/{target.id}/details", data={"reason": "x"}).status_code == 403
+
+
+def test_the_name_parts_are_corrected_with_the_reason_and_audited_before_and_after(
+        app, client, logged_admin, make_user, audit_events):
+    student = make_user(name="Eszter Kovács", email="eszter@example.org")
+    page = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert 'name="given_name"' in page and 'name="family_name"' in page
+    answer = _details(client, student, given_name="Eszter", family_name=" Kovács ",
+                      reason="Asked at the desk")
+    assert answer.status_code == 303
+    with app.app_context():
+        user = db.session.get(User, student.id)
+        assert (user.name, user.given_name, user.family_name) == ("Eszter Kovács", "Eszter", "Kovács")
+    [event] = audit_events(actions.USER_DETAILS_CORRECTED)
+    assert event.details["reason"] == "Asked at the desk"
+    assert set(event.details["changed"]) == {"given_name", "family_name"}
+    assert event.details["before"] == {"given_name": None, "family_name": None}
+    assert event.details["after"] == {"given_name": "Eszter", "family_name": "Kovács"}
+    page = client.get(f"/admin/users/{student.id}").get_data(as_text=True)
+    assert 'id="details_given_name"' in page and 'value="Kovács"' in page
+    # Emptied: unknown again, audited too.
+    with app.app_context():
+        student = db.session.get(User, student.id)
+        db.session.expunge(student)
+    assert _details(client, student, family_name="").status_code == 303
+    last = audit_events(actions.USER_DETAILS_CORRECTED)[-1]
+    assert last.details["before"] == {"family_name": "Kovács"}
+    assert last.details["after"] == {"family_name": None}
+
+
+def test_a_wrong_name_part_is_refused_beside_its_field(app, client, logged_admin, make_user):
+    student = make_user(name="Sam Smith", email="sam@example.org")
+    page = _details(client, student, given_name="x" * 81, family_name="Sm\U00010600ith")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'value="Sm\U00010600ith"' in html
+    assert 'id="details_given_name-error"' in html and "80 characters" in html
+    if fonts.undrawable("\U00010600"):  # Linear A: no installed font draws it
+        assert 'id="details_family_name-error"' in html and "cannot print" in html
+    with app.app_context():
+        user = db.session.get(User, student.id)
+        assert (user.given_name, user.family_name) == (None, None)

@@ -1,13 +1,21 @@
 """/account and POST /account/profile: the page, field errors, and a holder's new name."""
 from __future__ import annotations
 
+import io
+
+import pypdf
 import sqlalchemy as sa
 
+from portal import fonts
 from portal.audit import actions
 from portal.extensions import db
 from portal.licenses import chain, state
 from portal.models.license import License, LicenseEvent
 from portal.models.user import Role, User
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
 def _user(app, user_id) -> User:
@@ -103,3 +111,71 @@ def test_the_page_speaks_spanish_and_hungarian(client, login_as):
     assert "Fiókom" in hu and "Időzóna" in hu
     answer = client.post("/account/profile", data={"name": "", "timezone": "Mars/Olympus", "locale": "hu"})
     assert "Adj meg egy nevet." in answer.get_data(as_text=True)
+
+
+def test_the_optional_name_parts_are_saved_tidied_audited_and_cleared_when_empty(
+        app, client, login_as, audit_events):
+    user = login_as(name="Eszter Kovács")
+    html = client.get("/account").get_data(as_text=True)
+    assert 'name="given_name"' in html and 'name="family_name"' in html
+    assert "family name first in Hungarian" in html
+    client.post("/account/profile", data={"name": "Eszter Kovács", "timezone": "UTC", "locale": "en"})
+    answer = client.post("/account/profile", data={
+        "name": "Eszter Kovács", "given_name": " Eszter ", "family_name": "Kovács", "timezone": "UTC",
+        "locale": "en"})
+    assert answer.status_code == 303
+    saved = _user(app, user.id)
+    assert (saved.name, saved.given_name, saved.family_name) == ("Eszter Kovács", "Eszter", "Kovács")
+    event = audit_events(actions.USER_PROFILE_UPDATED)[-1]
+    assert set(event.details["changed"]) == {"given_name", "family_name"}
+    assert event.details["before"] == {"given_name": None, "family_name": None}
+    assert event.details["after"] == {"given_name": "Eszter", "family_name": "Kovács"}
+    html = client.get("/account").get_data(as_text=True)
+    assert 'value="Eszter"' in html and 'value="Kovács"' in html
+    # Empty (or only invisible characters) means unknown again.
+    client.post("/account/profile", data={"name": "Eszter Kovács", "given_name": "", "family_name": "\u200b",
+                                          "timezone": "UTC", "locale": "en"})
+    saved = _user(app, user.id)
+    assert (saved.given_name, saved.family_name) == (None, None)
+    last = audit_events(actions.USER_PROFILE_UPDATED)[-1]
+    assert last.details["before"] == {"given_name": "Eszter", "family_name": "Kovács"}
+    assert last.details["after"] == {"given_name": None, "family_name": None}
+
+
+def test_a_name_part_too_long_or_unprintable_is_refused_beside_its_field(app, client, login_as):
+    user = login_as(name="Ada Lovelace")
+    answer = client.post("/account/profile", data={"name": "Ada Lovelace", "given_name": "x" * 81,
+                                                   "family_name": "Love\U00010600lace", "timezone": "UTC",
+                                                   "locale": "en"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="given_name-error"' in html and "80 characters" in html
+    if fonts.undrawable("\U00010600"):  # Linear A: no installed font draws it
+        assert 'id="family_name-error"' in html and "cannot print" in html
+    assert 'id="name-error"' not in html
+    saved = _user(app, user.id)
+    assert (saved.given_name, saved.family_name) == (None, None)
+    client.post("/account/profile", data={"name": "Ada Lovelace", "timezone": "UTC", "locale": "hu"})
+    hu = client.post("/account/profile", data={"name": "Ada Lovelace", "given_name": "x" * 81,
+                                               "timezone": "UTC", "locale": "hu"}).get_data(as_text=True)
+    assert "Utónév (nem kötelező)" in hu and "Vezetéknév (nem kötelező)" in hu
+    assert "A névnek ez a része legfeljebb 80 karakter lehet." in hu
+    client.post("/account/profile", data={"name": "Ada Lovelace", "timezone": "UTC", "locale": "es"})
+    es = client.get("/account").get_data(as_text=True)
+    assert "Nombre de pila (opcional)" in es and "en húngaro, por ejemplo, van primero los apellidos" in es
+
+
+def test_a_hungarian_holders_certificate_shows_the_family_name_first_once_the_parts_are_set(
+        app, client, login_as, signed_license):
+    holder = login_as(name="Eszter Kovács")
+    license = signed_license(holder=holder)
+    client.post("/account/profile", data={"name": "Eszter Kovács", "timezone": "UTC", "locale": "hu"})
+    before = client.get(f"/licenses/{license.id}/certificate.pdf")
+    assert before.status_code == 200
+    assert "Eszter Kovács" in pdf_text(before.data) and "Kovács Eszter" not in pdf_text(before.data)
+    answer = client.post("/account/profile", data={
+        "name": "Eszter Kovács", "given_name": "Eszter", "family_name": "Kovács", "timezone": "UTC",
+        "locale": "hu"})
+    assert answer.status_code == 303
+    after = client.get(f"/licenses/{license.id}/certificate.pdf")
+    assert after.status_code == 200 and "Kovács Eszter" in pdf_text(after.data)
