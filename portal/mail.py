@@ -3,6 +3,9 @@
     from portal import mail
     mail.send("someone@example.org", "Subject", "Plain text body", html_body=None)
 
+Every message has a plain-text part and an HTML part: the caller's, or the text's own
+words laid out as HTML (``html_from_text``), so both are in the reader's language.
+
 ``send`` never raises because of the mail server: a server that is down or refuses
 the message is logged (without the body, which may hold a link) and ``send``
 returns False. What the user sees must not depend on it.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -23,6 +27,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app
+from markupsafe import Markup, escape
 
 from portal.db import utcnow
 
@@ -41,9 +46,31 @@ def build(to: str, subject: str, text_body: str, html_body: str | None = None) -
     message["Message-ID"] = make_msgid(domain=_sender_domain(cfg["MAIL_SENDER"]))
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text_body)
-    if html_body:
-        message.add_alternative(html_body, subtype="html")
+    message.add_alternative(html_body or html_from_text(text_body), subtype="html")
     return message
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def html_from_text(text: str) -> str:
+    """The HTML part of a mail written as text: the same words (already in the reader's
+    language), paragraphs kept and links made clickable. Everything is escaped, so a
+    name such as ``<b>Ann</b>`` arrives as written."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        pieces, last = [], 0
+        for found in _LINK.finditer(block):
+            url = found.group(0).rstrip(".,;:)")
+            pieces.append(escape(block[last:found.start()]))
+            pieces.append(Markup('<a href="{0}">{0}</a>').format(url))
+            last = found.start() + len(url)
+        pieces.append(escape(block[last:]))
+        lines = Markup("").join(pieces).replace("\n", Markup("<br>\n"))
+        paragraphs.append(Markup("<p>{}</p>").format(lines))
+    body = Markup("\n").join(paragraphs)
+    return ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n"
+            f"{body}\n</body></html>\n")
 
 
 def _sender_domain(sender: str) -> str:

@@ -12,9 +12,11 @@ import pytest
 import sqlalchemy as sa
 from babel.dates import format_time, get_month_names
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
+from portal import mail
 from portal.auth import lockout, registration, sessions, tokens
 from portal.db import utcnow
 from portal.extensions import db
@@ -22,7 +24,7 @@ from portal.i18n import LANGUAGES
 from portal.models.user import User
 from tests.support import pseudo
 from tests.support.http import login
-from tests.support.mail import wait_for_mail
+from tests.support.mail import link_in, wait_for_mail
 
 GOOD = "a very plain passphrase"
 
@@ -302,3 +304,24 @@ def test_every_mail_speaks_only_through_the_catalog(app_factory, tmp_path, make_
     for subject, text in mails:
         words = re.sub(r"https?://\S+", " ", f"{subject}\n{text}").replace("—", " ")
         assert pseudo.leftovers(words, data) == [], text
+
+
+def test_the_html_part_says_the_same_in_the_recipients_language(app, client, make_user):
+    """Every mail has an HTML part too: the text's own words (Hungarian here), the link
+    clickable, and a name with markup in it shown as written."""
+    user = make_user(email="html-reader@example.org", name="Anna <b>Kiss</b>")
+    set_language(app, user, "hu")
+    client.post("/auth/forgot-password", data={"email": "html-reader@example.org"})
+    wait_for_mail(app.config["MAIL_OUTBOX"], "html-reader@example.org")
+    with app.app_context():
+        [(_path, message)] = [m for m in mail.outbox_messages(app.config["MAIL_OUTBOX"])
+                              if m[1]["To"] == "html-reader@example.org"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert message.get_content_type() == "multipart/alternative"
+    link = link_in(text, "/auth/reset-password/")
+    assert f'<a href="{escape(link)}">' in html
+    assert "Anna &lt;b&gt;Kiss&lt;/b&gt;" in html and "<b>Kiss</b>" not in html
+    first_line = text.strip().splitlines()[0]
+    assert str(escape(first_line)) in html  # the greeting, in Hungarian, as in the text
+    assert "Hello" not in html
