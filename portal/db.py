@@ -37,6 +37,17 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _clock: ContextVar[Callable[[], datetime] | None] = ContextVar("portal_clock", default=None)
 
 
+def apply_changes(obj, values: dict) -> tuple[dict, dict]:
+    """Set each attribute of ``obj`` named in ``values`` that differs; the changed ones
+    as ``(before, after)``, for the audit event (both empty when nothing changed)."""
+    before, after = {}, {}
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            before[key], after[key] = getattr(obj, key), value
+            setattr(obj, key, value)
+    return before, after
+
+
 def utcnow() -> datetime:
     clock = _clock.get()
     return clock() if clock is not None else datetime.now(UTC)

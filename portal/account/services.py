@@ -27,7 +27,7 @@ from portal.auth import services as accounts
 from portal.auth import sessions
 from portal.auth.passwords import verify_password
 from portal.auth.tokens import absolute_url
-from portal.db import utcnow
+from portal.db import apply_changes, utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.licenses import services as lifecycle
@@ -113,17 +113,12 @@ def update_profile(user: User, *, name: str, timezone: str, locale: str, actor: 
         raise AccountError(_("Choose a time zone from the list, such as Europe/Budapest."), "timezone")
     if locale not in i18n.LANGUAGES:
         raise AccountError(_("Choose one of the languages listed."), "locale")
-    before = {"name": user.name, "given_name": user.given_name, "family_name": user.family_name,
-              "timezone": user.timezone, "locale": user.locale}
-    after = {"name": name, "given_name": given_name, "family_name": family_name,
-             "timezone": timezone, "locale": locale}
-    changed = [k for k in after if before[k] != after[k]]
+    before, after = apply_changes(user, {"name": name, "given_name": given_name, "family_name": family_name,
+                                         "timezone": timezone, "locale": locale})
+    changed = list(after)
     if not changed:
         return []
-    for key in changed:
-        setattr(user, key, after[key])
-    record(actor, actions.USER_PROFILE_UPDATED, user, changed=changed,
-           before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    record(actor, actions.USER_PROFILE_UPDATED, user, changed=changed, before=before, after=after)
     if "name" in changed:
         lifecycle.rename_holder(user, actor)
     return changed

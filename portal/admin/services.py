@@ -22,7 +22,7 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
 from portal.auth import sessions
-from portal.db import utcnow
+from portal.db import apply_changes, utcnow
 from portal.exceptions import Conflict, PortalError
 from portal.extensions import db
 from portal.licenses import rules
@@ -159,16 +159,12 @@ def correct_details(
         owner = accounts.find_user_by_email(email)
         if owner is not None:
             raise AdminError(_("Another account already uses this e-mail address."), "email")
-    before = {"name": user.name, "given_name": user.given_name, "family_name": user.family_name,
-              "email": user.email, "date_of_birth": user.date_of_birth}
-    after = {"name": name, "given_name": given_name, "family_name": family_name,
-             "email": email, "date_of_birth": date_of_birth}
-    changed = [k for k in after if before[k] != after[k]]
+    needed_consent = rules.needs_guardian_consent(user)
+    before, after = apply_changes(user, {"name": name, "given_name": given_name, "family_name": family_name,
+                                         "email": email, "date_of_birth": date_of_birth})
+    changed = list(after)
     if not changed:
         return []
-    needed_consent = rules.needs_guardian_consent(user)
-    for key in changed:
-        setattr(user, key, after[key])
     details: dict = {}
     if "email" in changed:
         # The admin vouches for the address; a change its owner was waiting for is dropped.
@@ -189,7 +185,7 @@ def correct_details(
             details["requests_waiting_for_consent"] = waiting
             details["licenses_flagged"] = [lic.id for lic in lifecycle.flag_for_consent_review(user, actor)]
     record(actor, actions.USER_DETAILS_CORRECTED, user, reason=reason, changed=changed,
-           before={k: before[k] for k in changed}, after={k: after[k] for k in changed}, **details)
+           before=before, after=after, **details)
     if "name" in changed:
         lifecycle.rename_holder(user, actor)
     return changed
