@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import portal.models  # noqa: F401  (every table is known to the metadata)
@@ -87,9 +86,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please log in to see that page.")
-    login_manager.localize_callback = str  # the flash keeps the reader's words, not the lazy text
-    login_manager.login_message_category = "info"
+    # The refusal's flash is permissions.ask_to_log_in's own; Flask-Login's is never used.
     login_manager.session_protection = None  # our server-side sessions do this job
 
 

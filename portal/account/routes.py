@@ -85,7 +85,9 @@ def email():
 
 
 def _link_page(message: str, status: int = 400):
-    return render_template("account/link_invalid.html", message=message), status
+    advice = _("To change your e-mail address, ask again from your account page: we will send a new link.")
+    return render_template("link_invalid.html", message=message, advice=advice,
+                           again_url=url_for("account.index")), status
 
 
 @bp.get("/confirm-email/<token>")

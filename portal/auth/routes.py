@@ -248,7 +248,9 @@ def reset_password(token: str | None):
 
 
 def _invalid_link(message: str, confirmation: bool = False):
-    return render_template("auth/reset_invalid.html", message=message, confirmation=confirmation), 400
+    again = url_for("auth.confirmation_link" if confirmation else "auth.forgot_password")
+    return render_template("link_invalid.html", message=message, again_url=again,
+                           offer_login=confirmation), 400
 
 
 @bp.route("/change-password", methods=["GET", "POST"])
