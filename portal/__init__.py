@@ -12,6 +12,7 @@ import portal.models  # noqa: F401  (every table is known to the metadata)
 from portal import cli, errors, i18n, jobs, security, templating
 from portal import config as config_module
 from portal.account import bp as account_bp
+from portal.achievements import bp as achievements_bp
 from portal.admin import bp as admin_bp
 from portal.admin import bulk
 from portal.admin.services import BULK_KIND
@@ -91,7 +92,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp):
+    for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp,
+               achievements_bp):
         app.register_blueprint(bp)
 
 

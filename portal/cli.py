@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal import jobs, seed
+from portal.achievements.cli import achievements_cli
 from portal.audit.cli import audit_cli
 from portal.auth import registration, services
 from portal.auth.cli import mail_cli
@@ -95,7 +96,7 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
-    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli):
+    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli, achievements_cli):
         app.cli.add_command(group)
 
 

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.factories.users",
     "tests.support.factories.licenses",
     "tests.support.factories.classes",
+    "tests.support.factories.achievements",
     "tests.support.audit",
     "tests.support.mail",
     "tests.support.logs",

@@ -7,7 +7,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(blueprint_guard(Role.ADMIN))
 
 # The route modules add their views to ``bp``, so they are imported once it exists.
-from portal.admin import catalogue, forms, hub, jobs, licenses, users  # noqa: E402,F401
+from portal.admin import achievements, catalogue, forms, hub, jobs, licenses, users  # noqa: E402,F401
 
 
 class Words(dict):

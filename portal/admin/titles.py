@@ -20,6 +20,7 @@ OTHER_LANGUAGES = [(code, name) for code, name in LANGUAGES.items() if code != D
 LABELS = {
     "name": lambda language: _l("Name (%(language)s)", language=language),
     "title": lambda language: _l("Title (%(language)s)", language=language),
+    "description": lambda language: _l("Description (%(language)s)", language=language),
 }
 
 

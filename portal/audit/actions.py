@@ -68,6 +68,16 @@ CLASS_JOIN_FAILED = "class.join_failed"  # aggregated per source and hour (porta
 CLASS_LEFT = "class.left"
 CLASS_STUDENT_REMOVED = "class.student_removed"
 
+# achievements (an award itself is derived data, rebuilt from history: not an event)
+ACHIEVEMENT_CREATED = "achievement.created"
+ACHIEVEMENT_UPDATED = "achievement.updated"
+ACHIEVEMENT_ARCHIVED = "achievement.archived"
+ACHIEVEMENT_RESTORED = "achievement.restored"
+ACHIEVEMENT_DELETED = "achievement.deleted"
+ACHIEVEMENTS_REBUILT = "achievement.rebuilt"  # the rebuild added missing awards
+USER_ACHIEVEMENTS_SHOWN = "user.achievements_shown"  # the person showed or hid theirs
+CLASS_ACHIEVEMENT_SUMMARY = "class.achievement_summary"  # an admin turned the summary on or off
+
 # jobs
 JOB_STARTED = "job.started"
 JOB_FINISHED = "job.finished"

@@ -32,6 +32,7 @@ from portal.audit.integrity import JOB_KIND as AUDIT_CHECK_KIND
 from portal.auth.sessions import describe as describe_device
 from portal.extensions import db
 from portal.i18n import LANGUAGES
+from portal.models.achievement import Achievement
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.catalogue import Specialization
 from portal.models.job import Job
@@ -84,6 +85,7 @@ WORDS: dict[str, Any] = {
     "request": _l("request"),
     "job": _l("job"),
     "session": _l("session"),
+    "achievement": _l("achievement"),
 }
 
 
@@ -543,6 +545,31 @@ def _unconfirmed_removed(c: Context) -> str:
     return _("An unconfirmed registration was removed")
 
 
+def _achievement_title(c: Context) -> str:
+    found = c._get(Achievement) if c.event.resource_type == "achievement" else None
+    if found is not None:
+        return found.local_title
+    return (c.d.get("after") or c.d.get("before") or {}).get("title") or _("an achievement")
+
+
+def _achievement(mine, other) -> Builder:
+    return _pair(mine, other, title=_achievement_title)
+
+
+def _either(key: str, yes: Builder, no: Builder) -> Builder:
+    """One of two builders, by a yes/no detail of the event."""
+    return lambda c: (yes if c.d.get(key) else no)(c)
+
+
+def _rebuilt(c: Context) -> str:
+    count = int(c.d.get("awarded") or 0)
+    if c.mine:
+        return ngettext("You gave %(num)d achievement that the history showed was missing",
+                        "You gave %(num)d achievements that the history showed were missing", count)
+    return ngettext("%(who)s gave %(num)d achievement that the history showed was missing",
+                    "%(who)s gave %(num)d achievements that the history showed were missing", count, who=c.who)
+
+
 SENTENCES: dict[str, Builder] = {
     a.LOGIN: _login,
     a.LOGIN_FAILED: _login_failed,
@@ -649,6 +676,27 @@ SENTENCES: dict[str, Builder] = {
     a.CLASS_ARCHIVED: _class(_l("You archived the class {name}"), _l("{who} archived the class {name}")),
     a.CLASS_CODE_ROTATED: _class(_l("You made a new join code for the class {name}"),
                                  _l("{who} made a new join code for the class {name}")),
+    a.ACHIEVEMENT_CREATED: _achievement(_l("You defined the achievement “{title}”"),
+                                        _l("{who} defined the achievement “{title}”")),
+    a.ACHIEVEMENT_UPDATED: _achievement(_l("You changed the achievement “{title}”"),
+                                        _l("{who} changed the achievement “{title}”")),
+    a.ACHIEVEMENT_ARCHIVED: _achievement(_l("You archived the achievement “{title}”"),
+                                         _l("{who} archived the achievement “{title}”")),
+    a.ACHIEVEMENT_RESTORED: _achievement(_l("You restored the achievement “{title}”"),
+                                         _l("{who} restored the achievement “{title}”")),
+    a.ACHIEVEMENT_DELETED: _achievement(_l("You deleted the achievement “{title}”"),
+                                        _l("{who} deleted the achievement “{title}”")),
+    a.ACHIEVEMENTS_REBUILT: _rebuilt,
+    a.USER_ACHIEVEMENTS_SHOWN: _either(
+        "shown",
+        _fixed(_l("You showed your achievements again"), _l("{who} showed their achievements again")),
+        _fixed(_l("You hid your achievements"), _l("{who} hid their achievements"))),
+    a.CLASS_ACHIEVEMENT_SUMMARY: _either(
+        "on",
+        _class(_l("You let the instructor of {name} see its achievement summary"),
+               _l("{who} let the instructor of {name} see its achievement summary")),
+        _class(_l("You turned off the achievement summary of {name}"),
+               _l("{who} turned off the achievement summary of {name}"))),
     a.CLASS_JOINED: _class(_l("You joined the class {name}"), _l("{who} joined the class {name}")),
     a.CLASS_LEFT: _class(_l("You left the class {name}"), _l("{who} left the class {name}")),
     a.CLASS_STUDENT_REMOVED: _class_student_removed,

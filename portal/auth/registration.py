@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from portal import mail
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services, sessions, tokens
@@ -157,6 +159,7 @@ def confirm_email(token: str, *, ip: str | None, user_agent: str | None) -> User
     user.last_login_at = utcnow()
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=False,
            via="email_confirmation")
+    awarding.on_event(user, *achievement_rules.ON_LOGIN)
     return user
 
 

@@ -18,6 +18,8 @@ from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
 from portal import dates, fonts, i18n
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import lockout, policy, sessions
@@ -271,6 +273,7 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
     i18n.adopt_visitor_choice(user)
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember)
+    awarding.on_event(user, *achievement_rules.ON_LOGIN)
     return user
 
 

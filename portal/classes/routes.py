@@ -7,6 +7,8 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.account.services import tell_consent_withdrawn
+from portal.achievements import services as achievements
+from portal.achievements.forms import ClassSummaryForm
 from portal.admin.forms import CONSENT_METHODS, ConsentForm, ConsentWithdrawForm
 from portal.audit import actions
 from portal.classes import bp, queries, services
@@ -91,7 +93,9 @@ def roster(class_id: int):
     data = queries.roster(
         klass, request.args.get("q", ""), int_arg("page", 1, lo=1), viewer=current_user
     )
-    return render_page("classes/roster.html", "classes/_roster.html", roster=data, klass=klass)
+    return render_page("classes/roster.html", "classes/_roster.html", roster=data, klass=klass,
+                       summary=achievements.class_summary(klass) if klass.achievements_summary else None,
+                       summary_form=ClassSummaryForm(formdata=None, on=klass.achievements_summary))
 
 
 @bp.post("/classes/<int:class_id>/students/<int:user_id>/requirements")

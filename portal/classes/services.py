@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
@@ -208,6 +210,7 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
     except IntegrityError:  # a simultaneous join of the same student won the race
         return klass, False
     record(actor, actions.CLASS_JOINED, klass, student_id=student.id, code=display)
+    awarding.on_event(student, achievement_rules.CLASS)
     return klass, True
 
 
@@ -286,6 +289,7 @@ def confirm_requirement(student: User, requirement: Requirement, *, actor: User)
         student_id=student.id,
         requirement=requirement.title,
     )
+    awarding.on_event(student, achievement_rules.REQUIREMENTS)
     return True
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
+from portal.achievements import services as achievements
 from portal.admin import queries as admin_queries
 from portal.dashboard import bp, queries
 from portal.models.user import Role
@@ -15,5 +16,7 @@ def index():
     elif current_user.role == Role.INSTRUCTOR:
         context = {"instructor": queries.instructor_overview(current_user)}
     else:
-        context = {"student": queries.student_overview(current_user)}
+        context = {"student": queries.student_overview(current_user),
+                   "achievements": (achievements.newest_award(current_user)
+                                    if current_user.show_achievements else None)}
     return render_template("dashboard/index.html", **context)

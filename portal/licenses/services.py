@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
 from portal.db import utcnow
@@ -136,6 +138,7 @@ def apply_change(
         chain.append(license, kind, actor, note=note, reason=reason)
         state.sign_license(license)
     _flush_license()
+    awarding.on_event(license.holder, *achievement_rules.ON_LICENSE_CHANGE)
 
 
 def _flush_license() -> None:

@@ -15,17 +15,25 @@ Nothing here reveals an e-mail address, a birth date or an internal id.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import has_request_context
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal import signing
-from portal.db import utcnow
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
+from portal.db import begin_write, utcnow
 from portal.extensions import db
 from portal.licenses import chain, codes, state, visibility
+from portal.models.achievement import CertificateVerification
 from portal.models.license import License, LicenseStatus
+from portal.models.user import User, UserSession
 
 EXPIRING_SOON = timedelta(days=30)
 
@@ -186,3 +194,40 @@ def _state(license: License, result: Verification, now: datetime) -> str:
         if license.expires_at - now <= EXPIRING_SOON:
             return State.EXPIRING_SOON
     return State.VALID
+
+
+# --- counting checks by others (the "certificate verified" achievements) ---------------
+
+
+def checker_key(ip: str, secret: str) -> str:
+    """Who checked, as a keyed hash of the network address: counts distinct checkers
+    without keeping the address."""
+    return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()
+
+
+def count_check(license: License | None, viewer, ip: str | None, secret: str) -> bool:
+    """Count a check of ``license`` at /verify by someone other than its holder: once per
+    license and network address, never the holder's own (signed in, or from an address
+    the holder has signed in from). Awards what the count earns. Returns whether it counted;
+    the caller commits."""
+    if license is None or not ip:
+        return False
+    if getattr(viewer, "is_authenticated", False) and viewer.id == license.holder_id:
+        return False
+    holders_own = sa.select(UserSession.id).where(UserSession.user_id == license.holder_id, UserSession.ip == ip)
+    key = checker_key(ip, secret)
+    counted = sa.select(CertificateVerification.id).where(CertificateVerification.license_id == license.id,
+                                                          CertificateVerification.checker == key)
+    if db.session.scalar(holders_own.limit(1)) is not None or db.session.scalar(counted) is not None:
+        return False
+    holder_id = license.holder_id
+    if has_request_context():
+        begin_write(db.session)  # a GET that writes: the next transaction is a writer
+    try:
+        with db.session.begin_nested():
+            db.session.add(CertificateVerification(license_id=license.id, checker=key, at=utcnow()))
+            db.session.flush()
+    except IntegrityError:  # the same checker at the same moment
+        return False
+    awarding.on_event(db.session.get(User, holder_id), achievement_rules.VERIFIED)
+    return True

@@ -1,4 +1,5 @@
 """All models, imported here so that Alembic and the app see every table."""
+from portal.models.achievement import Achievement, Award, CertificateVerification
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.catalogue import (
     Level,
@@ -19,7 +20,10 @@ from portal.models.license import (
 from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
 
 __all__ = [
+    "Achievement",
     "AuditEvent",
+    "Award",
+    "CertificateVerification",
     "ClassMembership",
     "ConsentMethod",
     "ConsentRecord",

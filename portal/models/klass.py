@@ -26,6 +26,9 @@ class Klass(db.Model):
     join_code: Mapped[str] = mapped_column(sa.String(24), unique=True)
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An admin lets the instructor see how many of the class earned each achievement
+    # (counts only, never names); off by default.
+    achievements_summary: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     specialization: Mapped[Specialization] = relationship()
     instructor: Mapped[User] = relationship()

@@ -60,6 +60,8 @@ class User(db.Model):
     pending_email: Mapped[str | None] = mapped_column(sa.String(254))
     pending_email_requested_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # The person's achievements, XP and level are shown to them (SPEC §15); off hides them all.
+    show_achievements: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -90,6 +90,7 @@ def _presented() -> tuple[str | None, str | None]:
 @verify_limit
 def verify_json(code: str):
     result = verification.verify(code, *_presented())
+    _count(result)
     body = result.as_json()
     if result.found:
         # Keys and values stay as software reads them; the message is for a person, in the
@@ -106,6 +107,7 @@ def verify_json(code: str):
 @verify_limit
 def verify(code: str):
     result = verification.verify(code, *_presented())
+    _count(result)
     response = make_response(
         render_template("public/verification.html", result=result, typed=code,
                         form=_form_for(code, result)),
@@ -113,6 +115,13 @@ def verify(code: str):
     )
     _cache_headers(response, result, personal=current_user.is_authenticated)
     return response
+
+
+def _count(result) -> None:
+    """A check by someone else counts toward the holder's achievements (once per checker)."""
+    if result.found and verification.count_check(result.license, current_user, request.remote_addr,
+                                                 current_app.config["SECRET_KEY"]):
+        db.session.commit()
 
 
 def verdict(result) -> str:

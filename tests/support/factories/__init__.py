@@ -6,4 +6,5 @@ returns them detached (plain columns readable outside an app context).
   ``legacy_license`` (signed as before signing contexts)
 - ``classes``: ``assign`` (an instructor's specializations), ``make_class``, ``join``,
   ``fill_class``, ``class_of_students``
+- ``achievements``: ``make_achievement``, ``awards_of``
 """
