@@ -22,7 +22,7 @@ def _optional_id(value):
 class AchievementForm(FlaskForm):
     title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=80)])
     description = StringField(_l("Description"), filters=[_strip], validators=[Length(max=300)])
-    icon = RadioField(_l("Icon"), choices=[(key, name) for key, (name, _shape) in icons.ICONS.items()],
+    icon = RadioField(_l("Icon"), choices=[SelectChoice(key, name) for key, (name, _shape) in icons.ICONS.items()],
                       validators=[InputRequired(message=_l("Choose an icon."))])
     xp = IntegerField(_l("XP"), validators=[InputRequired(), NumberRange(min=0, max=10000)])
     trigger = SelectField(_l("Earned by"), choices=[SelectChoice(k, v) for k, v in rules.TRIGGERS.items()],

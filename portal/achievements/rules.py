@@ -21,7 +21,7 @@ from portal.audit import actions
 from portal.extensions import db
 from portal.models.achievement import CertificateVerification
 from portal.models.audit import AuditEvent, Outcome
-from portal.models.catalogue import Requirement
+from portal.models.catalogue import Requirement, RequirementCompletion
 from portal.models.license import License, LicenseEvent
 
 LOGIN = "login"
@@ -76,29 +76,39 @@ def _logins(user_ids):
 
 
 def _student_events(action_names: tuple[str, ...], user_ids):
-    """(student id, resource id, action) of the audit events about a student, in order."""
+    """(time, student id, resource id, action) of the audit events about a student, in order."""
     student = AuditEvent.details["student_id"].as_integer()
     rows = db.session.execute(
-        sa.select(student, AuditEvent.resource_id, AuditEvent.action)
+        sa.select(AuditEvent.at, student, AuditEvent.resource_id, AuditEvent.action)
         .where(AuditEvent.action.in_(action_names), AuditEvent.outcome == Outcome.SUCCESS,
                student.is_not(None), _in(student, user_ids))
         .order_by(AuditEvent.seq)
     )
-    return [(int(s), r, a) for s, r, a in rows]
+    return [(at, int(s), r, a) for at, s, r, a in rows]
 
 
 def _levels_completed(user_ids) -> dict[int, int]:
     """Levels whose requirements were all confirmed at one moment, replayed from the trail.
-    A level counts with the requirements it has now."""
+    A level counts with the requirements it has now. A confirmation stored without its
+    audit event (written before the trail recorded them, or by the demo) is history too:
+    confirmed since its ``confirmed_at`` and never taken back (taking back deletes it)."""
     level_of = dict(db.session.execute(sa.select(Requirement.id, Requirement.level_id)).all())
     needs: dict[int, set[int]] = defaultdict(set)
     for req_id, level_id in level_of.items():
         needs[level_id].add(req_id)
+    events = [(at, student, int(r), action) for at, student, r, action in _student_events(
+        (actions.REQUIREMENT_CONFIRMED, actions.REQUIREMENT_UNCONFIRMED), user_ids) if r and r.isdigit()]
+    recorded = {(student, req_id) for _at, student, req_id, action in events
+                if action == actions.REQUIREMENT_CONFIRMED}
+    stored = db.session.execute(
+        sa.select(RequirementCompletion.confirmed_at, RequirementCompletion.user_id,
+                  RequirementCompletion.requirement_id).where(_in(RequirementCompletion.user_id, user_ids)))
+    events += [(at, student, req_id, actions.REQUIREMENT_CONFIRMED) for at, student, req_id in stored
+               if (student, req_id) not in recorded]
+    events.sort(key=lambda event: event[0])  # stable: the trail's order within one moment
     confirmed: dict[int, set[int]] = defaultdict(set)
     complete: dict[int, set[int]] = defaultdict(set)
-    for student, resource_id, action in _student_events(
-            (actions.REQUIREMENT_CONFIRMED, actions.REQUIREMENT_UNCONFIRMED), user_ids):
-        req_id = int(resource_id) if resource_id and resource_id.isdigit() else None
+    for _at, student, req_id, action in events:
         if req_id not in level_of:
             continue  # a requirement removed since
         if action == actions.REQUIREMENT_UNCONFIRMED:
@@ -113,7 +123,7 @@ def _levels_completed(user_ids) -> dict[int, int]:
 
 def _classes_joined(user_ids) -> dict[int, int]:
     joined: dict[int, set[str]] = defaultdict(set)
-    for student, class_id, _action in _student_events((actions.CLASS_JOINED,), user_ids):
+    for _at, student, class_id, _action in _student_events((actions.CLASS_JOINED,), user_ids):
         joined[student].add(class_id)
     return {student: len(classes) for student, classes in joined.items()}
 

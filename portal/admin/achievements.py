@@ -7,6 +7,7 @@ from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from portal.achievements import forms, icons, rules, services
 from portal.admin import bp, titles
@@ -27,7 +28,8 @@ def _form(obj: Achievement | None = None) -> forms.AchievementForm:
         form = forms.AchievementForm(obj=obj, **titles.form_values(obj.titles, "title"),
                                      **titles.form_values(obj.descriptions, "description"))
     specs = db.session.scalars(sa.select(Specialization).order_by(Specialization.name)).all()
-    form.specialization_id.choices = [("", _("Any specialization"))] + [(s.id, s.local_name) for s in specs]
+    form.specialization_id.choices = [SelectChoice("", _("Any specialization"))] + [
+        SelectChoice(s.id, s.local_name) for s in specs]
     return form
 
 

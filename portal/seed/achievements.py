@@ -1,11 +1,12 @@
 """Demo achievements: the academy's set (the earlier system's 10 XP first login and 50 XP
 first license among them), defined early so the year's events award them as they happen;
-maya's certificate checked by three visitors; one achievement archived after people earned
+maya's certificate checked by three visitors; liam's license renewed; one achievement archived after people earned
 it; emma hides hers; the Saturday squad's instructor may see its summary. At the end the
 rebuild gives what the history written straight into the trail (everyday logins) earned."""
 from __future__ import annotations
 
 from portal.achievements import rules, services
+from portal.licenses import services as licenses
 from portal.licenses import verification
 
 # title, {language: title}, description, icon, XP, trigger, count, specialization code
@@ -51,6 +52,8 @@ def seed(ctx) -> None:
         timeline.at(timeline.ago(days=days), lambda ip=ip: verification.count_check(
             ctx.objects["licenses"]["maya.player"], None, ip, "demo"))
     timeline.at(timeline.ago(days=20), lambda: services.set_shown(users["emma"], False, users["emma"]))
+    timeline.at(timeline.ago(days=15), lambda: licenses.renew(
+        ctx.objects["licenses"]["liam.player"], users["admin"], "Renewed early for the new season"))
     timeline.at(timeline.ago(days=100), lambda: services.set_class_summary(
         ctx.objects["classes"]["Player foundations — Saturday squad"], True, users["admin"]))
     timeline.at(timeline.end, lambda: services.rebuild(fix=True))

@@ -46,7 +46,25 @@ MATRIX = {
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account/cancel-email/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/achievements":
+        "login ok    ok    403   403   403   login login",
+    "/achievements/visibility":
+        "login ok    ok    403   403   403   login login",
     "/admin/":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements/<int:achievement_id>":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements/<int:achievement_id>/archive":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements/<int:achievement_id>/delete":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements/<int:achievement_id>/restore":
+        "login 403   403   403   403   ok    login login",
+    "/admin/achievements/new":
+        "login 403   403   403   403   ok    login login",
+    "/admin/classes/<int:class_id>/achievement-summary":
         "login 403   403   403   403   ok    login login",
     "/admin/jobs":
         "login 403   403   403   403   ok    login login",

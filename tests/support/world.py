@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 import sqlalchemy as sa
 
+from portal.achievements import services as achievement_services
 from portal.auth import services as auth_services
 from portal.extensions import db
 from portal.models.audit import AuditEvent
@@ -70,12 +71,15 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
         db.session.flush()
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.actor_id == u["student"].id).limit(1))
+        achievement = achievement_services.create_achievement(
+            {"title": "First license", "icon": "shield", "xp": 50, "trigger": "license", "count": 1},
+            db.session.get(User, u["admin"].id))
         w.ids.update(
             license_id=license.id, other_license_id=other_license.id, request_id=request.id,
             class_id=klass.id, other_class_id=other_class.id, user_id=u["student"].id,
             spec_id=spec.id, level_id=level.id, req_id=requirement.id, job_id=job.id,
             event_id=event.id, session_id=phone_session.id, code=license.code,
-            join_code=klass.join_code, spec_code=spec.code,
+            join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
         )
         db.session.commit()
     for name in visitors or VISITORS:
@@ -112,7 +116,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "license_id": ids["license_id"], "request_id": ids["request_id"], "class_id": ids["class_id"],
         "user_id": ids["user_id"], "spec_id": ids["spec_id"], "level_id": ids["level_id"],
         "req_id": ids["req_id"], "job_id": ids["job_id"], "event_id": ids["event_id"],
-        "session_id": ids["session_id"], "token": "not-a-real-token", "code": ids["code"],
+        "session_id": ids["session_id"], "achievement_id": ids["achievement_id"], "token": "not-a-real-token", "code": ids["code"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
     }
     path = rule.rule
