@@ -96,7 +96,8 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
-    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli, achievements_cli):
+    for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli,
+                  achievements_cli):
         app.cli.add_command(group)
 
 

@@ -1,5 +1,6 @@
 """Achievements (SPEC §15): definitions, awarding in the event's own transaction, the
 rebuild from history, and the student's page. Only the person sees their own."""
+
 from flask import Blueprint
 
 from portal.permissions import Role, blueprint_guard

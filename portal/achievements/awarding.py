@@ -5,6 +5,7 @@ once, after recording their change (login, a license change, a requirement confi
 class joined, a certificate checked). It awards every open achievement of those triggers
 that the person's history now reaches. It imports no feature, so any service may call it.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -44,8 +45,12 @@ def on_event(user, *triggers: str) -> list[Award]:
         return []
     earned = sa.select(Award.achievement_id).where(Award.user_id == user.id)
     open_ones = db.session.scalars(
-        sa.select(Achievement).where(Achievement.trigger.in_(triggers), Achievement.archived_at.is_(None),
-                                     Achievement.id.not_in(earned))
+        sa.select(Achievement)
+        .where(
+            Achievement.trigger.in_(triggers),
+            Achievement.archived_at.is_(None),
+            Achievement.id.not_in(earned),
+        )
         .order_by(Achievement.id)
     ).all()
     new: list[Award] = []
@@ -53,7 +58,9 @@ def on_event(user, *triggers: str) -> list[Award]:
     for achievement in open_ones:
         key = (achievement.trigger, achievement.specialization_id)
         if key not in values:
-            values[key] = rules.measure(achievement.trigger, [user.id], achievement.specialization_id).get(user.id, 0)
+            values[key] = rules.measure(achievement.trigger, [user.id], achievement.specialization_id).get(
+                user.id, 0
+            )
         if values[key] >= achievement.count and (award := give(user.id, achievement)) is not None:
             new.append(award)
     return new

@@ -1,4 +1,5 @@
 """`flask --app wsgi achievements rebuild`"""
+
 from __future__ import annotations
 
 import click
@@ -33,8 +34,10 @@ def achievements_rebuild(fix: bool) -> None:
             click.echo(f"{name}: {len(d.missing)} {verb} (user ids {_ids(d.missing)})")
             left += not fix
         if d.unexplained:
-            click.echo(f"{name}: {len(d.unexplained)} not explained by history, kept "
-                       f"(user ids {_ids(d.unexplained)})")
+            click.echo(
+                f"{name}: {len(d.unexplained)} not explained by history, kept "
+                f"(user ids {_ids(d.unexplained)})"
+            )
             left += 1
     if left:
         raise click.ClickException("the stored awards differ from the history (see above).")

@@ -1,4 +1,5 @@
 """The admin's definition form and the person's show/hide switch."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -22,15 +23,26 @@ def _optional_id(value):
 class AchievementForm(FlaskForm):
     title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=80)])
     description = StringField(_l("Description"), filters=[_strip], validators=[Length(max=300)])
-    icon = RadioField(_l("Icon"), choices=[SelectChoice(key, name) for key, (name, _shape) in icons.ICONS.items()],
-                      validators=[InputRequired(message=_l("Choose an icon."))])
+    icon = RadioField(
+        _l("Icon"),
+        choices=[SelectChoice(key, name) for key, (name, _shape) in icons.ICONS.items()],
+        validators=[InputRequired(message=_l("Choose an icon."))],
+    )
     xp = IntegerField(_l("XP"), validators=[InputRequired(), NumberRange(min=0, max=10000)])
-    trigger = SelectField(_l("Earned by"), choices=[SelectChoice(k, v) for k, v in rules.TRIGGERS.items()],
-                          validators=[InputRequired()])
-    count = IntegerField(_l("Count"), default=1, validators=[InputRequired(), NumberRange(min=1, max=1000)],
-                         description=_l("How many: logins, licenses, checks, days ... or the level number."))
-    specialization_id = SelectField(_l("Specialization (for a level reached)"), coerce=_optional_id,
-                                    validate_choice=False)
+    trigger = SelectField(
+        _l("Earned by"),
+        choices=[SelectChoice(k, v) for k, v in rules.TRIGGERS.items()],
+        validators=[InputRequired()],
+    )
+    count = IntegerField(
+        _l("Count"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=1, max=1000)],
+        description=_l("How many: logins, licenses, checks, days ... or the level number."),
+    )
+    specialization_id = SelectField(
+        _l("Specialization (for a level reached)"), coerce=_optional_id, validate_choice=False
+    )
 
 
 titles.add_fields(AchievementForm, "title", 80)
@@ -42,4 +54,6 @@ class ShowAchievementsForm(FlaskForm):
 
 
 class ClassSummaryForm(FlaskForm):
-    on = BooleanField(_l("Let the instructor see how many students earned each achievement (counts only, no names)"))
+    on = BooleanField(
+        _l("Let the instructor see how many students earned each achievement (counts only, no names)")
+    )

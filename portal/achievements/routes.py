@@ -1,4 +1,5 @@
 """The student's own achievements: GET /achievements and the switch that hides them."""
+
 from __future__ import annotations
 
 from flask import flash, render_template, url_for
@@ -12,14 +13,19 @@ from portal.htmx import redirect
 
 @bp.app_context_processor
 def badge_helpers() -> dict:
-    return {"achievement_icon": icons.svg, "icon_name": icons.name, "achievement_unit": lambda trigger: rules.UNITS.get(trigger, "")}
+    return {
+        "achievement_icon": icons.svg,
+        "icon_name": icons.name,
+        "achievement_unit": lambda trigger: rules.UNITS.get(trigger, ""),
+    }
 
 
 def _page(form=None, status: int = 200):
     form = form or forms.ShowAchievementsForm(formdata=None, show=current_user.show_achievements)
     shown = current_user.show_achievements
-    return render_template("achievements/index.html", form=form,
-                           overview=services.overview(current_user) if shown else None), status
+    return render_template(
+        "achievements/index.html", form=form, overview=services.overview(current_user) if shown else None
+    ), status
 
 
 @bp.get("")
@@ -30,10 +36,14 @@ def index():
 @bp.post("/visibility")
 def visibility():
     form = forms.ShowAchievementsForm()
-    if form.validate_on_submit() and commit_or_show(form, services.set_shown, current_user, form.show.data,
-                                                    current_user):
-        flash(_("Your achievements are shown again.") if form.show.data
-              else _("Your achievements are hidden. Nobody sees them, you neither, until you show them again."),
-              "success")
+    if form.validate_on_submit() and commit_or_show(
+        form, services.set_shown, current_user, form.show.data, current_user
+    ):
+        flash(
+            _("Your achievements are shown again.")
+            if form.show.data
+            else _("Your achievements are hidden. Nobody sees them, you neither, until you show them again."),
+            "success",
+        )
         return redirect(url_for("achievements.index"))
     return _page(form, 422)

@@ -9,6 +9,7 @@ rewritten, so undoing an action never lowers it and repeating one never counts t
 where it should not (a requirement confirmed, taken back and confirmed again completes
 its level once).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -71,8 +72,12 @@ def _grouped(query) -> dict[int, int]:
 
 
 def _logins(user_ids):
-    return (AuditEvent.action == actions.LOGIN, AuditEvent.outcome == Outcome.SUCCESS,
-            AuditEvent.actor_id.is_not(None), _in(AuditEvent.actor_id, user_ids))
+    return (
+        AuditEvent.action == actions.LOGIN,
+        AuditEvent.outcome == Outcome.SUCCESS,
+        AuditEvent.actor_id.is_not(None),
+        _in(AuditEvent.actor_id, user_ids),
+    )
 
 
 def _student_events(action_names: tuple[str, ...], user_ids):
@@ -80,8 +85,12 @@ def _student_events(action_names: tuple[str, ...], user_ids):
     student = AuditEvent.details["student_id"].as_integer()
     rows = db.session.execute(
         sa.select(AuditEvent.at, student, AuditEvent.resource_id, AuditEvent.action)
-        .where(AuditEvent.action.in_(action_names), AuditEvent.outcome == Outcome.SUCCESS,
-               student.is_not(None), _in(student, user_ids))
+        .where(
+            AuditEvent.action.in_(action_names),
+            AuditEvent.outcome == Outcome.SUCCESS,
+            student.is_not(None),
+            _in(student, user_ids),
+        )
         .order_by(AuditEvent.seq)
     )
     return [(at, int(s), r, a) for at, s, r, a in rows]
@@ -96,15 +105,30 @@ def _levels_completed(user_ids) -> dict[int, int]:
     needs: dict[int, set[int]] = defaultdict(set)
     for req_id, level_id in level_of.items():
         needs[level_id].add(req_id)
-    events = [(at, student, int(r), action) for at, student, r, action in _student_events(
-        (actions.REQUIREMENT_CONFIRMED, actions.REQUIREMENT_UNCONFIRMED), user_ids) if r and r.isdigit()]
-    recorded = {(student, req_id) for _at, student, req_id, action in events
-                if action == actions.REQUIREMENT_CONFIRMED}
+    events = [
+        (at, student, int(r), action)
+        for at, student, r, action in _student_events(
+            (actions.REQUIREMENT_CONFIRMED, actions.REQUIREMENT_UNCONFIRMED), user_ids
+        )
+        if r and r.isdigit()
+    ]
+    recorded = {
+        (student, req_id)
+        for _at, student, req_id, action in events
+        if action == actions.REQUIREMENT_CONFIRMED
+    }
     stored = db.session.execute(
-        sa.select(RequirementCompletion.confirmed_at, RequirementCompletion.user_id,
-                  RequirementCompletion.requirement_id).where(_in(RequirementCompletion.user_id, user_ids)))
-    events += [(at, student, req_id, actions.REQUIREMENT_CONFIRMED) for at, student, req_id in stored
-               if (student, req_id) not in recorded]
+        sa.select(
+            RequirementCompletion.confirmed_at,
+            RequirementCompletion.user_id,
+            RequirementCompletion.requirement_id,
+        ).where(_in(RequirementCompletion.user_id, user_ids))
+    )
+    events += [
+        (at, student, req_id, actions.REQUIREMENT_CONFIRMED)
+        for at, student, req_id in stored
+        if (student, req_id) not in recorded
+    ]
     events.sort(key=lambda event: event[0])  # stable: the trail's order within one moment
     confirmed: dict[int, set[int]] = defaultdict(set)
     complete: dict[int, set[int]] = defaultdict(set)
@@ -131,35 +155,48 @@ def _classes_joined(user_ids) -> dict[int, int]:
 def _best_month(user_ids) -> dict[int, int]:
     """The most days with a login in one calendar month (UTC)."""
     days: dict[int, dict[tuple[int, int], set[int]]] = defaultdict(lambda: defaultdict(set))
-    for actor_id, at in db.session.execute(sa.select(AuditEvent.actor_id, AuditEvent.at).where(*_logins(user_ids))):
+    for actor_id, at in db.session.execute(
+        sa.select(AuditEvent.actor_id, AuditEvent.at).where(*_logins(user_ids))
+    ):
         days[actor_id][(at.year, at.month)].add(at.day)
     return {user: max(len(d) for d in months.values()) for user, months in days.items()}
 
 
-def measure(trigger: str, user_ids: Iterable[int] | None = None,
-            specialization_id: int | None = None) -> dict[int, int]:
+def measure(
+    trigger: str, user_ids: Iterable[int] | None = None, specialization_id: int | None = None
+) -> dict[int, int]:
     """{user id: value} for everyone with a value above zero (of ``user_ids``, or all)."""
     holder = License.holder_id
     if trigger == LOGIN:
-        return _grouped(sa.select(AuditEvent.actor_id, sa.func.count()).where(*_logins(user_ids))
-                        .group_by(AuditEvent.actor_id))
+        return _grouped(
+            sa.select(AuditEvent.actor_id, sa.func.count())
+            .where(*_logins(user_ids))
+            .group_by(AuditEvent.actor_id)
+        )
     if trigger == LICENSE:
-        return _grouped(sa.select(holder, sa.func.count(License.id)).where(_in(holder, user_ids))
-                        .group_by(holder))
+        return _grouped(
+            sa.select(holder, sa.func.count(License.id)).where(_in(holder, user_ids)).group_by(holder)
+        )
     if trigger in (LEVEL, RENEWAL):
-        value = (sa.func.max(LicenseEvent.level) if trigger == LEVEL
-                 else sa.func.count(LicenseEvent.id))
-        query = (sa.select(holder, value).join(LicenseEvent, LicenseEvent.license_id == License.id)
-                 .where(_in(holder, user_ids)).group_by(holder))
+        value = sa.func.max(LicenseEvent.level) if trigger == LEVEL else sa.func.count(LicenseEvent.id)
+        query = (
+            sa.select(holder, value)
+            .join(LicenseEvent, LicenseEvent.license_id == License.id)
+            .where(_in(holder, user_ids))
+            .group_by(holder)
+        )
         if trigger == RENEWAL:
             query = query.where(LicenseEvent.kind == "renewed")
         if specialization_id is not None:
             query = query.where(License.specialization_id == specialization_id)
         return _grouped(query)
     if trigger == VERIFIED:
-        return _grouped(sa.select(holder, sa.func.count(CertificateVerification.id))
-                        .join(License, License.id == CertificateVerification.license_id)
-                        .where(_in(holder, user_ids)).group_by(holder))
+        return _grouped(
+            sa.select(holder, sa.func.count(CertificateVerification.id))
+            .join(License, License.id == CertificateVerification.license_id)
+            .where(_in(holder, user_ids))
+            .group_by(holder)
+        )
     if trigger == REQUIREMENTS:
         return _levels_completed(user_ids)
     if trigger == CLASS:

@@ -1,5 +1,6 @@
 """Achievement definitions (admin), the rebuild, the person's switch, and what a student
 and a class summary show. Awarding itself is ``portal.achievements.awarding``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,15 +41,22 @@ def _clean(data: dict) -> dict:
         raise AchievementError(_("Choose an icon from the set."), field="icon")
     spec_id = data.get("specialization_id") or None
     if spec_id is not None and trigger != rules.LEVEL:
-        raise AchievementError(_("Only a level reached can be limited to one specialization."),
-                               field="specialization_id")
+        raise AchievementError(
+            _("Only a level reached can be limited to one specialization."), field="specialization_id"
+        )
     if spec_id is not None:
         spec = db.session.get(Specialization, spec_id)
         if spec is None:
             raise AchievementError(_("Choose a specialization from the list."), field="specialization_id")
         if data["count"] > spec.max_level:
-            raise AchievementError(_("%(specialization)s has levels 1 to %(top)d.",
-                                     specialization=spec.local_name, top=spec.max_level), field="count")
+            raise AchievementError(
+                _(
+                    "%(specialization)s has levels 1 to %(top)d.",
+                    specialization=spec.local_name,
+                    top=spec.max_level,
+                ),
+                field="count",
+            )
     return {
         "title": " ".join((data["title"] or "").split()),
         "description": " ".join((data.get("description") or "").split()),
@@ -63,8 +71,13 @@ def _clean(data: dict) -> dict:
 
 
 def snapshot(achievement: Achievement) -> dict:
-    return {"title": achievement.title, "xp": achievement.xp, "trigger": achievement.trigger,
-            "count": achievement.count, "specialization_id": achievement.specialization_id}
+    return {
+        "title": achievement.title,
+        "xp": achievement.xp,
+        "trigger": achievement.trigger,
+        "count": achievement.count,
+        "specialization_id": achievement.specialization_id,
+    }
 
 
 def award_all_reached(achievement: Achievement) -> int:
@@ -98,9 +111,16 @@ def update_achievement(achievement: Achievement, data: dict, actor) -> Achieveme
     specialization) stays: archive it and define a new one instead. Raises AchievementError."""
     values = _clean(data)
     earned = earned_count(achievement) > 0
-    if earned and any(values[key] != getattr(achievement, key) for key in ("trigger", "count", "specialization_id")):
-        raise AchievementError(_("Someone has earned this achievement, so what earns it cannot change. "
-                                 "Archive it and define a new one."), field="trigger")
+    if earned and any(
+        values[key] != getattr(achievement, key) for key in ("trigger", "count", "specialization_id")
+    ):
+        raise AchievementError(
+            _(
+                "Someone has earned this achievement, so what earns it cannot change. "
+                "Archive it and define a new one."
+            ),
+            field="trigger",
+        )
     before, after = apply_changes(achievement, values)
     if not after:
         return achievement
@@ -136,14 +156,22 @@ def delete_achievement(achievement: Achievement, actor) -> None:
 
 def definitions(*, archived: bool | None = None) -> list[tuple[Achievement, int]]:
     """Every definition with how many earned it, active ones first."""
-    counts = (sa.select(Award.achievement_id, sa.func.count(Award.id).label("n"))
-              .group_by(Award.achievement_id).subquery())
-    query = (sa.select(Achievement, sa.func.coalesce(counts.c.n, 0))
-             .outerjoin(counts, counts.c.achievement_id == Achievement.id)
-             .order_by(Achievement.archived_at.is_not(None), Achievement.trigger, Achievement.count,
-                       Achievement.id))
+    counts = (
+        sa.select(Award.achievement_id, sa.func.count(Award.id).label("n"))
+        .group_by(Award.achievement_id)
+        .subquery()
+    )
+    query = (
+        sa.select(Achievement, sa.func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.achievement_id == Achievement.id)
+        .order_by(
+            Achievement.archived_at.is_not(None), Achievement.trigger, Achievement.count, Achievement.id
+        )
+    )
     if archived is not None:
-        query = query.where(Achievement.archived_at.is_not(None) if archived else Achievement.archived_at.is_(None))
+        query = query.where(
+            Achievement.archived_at.is_not(None) if archived else Achievement.archived_at.is_(None)
+        )
     return [(a, n) for a, n in db.session.execute(query)]
 
 
@@ -153,7 +181,7 @@ def definitions(*, archived: bool | None = None) -> list[tuple[Achievement, int]
 @dataclass
 class Difference:
     achievement: Achievement
-    missing: list[int] = field(default_factory=list)      # history reaches it, no award
+    missing: list[int] = field(default_factory=list)  # history reaches it, no award
     unexplained: list[int] = field(default_factory=list)  # an award history does not explain
 
 
@@ -218,14 +246,22 @@ def overview(user: User) -> Overview:
     """A person's earned achievements (newest first), the open ones with their progress,
     XP and XP level. Archived achievements show only when earned."""
     awards = db.session.execute(
-        sa.select(Award, Achievement).join(Achievement, Achievement.id == Award.achievement_id)
-        .where(Award.user_id == user.id).order_by(Award.earned_at.desc(), Award.id.desc())
+        sa.select(Award, Achievement)
+        .join(Achievement, Achievement.id == Award.achievement_id)
+        .where(Award.user_id == user.id)
+        .order_by(Award.earned_at.desc(), Award.id.desc())
     ).all()
     earned = [Progress(a, a.count, award.earned_at) for award, a in awards]
     earned_ids = {p.achievement.id for p in earned}
-    open_ones = [a for a in db.session.scalars(
-        sa.select(Achievement).where(Achievement.archived_at.is_(None)).order_by(Achievement.xp, Achievement.id))
-        if a.id not in earned_ids]
+    open_ones = [
+        a
+        for a in db.session.scalars(
+            sa.select(Achievement)
+            .where(Achievement.archived_at.is_(None))
+            .order_by(Achievement.xp, Achievement.id)
+        )
+        if a.id not in earned_ids
+    ]
     values: dict[tuple[str, int | None], int] = {}
     progress = []
     for a in open_ones:
@@ -240,11 +276,17 @@ def overview(user: User) -> Overview:
 
 def newest_award(user: User) -> tuple[int, int, Progress | None]:
     """(XP, XP level, the newest award) for the dashboard, in two small queries."""
-    xp = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Achievement.xp), 0))
-                           .join(Award, Award.achievement_id == Achievement.id).where(Award.user_id == user.id))
+    xp = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Achievement.xp), 0))
+        .join(Award, Award.achievement_id == Achievement.id)
+        .where(Award.user_id == user.id)
+    )
     row = db.session.execute(
-        sa.select(Award, Achievement).join(Achievement, Achievement.id == Award.achievement_id)
-        .where(Award.user_id == user.id).order_by(Award.earned_at.desc(), Award.id.desc()).limit(1)
+        sa.select(Award, Achievement)
+        .join(Achievement, Achievement.id == Award.achievement_id)
+        .where(Award.user_id == user.id)
+        .order_by(Award.earned_at.desc(), Award.id.desc())
+        .limit(1)
     ).first()
     newest = Progress(row[1], row[1].count, row[0].earned_at) if row else None
     return int(xp), xp_level(int(xp))[0], newest
@@ -265,11 +307,23 @@ def set_class_summary(klass: Klass, on: bool, actor) -> bool:
 def class_summary(klass: Klass) -> list[tuple[Achievement, int]]:
     """How many current members earned each achievement; members who hide theirs are not
     counted. Names never appear."""
-    members = (sa.select(ClassMembership.user_id).join(User, User.id == ClassMembership.user_id)
-               .where(ClassMembership.class_id == klass.id, User.show_achievements.is_(True)))
-    counts = dict(db.session.execute(
-        sa.select(Award.achievement_id, sa.func.count(Award.id)).where(Award.user_id.in_(members))
-        .group_by(Award.achievement_id)).all())
-    return [(a, counts.get(a.id, 0)) for a in db.session.scalars(
-        sa.select(Achievement).where(sa.or_(Achievement.archived_at.is_(None), Achievement.id.in_(list(counts))))
-        .order_by(Achievement.xp, Achievement.id))]
+    members = (
+        sa.select(ClassMembership.user_id)
+        .join(User, User.id == ClassMembership.user_id)
+        .where(ClassMembership.class_id == klass.id, User.show_achievements.is_(True))
+    )
+    counts = dict(
+        db.session.execute(
+            sa.select(Award.achievement_id, sa.func.count(Award.id))
+            .where(Award.user_id.in_(members))
+            .group_by(Award.achievement_id)
+        ).all()
+    )
+    return [
+        (a, counts.get(a.id, 0))
+        for a in db.session.scalars(
+            sa.select(Achievement)
+            .where(sa.or_(Achievement.archived_at.is_(None), Achievement.id.in_(list(counts))))
+            .order_by(Achievement.xp, Achievement.id)
+        )
+    ]

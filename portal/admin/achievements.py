@@ -1,5 +1,6 @@
 """/admin/achievements: the definitions (title and description per language, icon, XP,
 trigger and count); archive once earned. Guarded by the admin blueprint."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -25,23 +26,36 @@ def _form(obj: Achievement | None = None) -> forms.AchievementForm:
     elif request.method == "POST":
         form = forms.AchievementForm()
     else:
-        form = forms.AchievementForm(obj=obj, **titles.form_values(obj.titles, "title"),
-                                     **titles.form_values(obj.descriptions, "description"))
+        form = forms.AchievementForm(
+            obj=obj,
+            **titles.form_values(obj.titles, "title"),
+            **titles.form_values(obj.descriptions, "description"),
+        )
     specs = db.session.scalars(sa.select(Specialization).order_by(Specialization.name)).all()
     form.specialization_id.choices = [SelectChoice("", _("Any specialization"))] + [
-        SelectChoice(s.id, s.local_name) for s in specs]
+        SelectChoice(s.id, s.local_name) for s in specs
+    ]
     return form
 
 
 def _data(form: forms.AchievementForm) -> dict:
-    return {**form.data, "titles": titles.from_form(form, "title"),
-            "descriptions": titles.from_form(form, "description")}
+    return {
+        **form.data,
+        "titles": titles.from_form(form, "title"),
+        "descriptions": titles.from_form(form, "description"),
+    }
 
 
 def _awarded_message(achievement: Achievement, awarded: int) -> None:
     if awarded:
-        flash(ngettext("%(num)d person had already reached it and earned it now.",
-                       "%(num)d people had already reached it and earned it now.", awarded), "success")
+        flash(
+            ngettext(
+                "%(num)d person had already reached it and earned it now.",
+                "%(num)d people had already reached it and earned it now.",
+                awarded,
+            ),
+            "success",
+        )
 
 
 @bp.get("/achievements")
@@ -52,33 +66,46 @@ def achievements():
 @bp.route("/achievements/new", methods=["GET", "POST"])
 def achievement_new():
     form = _form()
-    if form.validate_on_submit() and (done := commit_or_show(form, services.create_achievement, _data(form),
-                                                             current_user)):
+    if form.validate_on_submit() and (
+        done := commit_or_show(form, services.create_achievement, _data(form), current_user)
+    ):
         flash(_("Achievement “%(title)s” created.", title=done.value.local_title), "success")
         _awarded_message(done.value, services.earned_count(done.value))
         return redirect(url_for("admin.achievements"))
-    return render_template("admin/achievement_form.html", form=form, achievement=None,
-                           icons=icons), form_status(form)
+    return render_template(
+        "admin/achievement_form.html", form=form, achievement=None, icons=icons
+    ), form_status(form)
 
 
 @bp.route("/achievements/<int:achievement_id>", methods=["GET", "POST"])
 def achievement_detail(achievement_id: int):
     achievement = db.get_or_404(Achievement, achievement_id)
     form = _form(achievement)
-    if form.validate_on_submit() and commit_or_show(form, services.update_achievement, achievement,
-                                                    _data(form), current_user):
+    if form.validate_on_submit() and commit_or_show(
+        form, services.update_achievement, achievement, _data(form), current_user
+    ):
         flash(_("Achievement “%(title)s” saved.", title=achievement.local_title), "success")
         return redirect(url_for("admin.achievements"))
-    return render_template("admin/achievement_form.html", form=form, achievement=achievement, icons=icons,
-                           earned=services.earned_count(achievement)), form_status(form)
+    return render_template(
+        "admin/achievement_form.html",
+        form=form,
+        achievement=achievement,
+        icons=icons,
+        earned=services.earned_count(achievement),
+    ), form_status(form)
 
 
 @bp.post("/achievements/<int:achievement_id>/archive")
 def achievement_archive(achievement_id: int):
     achievement = db.get_or_404(Achievement, achievement_id)
     if commit_or_show(None, services.archive_achievement, achievement, current_user):
-        flash(_("“%(title)s” is archived: no one earns it any more; those who did keep it.",
-                title=achievement.local_title), "success")
+        flash(
+            _(
+                "“%(title)s” is archived: no one earns it any more; those who did keep it.",
+                title=achievement.local_title,
+            ),
+            "success",
+        )
     return redirect(url_for("admin.achievements"))
 
 
@@ -104,8 +131,13 @@ def achievement_delete(achievement_id: int):
 def class_achievement_summary(class_id: int):
     klass = db.get_or_404(Klass, class_id)
     form = forms.ClassSummaryForm()
-    if form.validate_on_submit() and commit_or_show(form, services.set_class_summary, klass, form.on.data,
-                                                    current_user):
-        flash(_("The instructor now sees how many students earned each achievement (no names).")
-              if form.on.data else _("The instructor no longer sees the achievement summary."), "success")
+    if form.validate_on_submit() and commit_or_show(
+        form, services.set_class_summary, klass, form.on.data, current_user
+    ):
+        flash(
+            _("The instructor now sees how many students earned each achievement (no names).")
+            if form.on.data
+            else _("The instructor no longer sees the achievement summary."),
+            "success",
+        )
     return redirect(url_for("classes.roster", class_id=klass.id))

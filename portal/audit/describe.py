@@ -567,7 +567,8 @@ def _rebuilt(c: Context) -> str:
         return ngettext("You gave %(num)d achievement that the history showed was missing",
                         "You gave %(num)d achievements that the history showed were missing", count)
     return ngettext("%(who)s gave %(num)d achievement that the history showed was missing",
-                    "%(who)s gave %(num)d achievements that the history showed were missing", count, who=c.who)
+                    "%(who)s gave %(num)d achievements that the history showed were missing",
+                    count, who=c.who)
 
 
 SENTENCES: dict[str, Builder] = {

@@ -214,7 +214,8 @@ def count_check(license: License | None, viewer, ip: str | None, secret: str) ->
         return False
     if getattr(viewer, "is_authenticated", False) and viewer.id == license.holder_id:
         return False
-    holders_own = sa.select(UserSession.id).where(UserSession.user_id == license.holder_id, UserSession.ip == ip)
+    holders_own = sa.select(UserSession.id).where(UserSession.user_id == license.holder_id,
+                                                  UserSession.ip == ip)
     key = checker_key(ip, secret)
     counted = sa.select(CertificateVerification.id).where(CertificateVerification.license_id == license.id,
                                                           CertificateVerification.checker == key)

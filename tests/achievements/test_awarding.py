@@ -1,5 +1,6 @@
 """Each trigger awards in the transaction of the event that earns it, once; the rebuild
 agrees with what was awarded live; undoing and repeating earns nothing twice."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -43,8 +44,9 @@ def test_first_login_once(app, client, make_user, make_achievement, awards_of):
     consistent(app)
 
 
-def test_first_license_level_and_renewal(app, make_user, make_specialization, make_license, make_achievement,
-                                         awards_of):
+def test_first_license_level_and_renewal(
+    app, make_user, make_specialization, make_license, make_achievement, awards_of
+):
     player, coach = make_specialization(max_level=4), make_specialization(max_level=4)
     make_achievement("First license", rules.LICENSE, 1, xp=50)
     make_achievement("Two licenses", rules.LICENSE, 2)
@@ -65,8 +67,9 @@ def test_first_license_level_and_renewal(app, make_user, make_specialization, ma
     consistent(app)
 
 
-def test_suspending_does_not_take_a_level_back(app, make_user, make_specialization, make_license,
-                                               make_achievement, awards_of):
+def test_suspending_does_not_take_a_level_back(
+    app, make_user, make_specialization, make_license, make_achievement, awards_of
+):
     make_achievement("Level 2 anywhere", rules.LEVEL, 2)
     student = make_user()
     admin = make_user("admin")
@@ -77,20 +80,24 @@ def test_suspending_does_not_take_a_level_back(app, make_user, make_specializati
 
 def _level_requirements(app, spec, number):
     with app.app_context():
-        level = db.session.scalar(sa.select(Level).where(Level.specialization_id == spec.id, Level.number == number))
+        level = db.session.scalar(
+            sa.select(Level).where(Level.specialization_id == spec.id, Level.number == number)
+        )
         return [r.id for r in level.requirements]
 
 
 def _tick(app, student, teacher, req_ids, checked):
     with app.app_context():
         reqs = [db.session.get(Requirement, r) for r in req_ids]
-        classes.set_requirements(db.session.get(User, student.id), reqs, set(checked),
-                                 actor=db.session.get(User, teacher.id))
+        classes.set_requirements(
+            db.session.get(User, student.id), reqs, set(checked), actor=db.session.get(User, teacher.id)
+        )
         db.session.commit()
 
 
-def test_ticking_and_unticking_100_times_earns_once(app, make_user, make_specialization, make_class, join,
-                                                    make_achievement, awards_of):
+def test_ticking_and_unticking_100_times_earns_once(
+    app, make_user, make_specialization, make_class, join, make_achievement, awards_of
+):
     spec = make_specialization(requirements_per_level=2)
     make_achievement("Every box ticked", rules.REQUIREMENTS, 1, xp=40)
     make_achievement("Two levels complete", rules.REQUIREMENTS, 2, xp=40)
@@ -111,7 +118,9 @@ def test_ticking_and_unticking_100_times_earns_once(app, make_user, make_special
     consistent(app)
 
 
-def test_first_class_joined(app, make_user, make_specialization, make_class, join, make_achievement, awards_of):
+def test_first_class_joined(
+    app, make_user, make_specialization, make_class, join, make_achievement, awards_of
+):
     make_achievement("Team player", rules.CLASS, 1)
     make_achievement("Two classes", rules.CLASS, 2)
     teacher, student = make_user("instructor"), make_user()
@@ -119,8 +128,11 @@ def test_first_class_joined(app, make_user, make_specialization, make_class, joi
     klass = make_class(teacher, spec)
     join(student, klass)
     with app.app_context():
-        classes.leave_class(db.session.get(User, student.id), db.session.get(type(klass), klass.id),
-                            actor=db.session.get(User, student.id))
+        classes.leave_class(
+            db.session.get(User, student.id),
+            db.session.get(type(klass), klass.id),
+            actor=db.session.get(User, student.id),
+        )
         db.session.commit()
     join(student, klass)  # the same class again is not a second class
     assert awards_of(student) == {"Team player"}
@@ -129,8 +141,9 @@ def test_first_class_joined(app, make_user, make_specialization, make_class, joi
     consistent(app)
 
 
-def test_certificate_checked_by_others(app, client, make_user, make_specialization, make_license,
-                                       make_achievement, awards_of):
+def test_certificate_checked_by_others(
+    app, client, make_user, make_specialization, make_license, make_achievement, awards_of
+):
     make_achievement("Trusted", rules.VERIFIED, 2)
     student = make_user()
     lic = make_license(student, make_specialization())
@@ -159,8 +172,12 @@ def test_days_with_a_login_in_one_month(app, make_user, make_achievement, awards
     make_achievement("Regular", rules.ACTIVE_DAYS, 3)
     student = make_user()
     # Two days at the end of March and two at the start of April: no month has three.
-    _login_on(app, student, *(datetime(2026, 3, d, 10, tzinfo=UTC) for d in (30, 31)),
-              *(datetime(2026, 4, d, 10, tzinfo=UTC) for d in (1, 1, 2)))
+    _login_on(
+        app,
+        student,
+        *(datetime(2026, 3, d, 10, tzinfo=UTC) for d in (30, 31)),
+        *(datetime(2026, 4, d, 10, tzinfo=UTC) for d in (1, 1, 2)),
+    )
     assert awards_of(student) == set()
     _login_on(app, student, datetime(2026, 4, 20, 18, tzinfo=UTC))
     assert awards_of(student) == {"Regular"}
@@ -175,8 +192,9 @@ def test_a_new_achievement_counts_what_happened_before(app, client, make_user, m
     consistent(app)
 
 
-def test_archived_awards_no_more_and_keeps_what_was_earned(app, make_user, make_specialization, make_license,
-                                                           make_achievement, awards_of):
+def test_archived_awards_no_more_and_keeps_what_was_earned(
+    app, make_user, make_specialization, make_license, make_achievement, awards_of
+):
     pioneer = make_achievement("Pioneer", rules.LICENSE, 1)
     spec = make_specialization()
     first, later = make_user(), make_user()
@@ -197,7 +215,9 @@ def test_rebuild_reports_and_fixes_a_missing_award(app, runner, client, make_use
         db.session.execute(sa.delete(Award))
         db.session.commit()
     result = runner.invoke(args=["achievements", "rebuild"])
-    assert result.exit_code == 1 and "1 missing" in result.output and f"user ids {student.id}" in result.output
+    assert (
+        result.exit_code == 1 and "1 missing" in result.output and f"user ids {student.id}" in result.output
+    )
     assert award_count(app, student) == 0  # a report changes nothing
     result = runner.invoke(args=["achievements", "rebuild", "--fix"])
     assert result.exit_code == 0 and "1 given now" in result.output

@@ -1,5 +1,6 @@
 """/achievements for the student, the dashboard's summary, the hide switch, the admin's
 definitions at /admin/achievements and a class's summary (counts only, when an admin allows)."""
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,24 @@ from portal.extensions import db
 from portal.models import Achievement, Award, User
 from tests.support.http import login
 
-NEW = {"title": "First class", "description": "You joined a class.", "icon": "people", "xp": "20",
-       "trigger": "class", "count": "1", "specialization_id": ""}
+NEW = {
+    "title": "First class",
+    "description": "You joined a class.",
+    "icon": "people",
+    "xp": "20",
+    "trigger": "class",
+    "count": "1",
+    "specialization_id": "",
+}
 
 
 def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def test_student_sees_earned_open_xp_and_level(app, client, make_user, make_specialization, make_license,
-                                               make_achievement):
+def test_student_sees_earned_open_xp_and_level(
+    app, client, make_user, make_specialization, make_license, make_achievement
+):
     make_achievement("First login", rules.LOGIN, 1, xp=10, icon="key", titles={"es": "Primer inicio"})
     make_achievement("First license", rules.LICENSE, 1, xp=50, icon="shield")
     make_achievement("Five logins", rules.LOGIN, 5, xp=30, icon="calendar")
@@ -42,8 +51,9 @@ def test_student_sees_earned_open_xp_and_level(app, client, make_user, make_spec
     assert "Primer inicio" in spanish
 
 
-def test_hiding_hides_everything_and_is_audited(app, client, make_user, make_specialization, make_license,
-                                                make_achievement, audit_events, awards_of):
+def test_hiding_hides_everything_and_is_audited(
+    app, client, make_user, make_specialization, make_license, make_achievement, audit_events, awards_of
+):
     make_achievement("First login", rules.LOGIN, 1, xp=10)
     make_achievement("First license", rules.LICENSE, 1, xp=50)
     student = make_user()
@@ -84,7 +94,10 @@ def test_admin_defines_edits_archives_and_deletes(app, client, logged_admin, mak
         db.session.commit()
     refused = client.post(f"/admin/achievements/{badge_id}", data={**NEW, "count": "3"})
     assert refused.status_code == 422 and "cannot change" in text(refused)
-    assert client.post(f"/admin/achievements/{badge_id}", data={**NEW, "count": "2", "xp": "30"}).status_code == 303
+    assert (
+        client.post(f"/admin/achievements/{badge_id}", data={**NEW, "count": "2", "xp": "30"}).status_code
+        == 303
+    )
     client.post(f"/admin/achievements/{badge_id}/delete")
     with app.app_context():
         assert db.session.get(Achievement, badge_id) is not None  # earned: archive, not delete
@@ -100,17 +113,24 @@ def test_admin_defines_edits_archives_and_deletes(app, client, logged_admin, mak
     with app.app_context():
         assert db.session.get(Achievement, badge_id) is None
     assert [e.action for e in audit_events() if e.action.startswith("achievement.")] == [
-        actions.ACHIEVEMENT_CREATED, actions.ACHIEVEMENT_UPDATED, actions.ACHIEVEMENT_UPDATED,
-        actions.ACHIEVEMENT_ARCHIVED, actions.ACHIEVEMENT_RESTORED, actions.ACHIEVEMENT_DELETED]
+        actions.ACHIEVEMENT_CREATED,
+        actions.ACHIEVEMENT_UPDATED,
+        actions.ACHIEVEMENT_UPDATED,
+        actions.ACHIEVEMENT_ARCHIVED,
+        actions.ACHIEVEMENT_RESTORED,
+        actions.ACHIEVEMENT_DELETED,
+    ]
 
 
 def test_bad_definitions_are_refused_beside_the_field(app, client, logged_admin, make_specialization):
     spec = make_specialization(max_level=3)
-    for data, field in (({**NEW, "trigger": "leaderboard"}, "trigger"),
-                        ({**NEW, "icon": "https://evil.example/x.svg"}, "icon"),
-                        ({**NEW, "specialization_id": str(spec.id)}, "specialization_id"),
-                        ({**NEW, "trigger": "level", "count": "9", "specialization_id": str(spec.id)}, "count"),
-                        ({**NEW, "xp": "-5"}, "xp")):
+    for data, field in (
+        ({**NEW, "trigger": "leaderboard"}, "trigger"),
+        ({**NEW, "icon": "https://evil.example/x.svg"}, "icon"),
+        ({**NEW, "specialization_id": str(spec.id)}, "specialization_id"),
+        ({**NEW, "trigger": "level", "count": "9", "specialization_id": str(spec.id)}, "count"),
+        ({**NEW, "xp": "-5"}, "xp"),
+    ):
         response = client.post("/admin/achievements/new", data=data)
         assert response.status_code == 422, (data, response.status_code)
         assert f'id="{field}-error"' in text(response) or 'id="icon-error"' in text(response), field
@@ -118,9 +138,17 @@ def test_bad_definitions_are_refused_beside_the_field(app, client, logged_admin,
         assert db.session.scalar(sa.select(sa.func.count(Achievement.id))) == 0
 
 
-def test_class_summary_counts_only_when_an_admin_allows(app, client, second_client, make_user,
-                                                        make_specialization, make_class, join, make_achievement,
-                                                        audit_events):
+def test_class_summary_counts_only_when_an_admin_allows(
+    app,
+    client,
+    second_client,
+    make_user,
+    make_specialization,
+    make_class,
+    join,
+    make_achievement,
+    audit_events,
+):
     make_achievement("Team player", rules.CLASS, 1)
     spec = make_specialization()
     teacher = make_user("instructor")
@@ -135,13 +163,13 @@ def test_class_summary_counts_only_when_an_admin_allows(app, client, second_clie
     assert "Achievements in this class" not in text(client.get(f"/dashboard/classes/{klass.id}"))
     _admin, admin_client = second_client("admin")
     admin_page = text(admin_client.get(f"/dashboard/classes/{klass.id}"))
-    assert 'action="/admin/classes/%d/achievement-summary"' % klass.id in admin_page
+    assert f'action="/admin/classes/{klass.id}/achievement-summary"' in admin_page
     admin_client.post(f"/admin/classes/{klass.id}/achievement-summary", data={"on": "y"})
     [event] = audit_events(actions.CLASS_ACHIEVEMENT_SUMMARY)
     assert event.details["on"] is True
     page = text(client.get(f"/dashboard/classes/{klass.id}"))
     section = page.split('id="achievement-summary-heading"')[1].split("</section>")[0]
-    assert "Team player" in section and "<td data-label=\"Students who earned it\">2</td>" in section
+    assert "Team player" in section and '<td data-label="Students who earned it">2</td>' in section
     assert "Pupil" not in section
     assert "<form" not in section  # the switch is the admin's
 

@@ -1,4 +1,5 @@
 """The rebuild on the demo and on a small scale academy: consistent, so it changes nothing."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -33,8 +34,11 @@ def test_demo_is_consistent_and_shows_every_state(app, runner):
         emma = db.session.scalar(sa.select(User).where(User.email == "emma@demo.academy"))
         assert emma.show_achievements is False
         # Everything earned is explained by history, and each trigger earned someone something.
-        earned_triggers = set(db.session.scalars(
-            sa.select(Achievement.trigger).join(Award, Award.achievement_id == Achievement.id)))
+        earned_triggers = set(
+            db.session.scalars(
+                sa.select(Achievement.trigger).join(Award, Award.achievement_id == Achievement.id)
+            )
+        )
         assert earned_triggers == set(rules.TRIGGERS), earned_triggers
 
 

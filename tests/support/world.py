@@ -116,7 +116,8 @@ def url_for_rule(rule, ids: dict) -> str:
         "license_id": ids["license_id"], "request_id": ids["request_id"], "class_id": ids["class_id"],
         "user_id": ids["user_id"], "spec_id": ids["spec_id"], "level_id": ids["level_id"],
         "req_id": ids["req_id"], "job_id": ids["job_id"], "event_id": ids["event_id"],
-        "session_id": ids["session_id"], "achievement_id": ids["achievement_id"], "token": "not-a-real-token", "code": ids["code"],
+        "session_id": ids["session_id"], "achievement_id": ids["achievement_id"],
+        "token": "not-a-real-token", "code": ids["code"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
     }
     path = rule.rule
