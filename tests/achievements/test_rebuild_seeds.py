@@ -24,7 +24,7 @@ def test_demo_is_consistent_and_shows_every_state(app, runner):
     assert awards(app) == before
     with app.app_context():
         titles = {a.title: a for a in db.session.scalars(sa.select(Achievement))}
-        assert set(titles) == {row[0] for row in SET}
+        assert set(titles) == {row[0]["en"][0] for row in SET}
         assert (titles["First login"].xp, titles["First license"].xp) == (10, 50)
         assert titles["Pioneer"].archived_at is not None
         maya = db.session.scalar(sa.select(User).where(User.email == "maya@demo.academy"))
@@ -45,9 +45,9 @@ def test_demo_is_consistent_and_shows_every_state(app, runner):
 def test_scale_academy_is_consistent(app, runner, make_achievement):
     result = runner.invoke(args=["seed", "scale", "--students", "200", "--audit-events", "2000"])
     assert result.exit_code == 0, result.output
-    for title, _titles, _description, icon, xp, trigger, count, _spec in SET:
-        if _spec is None:
-            make_achievement(title, trigger, count, xp=xp, icon=icon)
+    for words, icon, xp, trigger, count, spec in SET:
+        if spec is None:
+            make_achievement(words["en"][0], trigger, count, xp=xp, icon=icon)
     given = awards(app)
     assert len(given) > 200  # everyone who reached one earned it when it was defined
     result = runner.invoke(args=["achievements", "rebuild"])

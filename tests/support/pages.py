@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from portal import jobs, seed
 from portal.audit import integrity
 from portal.extensions import db
+from portal.models.achievement import Achievement
 from portal.models.audit import AuditEvent
 from portal.models.job import Job
 from portal.models.klass import ClassMembership, Klass
@@ -71,6 +72,7 @@ def demo_pages(app) -> dict:
             "spec_id": license.specialization_id, "job_id": bulk.id, "event_id": event.id,
             "resource_type": "license", "resource_id": str(license.id), "code": license.code,
             "token": "not-a-real-token",
+            "achievement_id": db.session.scalar(sa.select(sa.func.min(Achievement.id))),
         }
         return {"ids": ids, "integrity_job_id": check.id, "class_member_id": member.id,
                 "student": student.email, "instructor": instructor.email, "admin": admin.email,
