@@ -68,6 +68,9 @@ FORM_ROUTES = {
     "RequestApproveForm": ("instructor", "POST", "/licenses/requests/{request_id}/approve"),
     "RequestRejectForm": ("instructor", "POST", "/licenses/requests/{request_id}/reject"),
     "VerifyForm": ("anonymous", "GET", "/verify"),
+    "AchievementForm": ("admin", "POST", "/admin/achievements/{achievement_id}"),
+    "ShowAchievementsForm": ("student", "POST", "/achievements/visibility"),
+    "ClassSummaryForm": ("admin", "POST", "/admin/classes/{class_id}/achievement-summary"),
 }
 
 
