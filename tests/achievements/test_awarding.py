@@ -4,6 +4,7 @@ agrees with what was awarded live; undoing and repeating earns nothing twice."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.licenses import services as licenses
 from portal.models import Achievement, Award, Level, License, Requirement, User
 from tests.support.http import login
+from tests.support.mail import link_in, wait_for_mail
 
 
 def consistent(app) -> None:
@@ -247,3 +249,16 @@ def test_xp_level_table():
 def test_every_trigger_measures_on_an_empty_history(app, trigger):
     with app.app_context():
         assert rules.measure(trigger) == {}
+
+
+def test_the_confirmation_link_is_a_first_login(app, client, make_achievement, awards_of):
+    make_achievement("First login", rules.LOGIN, 1)
+    client.post("/auth/register", data={
+        "name": "Ada Lovelace", "email": "ada@example.org", "password": "a very plain passphrase",
+        "confirm_password": "a very plain passphrase", "date_of_birth": "2000-12-10"})
+    [(_subject, body)] = wait_for_mail(app.config["MAIL_OUTBOX"], "ada@example.org")
+    assert client.get(urlsplit(link_in(body, "/auth/verify-email/")).path).status_code == 303
+    with app.app_context():
+        ada = db.session.scalar(sa.select(User).where(User.email == "ada@example.org"))
+    assert awards_of(ada) == {"First login"}
+    consistent(app)
