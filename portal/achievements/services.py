@@ -190,8 +190,12 @@ def rebuild(*, fix: bool = False, actor=None) -> list[Difference]:
     compare with the awards stored. Changes nothing unless ``fix``: then the missing awards
     are given (an award is never taken back; unexplained ones are only reported)."""
     differences = []
+    measured: dict[tuple[str, int | None], dict[int, int]] = {}
     for achievement in db.session.scalars(sa.select(Achievement).order_by(Achievement.id)):
-        values = rules.measure(achievement.trigger, None, achievement.specialization_id)
+        key = (achievement.trigger, achievement.specialization_id)
+        if key not in measured:
+            measured[key] = rules.measure(achievement.trigger, None, achievement.specialization_id)
+        values = measured[key]
         reached = {user_id for user_id, value in values.items() if value >= achievement.count}
         have = set(db.session.scalars(sa.select(Award.user_id).where(Award.achievement_id == achievement.id)))
         missing = sorted(reached - have) if achievement.archived_at is None else []
