@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.htmx import redirect, render_page
 from portal.licenses import queries as license_queries
 from portal.licenses import services as lifecycle
-from portal.licenses.forms import NoteForm, RevokeForm, SuspendForm
+from portal.licenses.forms import LevelSetForm, NoteForm, RevokeForm, SuspendForm
 from portal.models.catalogue import Specialization
 from portal.models.license import License, LicenseStatus
 from portal.params import filter_args, int_filter
@@ -73,15 +73,18 @@ def _to_license(license: License):
     return redirect(url_for("admin.license_detail", license_id=license.id))
 
 
-def _license_page(license: License, note_form=None):
-    """The license page; ``note_form`` is a reinstate or renew form shown again (htmx), or
-    one refused without htmx, taken back from the session (``refused.again``)."""
+def _license_page(license: License, note_form=None, level_form=None):
+    """The license page; ``note_form`` (reinstate, renew) or ``level_form`` (set level) is
+    a form shown again (htmx), or one refused without htmx, taken back from the session
+    (``refused.again``)."""
     note_form = note_form or refused.again("note", NoteForm)
+    level_form = level_form or refused.again("level", LevelSetForm)
     return render_template(
         "admin/license_detail.html", license=license,
         history=license_queries.history_of(license),  # newest first, as everywhere
         note_form=note_form or NoteForm(formdata=None),
-    ), refused.page_status(note_form)
+        level_form=level_form or LevelSetForm(formdata=None),
+    ), refused.page_status(note_form or level_form)
 
 
 @bp.get("/licenses/<int:license_id>")
@@ -133,3 +136,18 @@ def license_reinstate(license_id: int):
 def license_renew(license_id: int):
     return _note_action(license_id, lifecycle.renew,
                         lambda code: _("License %(code)s is renewed.", code=code))
+
+
+@bp.post("/licenses/<int:license_id>/set-level")
+def license_set_level(license_id: int):
+    """Correct the level to any level of the specialization (up or down), with a reason."""
+    license = db.get_or_404(License, license_id)
+    form = LevelSetForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, lifecycle.set_level, license, form.level.data, current_user, form.reason.data
+    ):
+        flash(_("License %(code)s is now at level %(level)d.", code=license.code, level=license.level),
+              "success")
+        return _to_license(license)
+    page = url_for("admin.license_detail", license_id=license.id, _anchor="set-level")
+    return refused.show_again(form, "level", page, lambda: _license_page(license, level_form=form))

@@ -665,6 +665,8 @@ SENTENCES: dict[str, Builder] = {
     a.LICENSE_REVOKED: _license(_l("You revoked {license}"), _l("{who} revoked {license}")),
     a.LICENSE_REINSTATED: _license(_l("You reinstated {license}"), _l("{who} reinstated {license}")),
     a.LICENSE_RENEWED: _license(_l("You renewed {license}"), _l("{who} renewed {license}")),
+    a.LICENSE_LEVEL_SET: _license(_l("You set the level of {license}"),
+                                  _l("{who} set the level of {license}")),
     a.LICENSE_EXPIRED: _expired,
     a.LICENSE_HOLDER_RENAMED: lambda c: _("The holder's new name is now on {license}").format(
         license=c.license()),
@@ -675,6 +677,9 @@ SENTENCES: dict[str, Builder] = {
                            _l("{who} started signing with a new key; the old one stays published")),
     a.CLASS_CREATED: _class(_l("You created the class {name}"), _l("{who} created the class {name}")),
     a.CLASS_ARCHIVED: _class(_l("You archived the class {name}"), _l("{who} archived the class {name}")),
+    a.CLASS_UPDATED: _class(_l("You edited the class {name}"), _l("{who} edited the class {name}")),
+    a.CLASS_UNARCHIVED: _class(_l("You opened the class {name} again"),
+                               _l("{who} opened the class {name} again")),
     a.CLASS_CODE_ROTATED: _class(_l("You made a new join code for the class {name}"),
                                  _l("{who} made a new join code for the class {name}")),
     a.ACHIEVEMENT_CREATED: _achievement(_l("You defined the achievement “{title}”"),

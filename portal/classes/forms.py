@@ -17,3 +17,9 @@ class ClassCreateForm(FlaskForm):
 
 class ClassJoinForm(FlaskForm):
     join_code = StringField(_l("Join code"), validators=[DataRequired(), Length(max=40)])
+
+
+class ClassEditForm(FlaskForm):
+    name = StringField(_l("Class name"), id="edit_name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField(_l("Description"), id="edit_description",
+                                validators=[Optional(), Length(max=2000)])

@@ -1,25 +1,29 @@
 """The class pages. Who may open each one is decided once, by the blueprint's guard."""
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Response, abort, flash, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal import refused as kept
 from portal.account.services import tell_consent_withdrawn
 from portal.achievements import services as achievements
 from portal.achievements.forms import ClassSummaryForm
 from portal.admin.forms import CONSENT_METHODS, ConsentForm, ConsentWithdrawForm
 from portal.audit import actions
-from portal.classes import bp, queries, services
-from portal.classes.forms import ClassCreateForm, ClassJoinForm
+from portal.classes import bp, queries, reports, services
+from portal.classes.forms import ClassCreateForm, ClassEditForm, ClassJoinForm
 from portal.errors import record_refusal
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
-from portal.licenses import rules
+from portal.licenses import queries as license_queries
+from portal.licenses import rules, visibility
 from portal.licenses import services as lifecycle
 from portal.limits import Limit, by_user, limited, refused
+from portal.models.catalogue import Requirement
 from portal.models.klass import Klass
 from portal.models.user import Role, User
 from portal.params import int_arg, parse_int
@@ -87,15 +91,51 @@ def _member(klass: Klass, user_id: int) -> User:
     return student
 
 
-@bp.get("/classes/<int:class_id>")
-def roster(class_id: int):
-    klass = _staff_class(class_id)
+def _roster_page(klass: Klass, edit_form: ClassEditForm | None = None):
+    """The roster; ``edit_form`` is the edit form shown again (htmx), or one refused
+    without htmx, taken back from the session."""
+    edit_form = edit_form or kept.again("edit", ClassEditForm)
     data = queries.roster(
         klass, request.args.get("q", ""), int_arg("page", 1, lo=1), viewer=current_user
     )
-    return render_page("classes/roster.html", "classes/_roster.html", roster=data, klass=klass,
-                       summary=achievements.class_summary(klass) if klass.achievements_summary else None,
-                       summary_form=ClassSummaryForm(formdata=None, on=klass.achievements_summary))
+    return render_page(
+        "classes/roster.html", "classes/_roster.html", status=kept.page_status(edit_form),
+        roster=data, klass=klass, bulk_levels=reports.levels_of(klass),
+        edit_form=edit_form or ClassEditForm(formdata=None, obj=klass),
+        summary=achievements.class_summary(klass) if klass.achievements_summary else None,
+        summary_form=ClassSummaryForm(formdata=None, on=klass.achievements_summary),
+    )
+
+
+@bp.get("/classes/<int:class_id>")
+def roster(class_id: int):
+    return _roster_page(_staff_class(class_id))
+
+
+@bp.post("/classes/<int:class_id>/edit")
+def edit(class_id: int):
+    klass = _staff_class(class_id)
+    form = ClassEditForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, services.edit_class, klass, form.name.data, form.description.data, actor=current_user
+    )):
+        if done.value:
+            flash(_("Class “%(class_name)s” saved.", class_name=klass.name), "success")
+        else:
+            flash(_("Nothing changed."), "info")
+        return redirect(url_for("classes.roster", class_id=klass.id))
+    page = url_for("classes.roster", class_id=klass.id, _anchor="edit-class")
+    return kept.show_again(form, "edit", page, lambda: _roster_page(klass, form))
+
+
+@bp.post("/classes/<int:class_id>/unarchive")
+def unarchive(class_id: int):
+    klass = _staff_class(class_id)
+    if not commit_or_show(None, services.unarchive_class, klass, actor=current_user):
+        abort(409)  # not archived, or its specialization is; the reason is flashed
+    flash(_("“%(class_name)s” is open again; its join code %(code)s works again.",
+            class_name=klass.name, code=klass.join_code), "success")
+    return redirect(url_for("classes.roster", class_id=klass.id))
 
 
 @bp.post("/classes/<int:class_id>/students/<int:user_id>/requirements")
@@ -163,6 +203,68 @@ def archive(class_id: int):
         abort(409)  # already archived; the reason is flashed
     flash(_("“%(class_name)s” is archived; its join code no longer works.", class_name=klass.name), "success")
     return redirect(url_for("classes.roster", class_id=klass.id))
+
+
+@bp.get("/classes/<int:class_id>/roster.csv")
+def roster_csv(class_id: int):
+    klass = _staff_class(class_id)
+    name = f"roster-{klass.join_code}.csv"
+    response = Response(stream_with_context(reports.roster_rows(klass)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/classes/<int:class_id>/report")
+def report(class_id: int):
+    klass = _staff_class(class_id)
+    return render_template("classes/report.html", klass=klass, report=reports.class_report(klass))
+
+
+@bp.post("/classes/<int:class_id>/requirements/bulk")
+def bulk_confirm(class_id: int):
+    """Confirm one requirement for the students ticked on the roster."""
+    klass = _staff_class(class_id)
+    requirement = db.session.get(Requirement, parse_int(request.form.get("requirement")) or 0)
+    ids = {n for v in request.form.getlist("student") if (n := parse_int(v)) is not None}
+    students = list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
+    if len(students) != len(ids):
+        abort(404)
+    if requirement is None:
+        flash(_("Choose one of this class's requirements."), "error")
+    elif done := commit_or_show(
+        None, services.confirm_for_students, klass, requirement, students, actor=current_user
+    ):
+        flash(ngettext("%(title)s confirmed for %(num)d student.",
+                       "%(title)s confirmed for %(num)d students.", done.value,
+                       title=requirement.title), "success")
+    return redirect(url_for("classes.roster", class_id=klass.id,
+                            q=request.form.get("q") or None,
+                            page=request.form.get("page", type=int) or None))
+
+
+@bp.get("/classes/<int:class_id>/students/<int:user_id>")
+def student(class_id: int, user_id: int):
+    """What the instructor may see of one student: their licenses, requests and history in
+    the specializations the instructor teaches them (an admin sees all)."""
+    klass = _staff_class(class_id)
+    member = _member(klass, user_id)
+    licenses = [lic for lic in license_queries.licenses_of(member)
+                if visibility.reader_of(current_user, lic) == visibility.STAFF]
+    specs = {lic.specialization_id for lic in licenses}
+    if current_user.is_admin or rules.teaches(current_user, member, klass.specialization_id):
+        specs.add(klass.specialization_id)
+    requests = [r for r in license_queries.requests_of(member) if r.specialization_id in specs]
+    return render_template(
+        "classes/student.html", klass=klass, student=member,
+        licenses=[(lic, visibility.history_for(license_queries.history_of(lic), visibility.STAFF))
+                  for lic in licenses],
+        requests=requests,
+        progress=rules.progress(member.id, klass.specialization,
+                                next((lic for lic in licenses
+                                      if lic.specialization_id == klass.specialization_id), None))
+        if klass.specialization_id in specs else None,
+    )
 
 
 # -- students -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from portal.achievements import awarding
 from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
-from portal.db import utcnow
+from portal.db import apply_changes, utcnow
 from portal.exceptions import NotAllowed, NotYours, PortalError
 from portal.extensions import db
 from portal.licenses import rules
@@ -172,6 +172,30 @@ def archive_class(klass: Klass, *, actor: User) -> None:
         raise ClassError(_("This class is already archived."))
     klass.archived_at = utcnow()
     record(actor, actions.CLASS_ARCHIVED, klass, name=klass.name)
+
+
+def edit_class(klass: Klass, name: str, description: str, *, actor: User) -> dict:
+    """Rename the class or change its description; the join code stays. Returns the
+    changed fields' new values (empty when nothing changed). Raises ClassError (field
+    ``name``) for an empty name."""
+    name = (name or "").strip()
+    if not name:
+        raise ClassError(_("Give the class a name."), "name")
+    before, after = apply_changes(klass, {"name": name, "description": (description or "").strip()})
+    if after:
+        record(actor, actions.CLASS_UPDATED, klass, before=before, after=after)
+    return after
+
+
+def unarchive_class(klass: Klass, *, actor: User) -> None:
+    """Open an archived class again: its join code works again. Raises ClassError when
+    the class is not archived, or its specialization is archived."""
+    if klass.archived_at is None:
+        raise ClassError(_("This class is not archived."))
+    if klass.specialization.archived_at is not None:
+        raise ClassError(_("This specialization is archived."))
+    before, after = apply_changes(klass, {"archived_at": None})
+    record(actor, actions.CLASS_UNARCHIVED, klass, before=before, after=after)
 
 
 def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
@@ -329,3 +353,29 @@ def set_requirements(
         else:
             unconfirmed += unconfirm_requirement(student, requirement, actor=actor)
     return confirmed, unconfirmed
+
+
+def confirm_for_students(
+    klass: Klass, requirement: Requirement, students: list[User], *, actor: User
+) -> int:
+    """Confirm one requirement of the class's specialization for several of its students
+    (one ``requirement.confirmed`` event each). Returns how many were newly confirmed.
+    Raises ClassError (field ``requirement``) for a requirement of another specialization
+    or no student chosen, NotMember for someone not in the class, and NotAllowed as
+    confirm_requirement."""
+    spec_id = db.session.scalar(
+        sa.select(Level.specialization_id).where(Level.id == requirement.level_id)
+    )
+    if spec_id != klass.specialization_id:
+        raise ClassError(_("Choose one of this class's requirements."), "requirement")
+    if not students:
+        raise ClassError(_("Tick at least one student."), "student")
+    members = set(db.session.scalars(
+        sa.select(ClassMembership.user_id).where(
+            ClassMembership.class_id == klass.id,
+            ClassMembership.user_id.in_([s.id for s in students]),
+        )
+    ))
+    if any(s.id not in members for s in students):
+        raise NotMember(_("This student is not in the class."))
+    return sum(confirm_requirement(s, requirement, actor=actor) for s in students)

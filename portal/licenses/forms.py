@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.licenses.services import REVOKE_REASONS
 
@@ -39,6 +39,15 @@ class NoteForm(FlaskForm):
     """Reinstate and renew: an optional note."""
 
     note = TextAreaField(lazy_gettext("Note (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class LevelSetForm(FlaskForm):
+    """An admin's correction of a license's level (any level of the specialization)."""
+
+    level = IntegerField(lazy_gettext("Correct level"), id="set_level",
+                         validators=[InputRequired(), NumberRange(min=1, max=100)])
+    reason = StringField(lazy_gettext("Reason"), id="set_level_reason",
+                         validators=[DataRequired(), Length(max=500)])
 
 
 class SuspendForm(FlaskForm):

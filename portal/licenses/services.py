@@ -416,6 +416,31 @@ def renew(license: License, actor, note: str | None = None) -> License:
     return license
 
 
+LEVEL_SET = "level_set"
+
+
+def set_level(license: License, level: int, actor, reason: str) -> License:
+    """Correct the license's level to any level of its specialization (an admin's
+    correction, up or down): a ``level_set`` history row, a new signature, audited with
+    before and after. Raises LicenseError (field ``level`` or ``reason``) for a level out
+    of range, the current level, a missing reason or a revoked license."""
+    reason = (reason or "").strip()
+    top = license.specialization.max_level
+    if license.status == LicenseStatus.REVOKED:
+        raise LicenseError(_("A revoked license cannot be corrected; reinstate it first."))
+    if level is None or not 1 <= level <= top:
+        raise LicenseError(_("Choose a level from 1 to %(top)d.", top=top), field="level")
+    if level == license.level:
+        raise LicenseError(_("The license is already at level %(level)d.", level=level), field="level")
+    if not reason:
+        raise LicenseError(_("Please give a reason for the correction."), field="reason")
+    before = {"level": license.level}
+    apply_change(license, LEVEL_SET, actor, note=reason, level=level)
+    record(actor, actions.LICENSE_LEVEL_SET, license, before=before, after={"level": level},
+           reason=reason)
+    return license
+
+
 def expire_due(now: datetime | None = None) -> int:
     """Mark active licenses past their expiry date as expired; returns how many.
 

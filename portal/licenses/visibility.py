@@ -57,7 +57,9 @@ def reader_of(user: User, license: License) -> str:
         return STAFF
     if getattr(user, "id", None) == license.holder_id:
         return HOLDER
-    if role == Role.INSTRUCTOR and rules.teaches(user, license.holder_id):
+    # Only in the specialization they teach the holder: a student's other licenses are
+    # none of the instructor's business.
+    if role == Role.INSTRUCTOR and rules.teaches(user, license.holder_id, license.specialization_id):
         return STAFF
     return PUBLIC
 
@@ -97,6 +99,7 @@ HISTORY_KIND_LABELS = {
     "renewed": lazy_gettext("Renewed"),
     "expired": lazy_gettext("Expired"),
     "holder_renamed": lazy_gettext("Holder's name changed"),
+    "level_set": lazy_gettext("Level corrected"),
 }
 
 

@@ -122,4 +122,16 @@
     var known = Array.prototype.some.call(list.options, function (o) { return o.value === zone; });
     if (known) { input.value = zone; input.dataset.browserZone = "applied"; }
   });
+  // A "select all" box ticks every box of its form (data-select-all="form id"): the roster's
+  // bulk confirmation. Without JavaScript each student is ticked by hand.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("input[data-select-all]");
+    if (!all) { return; }
+    document.querySelectorAll("input[type=checkbox][form='" + all.dataset.selectAll + "']").forEach(function (box) {
+      if (box !== all) { box.checked = all.checked; }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
 })();

@@ -166,3 +166,17 @@ def test_class_list(app, client, teacher, spec, make_class, fill_class):
         fill_class(make_class(teacher, spec), 1)
     large = measure(app, client, "/dashboard/classes")
     assert_same(small, large)
+
+
+@pytest.mark.parametrize("page", ["report", "roster.csv"])
+def test_class_report_and_roster_file(app, client, teacher, spec, make_class, fill_class, page):
+    klass = make_class(teacher, spec)
+    fill_class(klass, 5)
+    login(client, teacher)
+    url = f"/dashboard/classes/{klass.id}/{page}"
+    small = measure(app, client, url)
+    fill_class(klass, 45)
+    large = measure(app, client, url)
+    body = client.get(url).get_data(as_text=True)
+    assert ("50 students" in body) if page == "report" else body.count("Pupil ") == 50
+    assert_same(small, large)

@@ -88,6 +88,8 @@ MATRIX = {
         "login 403   403   403   403   ok    login login",
     "/admin/licenses/<int:license_id>/revoke":
         "login 403   403   403   403   ok    login login",
+    "/admin/licenses/<int:license_id>/set-level":
+        "login 403   403   403   403   ok    login login",
     "/admin/licenses/<int:license_id>/suspend":
         "login 403   403   403   403   ok    login login",
     "/admin/licenses/bulk":
@@ -193,6 +195,18 @@ MATRIX = {
     "/dashboard/classes/<int:class_id>":
         "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/archive":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/edit":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/report":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/requirements/bulk":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/roster.csv":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/students/<int:user_id>":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/unarchive":
         "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/leave":
         "login ok    404   403   403   403   login login",
@@ -437,3 +451,37 @@ def test_review_matrix(case, app, make_user, make_specialization, make_license, 
         decided = (request.status, request.decided_by_id)
         assert decided == (RequestStatus.APPROVED, people[decider].id), problems
     assert not problems, "\n".join(problems)
+
+
+# -- whose licenses an instructor sees (licenses.visibility.reader_of) ---------------------
+#
+# ``student`` is in the instructor's Player class and holds a license in each row's
+# specialization. ``ok``: the license page opens and the instructor's view of the student
+# lists it; ``404``: neither.                                             (inst  admin)
+LICENSE_MATRIX = {
+    "Player, taught in the instructor's class":                          "ok    ok",
+    "Referee, which the instructor also teaches, but in no class of theirs": "404   ok",
+    "Goalkeeper, which the instructor does not teach":                  "404   ok",
+}
+
+
+@pytest.mark.parametrize("case", list(LICENSE_MATRIX))
+def test_license_matrix(case, app, make_user, make_specialization, make_license, make_class, join, assign):
+    instructor, admin = make_user(Role.INSTRUCTOR), make_user(Role.ADMIN)
+    player = make_specialization("PLY", "Player")
+    referee = make_specialization("REF", "Referee")
+    keeper = make_specialization("GKP", "Goalkeeper")
+    assign(instructor, player, referee)
+    klass = make_class(instructor, player)
+    student = make_user(Role.STUDENT)
+    join(student, klass)
+    spec = {"Player": player, "Referee": referee, "Goalkeeper": keeper}[case.split(",")[0]]
+    license = make_license(student, spec, actor=admin)
+    expected = dict(zip(("instructor", "admin"), LICENSE_MATRIX[case].split(), strict=True))
+    for name, user in (("instructor", instructor), ("admin", admin)):
+        client = app.test_client()
+        login(client, user)
+        page = client.get(f"/licenses/{license.id}")
+        assert page.status_code == (200 if expected[name] == "ok" else 404), name
+        view = client.get(f"/dashboard/classes/{klass.id}/students/{student.id}").get_data(as_text=True)
+        assert (license.code in view) == (expected[name] == "ok"), name
