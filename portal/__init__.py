@@ -20,6 +20,8 @@ from portal.audit import bp as audit_bp
 from portal.audit import integrity
 from portal.auth import bp as auth_bp
 from portal.classes import bp as classes_bp
+from portal.classes import invitations as class_invitations
+from portal.classes import invitations_bp
 from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
@@ -92,8 +94,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, licenses_bp, admin_bp, audit_bp,
-               achievements_bp):
+    for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, invitations_bp, licenses_bp,
+               admin_bp, audit_bp, achievements_bp):
         app.register_blueprint(bp)
 
 
@@ -102,3 +104,4 @@ def _register_job_handlers(app: Flask) -> None:
     too, so it knows them all."""
     jobs.register(BULK_KIND, bulk.bulk_licenses)
     jobs.register(integrity.JOB_KIND, integrity.run_check)
+    jobs.register(class_invitations.JOB_KIND, class_invitations.send_invitations)

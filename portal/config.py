@@ -92,6 +92,10 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_MAIL_PER_ADDRESS": os.environ.get("PORTAL_RATELIMIT_MAIL_PER_ADDRESS", "3 per hour"),
         # Refused join codes per student and per IP.
         "RATELIMIT_JOIN_PER_USER": os.environ.get("PORTAL_RATELIMIT_JOIN_PER_USER", "10 per hour"),
+        # Confirmed invitation batches (up to 500 addresses each) and resends, per instructor.
+        "RATELIMIT_INVITE_PER_USER": os.environ.get("PORTAL_RATELIMIT_INVITE_PER_USER", "10 per day"),
+        "RATELIMIT_INVITE_RESEND_PER_USER": os.environ.get("PORTAL_RATELIMIT_INVITE_RESEND_PER_USER",
+                                                           "100 per day"),
         "RATELIMIT_JOIN_PER_IP": os.environ.get("PORTAL_RATELIMIT_JOIN_PER_IP", "30 per hour"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 587),

@@ -36,6 +36,7 @@ from portal.models.achievement import Achievement
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.catalogue import Specialization
 from portal.models.job import Job
+from portal.models.klass import INVITATIONS_JOB_KIND as INVITATIONS_KIND
 from portal.models.klass import Klass
 from portal.models.license import License, UpgradeRequest
 from portal.models.user import User
@@ -124,6 +125,9 @@ def job_title(job: Job | None, kind: str | None = None, params: dict[str, Any] |
         return _("Bulk issue: {name}").format(name=name) if name else _("Bulk issue")
     if kind == AUDIT_CHECK_KIND:
         return _("Full audit check")
+    if kind == INVITATIONS_KIND:
+        name = params.get("class_name")
+        return _("Invitations: {name}").format(name=name) if name else _("Invitations")
     return _("Background job ({kind})").format(kind=kind or _("unknown"))
 
 
@@ -466,6 +470,21 @@ def _class(mine, other) -> Builder:
     return _pair(mine, other, name=Context.class_name)
 
 
+def _class_invitation(mine, other) -> Builder:
+    return _pair(mine, other, name=Context.class_name, email=lambda c: c.d.get("email") or "")
+
+
+def _class_invited(c: Context) -> str:
+    count = int(c.d.get("count") or 0)
+    if c.mine:
+        text = ngettext("You invited %(num)d person to the class {name}",
+                        "You invited %(num)d people to the class {name}", count)
+        return text.format(name=c.class_name())
+    text = ngettext("{who} invited %(num)d person to the class {name}",
+                    "{who} invited %(num)d people to the class {name}", count)
+    return text.format(who=c.who, name=c.class_name())
+
+
 def _class_student_removed(c: Context) -> str:
     if not c.mine and c.student_is_reader:
         return _("{who} removed you from the class {name}").format(who=c.who, name=c.class_name())
@@ -680,6 +699,13 @@ SENTENCES: dict[str, Builder] = {
     a.CLASS_UPDATED: _class(_l("You edited the class {name}"), _l("{who} edited the class {name}")),
     a.CLASS_UNARCHIVED: _class(_l("You opened the class {name} again"),
                                _l("{who} opened the class {name} again")),
+    a.CLASS_INVITED: _class_invited,
+    a.CLASS_INVITATION_RESENT: _class_invitation(
+        _l("You sent the invitation of {email} to the class {name} again"),
+        _l("{who} sent the invitation of {email} to the class {name} again")),
+    a.CLASS_INVITATION_WITHDRAWN: _class_invitation(
+        _l("You withdrew the invitation of {email} to the class {name}"),
+        _l("{who} withdrew the invitation of {email} to the class {name}")),
     a.CLASS_CODE_ROTATED: _class(_l("You made a new join code for the class {name}"),
                                  _l("{who} made a new join code for the class {name}")),
     a.ACHIEVEMENT_CREATED: _achievement(_l("You defined the achievement “{title}”"),

@@ -19,4 +19,7 @@ bp.before_request(
     )
 )
 
+# The link mailed with an invitation: opened by anyone (a new address registers there).
+invitations_bp = Blueprint("invitations", __name__, url_prefix="/dashboard")
+
 from portal.classes import routes  # noqa: E402,F401

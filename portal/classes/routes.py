@@ -2,29 +2,39 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, render_template, request, stream_with_context, url_for
+from flask import Response, abort, flash, render_template, request, session, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
+from flask_login import current_user, login_user
 
+from portal import jobs
 from portal import refused as kept
 from portal.account.services import tell_consent_withdrawn
 from portal.achievements import services as achievements
 from portal.achievements.forms import ClassSummaryForm
 from portal.admin.forms import CONSENT_METHODS, ConsentForm, ConsentWithdrawForm
 from portal.audit import actions
-from portal.classes import bp, queries, reports, services
-from portal.classes.forms import ClassCreateForm, ClassEditForm, ClassJoinForm
+from portal.auth.forms import PASSWORD_HINT
+from portal.auth.services import find_user_by_email
+from portal.classes import bp, invitations, invitations_bp, queries, reports, services
+from portal.classes.forms import (
+    ClassCreateForm,
+    ClassEditForm,
+    ClassJoinForm,
+    InvitationRegisterForm,
+    InviteForm,
+)
+from portal.db import begin_write, utcnow
 from portal.errors import record_refusal
-from portal.exceptions import commit_or_show, form_status
+from portal.exceptions import commit_or_show, form_status, show_error
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import queries as license_queries
 from portal.licenses import rules, visibility
 from portal.licenses import services as lifecycle
-from portal.limits import Limit, by_user, limited, refused
+from portal.limits import Limit, accepted, by_user, limited, refused
 from portal.models.catalogue import Requirement
-from portal.models.klass import Klass
+from portal.models.klass import ClassInvitation, Klass
 from portal.models.user import Role, User
 from portal.params import int_arg, parse_int
 from portal.permissions import not_yours
@@ -101,6 +111,7 @@ def _roster_page(klass: Klass, edit_form: ClassEditForm | None = None):
     return render_page(
         "classes/roster.html", "classes/_roster.html", status=kept.page_status(edit_form),
         roster=data, klass=klass, bulk_levels=reports.levels_of(klass),
+        invitations=invitations.invitations_of(klass), now=utcnow(),
         edit_form=edit_form or ClassEditForm(formdata=None, obj=klass),
         summary=achievements.class_summary(klass) if klass.achievements_summary else None,
         summary_form=ClassSummaryForm(formdata=None, on=klass.achievements_summary),
@@ -265,6 +276,124 @@ def student(class_id: int, user_id: int):
                                       if lic.specialization_id == klass.specialization_id), None))
         if klass.specialization_id in specs else None,
     )
+
+
+# -- invitations --------------------------------------------------------------------------
+
+
+def _sent_invitations(response) -> bool:
+    """A confirmed batch (not a preview): what the per-instructor daily limit counts."""
+    return response.status_code < 400 and bool(request.form.get("confirm"))
+
+
+INVITE_LIMITS = (Limit("RATELIMIT_INVITE_PER_USER", key=by_user, counts=_sent_invitations),)
+
+
+def _invite_page(klass: Klass, form: InviteForm, status: int = 200, preview=None, entries=()):
+    return render_template(
+        "classes/invite.html", klass=klass, form=form, preview=preview, entries=entries,
+        max_rows=invitations.MAX_ROWS, days=invitations.VALID_DAYS, entries_json=invitations.entries_json,
+    ), status
+
+
+@bp.route("/classes/<int:class_id>/invite", methods=["GET", "POST"])
+@limited(*INVITE_LIMITS)
+def invite(class_id: int):
+    """Addresses or a CSV file, then a preview, then (``confirm``) the invitations."""
+    klass = _staff_class(class_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _invite_page(klass, form, form_status(form))
+    if request.form.get("confirm"):
+        entries = invitations.entries_from_json(request.form.get("entries", ""))
+        if done := commit_or_show(form, invitations.invite, klass, entries, actor=current_user):
+            made, job = done.value
+            jobs.dispatch(job.id)
+            flash(ngettext("%(num)d invitation is on its way.", "%(num)d invitations are on their way.",
+                           len(made)), "success")
+            return redirect(url_for("classes.roster", class_id=klass.id, _anchor="invitations"))
+        return _invite_page(klass, form, form_status(form))
+    upload = form.file.data
+    try:
+        if upload and upload.filename:
+            written = invitations.read_csv(upload.stream.read(invitations.MAX_BYTES + 1))
+        else:
+            written = invitations.read_lines(form.emails.data or "")
+    except invitations.InvitationError as exc:
+        show_error(form, exc)
+        return _invite_page(klass, form, 422)
+    if not written:
+        form.emails.errors.append(_("Write at least one address, or choose a file."))
+        return _invite_page(klass, form, 422)
+    preview = invitations.preview(klass, written)
+    return _invite_page(klass, form, preview=preview)
+
+
+def _invitation(klass: Klass, invitation_id: int) -> ClassInvitation:
+    invitation = db.session.get(ClassInvitation, invitation_id)
+    if invitation is None or invitation.class_id != klass.id:
+        abort(404)
+    return invitation
+
+
+@bp.post("/classes/<int:class_id>/invitations/<int:invitation_id>/resend")
+@limited(Limit("RATELIMIT_INVITE_RESEND_PER_USER", key=by_user, counts=accepted))
+def invitation_resend(class_id: int, invitation_id: int):
+    klass = _staff_class(class_id)
+    invitation = _invitation(klass, invitation_id)
+    if done := commit_or_show(None, invitations.resend, invitation, actor=current_user):
+        jobs.dispatch(done.value.id)
+        flash(_("The invitation of %(email)s was sent again; the earlier link no longer works.",
+                email=invitation.email), "success")
+    return redirect(url_for("classes.roster", class_id=klass.id, _anchor="invitations"))
+
+
+@bp.post("/classes/<int:class_id>/invitations/<int:invitation_id>/withdraw")
+def invitation_withdraw(class_id: int, invitation_id: int):
+    klass = _staff_class(class_id)
+    invitation = _invitation(klass, invitation_id)
+    if commit_or_show(None, invitations.withdraw, invitation, actor=current_user):
+        flash(_("The invitation of %(email)s is withdrawn; its link no longer works.",
+                email=invitation.email), "success")
+    return redirect(url_for("classes.roster", class_id=klass.id, _anchor="invitations"))
+
+
+@invitations_bp.route("/join/<token>", methods=["GET", "POST"])
+def accept(token: str):
+    """The link of an invitation: a logged-in student joins at once; a new address
+    registers here; an address with an account logs in first."""
+    begin_write(db.session)  # joining writes, though the link is opened with a GET
+    try:
+        invitation = invitations.invitation_for_token(token)
+    except invitations.InvitationError as exc:
+        return render_template("classes/invitation.html", problem=exc.message), (
+            404 if exc.status == 422 else exc.status)
+    klass = invitation.klass
+    if current_user.is_authenticated:
+        if done := commit_or_show(None, invitations.accept, invitation, current_user, actor=current_user):
+            flash(_("Welcome to %(class_name)s, taught by %(instructor)s.", class_name=klass.name,
+                    instructor=klass.instructor.name), "success")
+            return redirect(url_for("dashboard.index"))
+        return render_template("classes/invitation.html", invitation=invitation), 403
+    if find_user_by_email(invitation.email) is not None:
+        flash(_("You have an account already: log in, and you join %(class_name)s.", class_name=klass.name),
+              "info")
+        return redirect(url_for("auth.login", next=request.path))
+    form = InvitationRegisterForm()
+    if request.method == "GET" and invitation.name:
+        form.name.data = invitation.name
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, invitations.register_and_accept, invitation, name=form.name.data,
+        password=form.password.data, date_of_birth=form.date_of_birth.data,
+        ip=request.remote_addr, user_agent=request.user_agent.string,
+    )):
+        session.clear()  # a fresh Flask session (so a new CSRF token) for the new login
+        login_user(done.value, remember=False)
+        flash(_("Welcome to %(class_name)s, taught by %(instructor)s.", class_name=klass.name,
+                instructor=klass.instructor.name), "success")
+        return redirect(url_for("dashboard.index"))
+    return render_template("classes/invitation.html", invitation=invitation, form=form,
+                           password_hint=PASSWORD_HINT), form_status(form)
 
 
 # -- students -----------------------------------------------------------------------------

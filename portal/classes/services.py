@@ -224,18 +224,25 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
         raise ClassError(
             _("This class has been archived and no longer takes new students."), "join_code"
         )
-    existing = _membership(klass, student)
-    if existing is not None:
+    if not add_member(klass, student):
         return klass, False
+    record(actor, actions.CLASS_JOINED, klass, student_id=student.id, code=display)
+    return klass, True
+
+
+def add_member(klass: Klass, student: User) -> bool:
+    """Put the student in the class; False when they were in it already (also when a
+    simultaneous join of the same student won the race). The caller records the event."""
+    if _membership(klass, student) is not None:
+        return False
     try:
         with db.session.begin_nested():
             db.session.add(ClassMembership(class_id=klass.id, user_id=student.id))
             db.session.flush()
     except IntegrityError:  # a simultaneous join of the same student won the race
-        return klass, False
-    record(actor, actions.CLASS_JOINED, klass, student_id=student.id, code=display)
+        return False
     awarding.on_event(student, achievement_rules.CLASS)
-    return klass, True
+    return True
 
 
 def _membership(klass: Klass, student: User) -> ClassMembership | None:

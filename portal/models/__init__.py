@@ -9,7 +9,14 @@ from portal.models.catalogue import (
 )
 from portal.models.consent import ConsentMethod, ConsentRecord
 from portal.models.job import Job, JobItem, JobStatus
-from portal.models.klass import ClassMembership, InstructorSpecialization, Klass, ReplacedJoinCode
+from portal.models.klass import (
+    ClassInvitation,
+    ClassMembership,
+    InstructorSpecialization,
+    InvitationState,
+    Klass,
+    ReplacedJoinCode,
+)
 from portal.models.license import (
     License,
     LicenseEvent,
@@ -24,10 +31,12 @@ __all__ = [
     "AuditEvent",
     "Award",
     "CertificateVerification",
+    "ClassInvitation",
     "ClassMembership",
     "ConsentMethod",
     "ConsentRecord",
     "InstructorSpecialization",
+    "InvitationState",
     "Job",
     "JobItem",
     "JobStatus",

@@ -81,3 +81,58 @@ class InstructorSpecialization(db.Model):
     assigned_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+# The background job that mails a batch of invitations (``portal.classes.invitations``).
+INVITATIONS_JOB_KIND = "class_invitations"
+
+
+class InvitationState:
+    SENT = "sent"
+    JOINED = "joined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    ALL = (SENT, JOINED, EXPIRED, WITHDRAWN)
+
+
+class ClassInvitation(db.Model):
+    """An instructor invited this address to the class: a link mailed to it joins the
+    class (after registering, for a new address). ``nonce`` is part of the signed link;
+    a new one (a resend) makes the earlier link stop working."""
+
+    __tablename__ = "class_invitations"
+    audit_type = "class_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("classes.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254))
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    joined_at: Mapped[datetime | None]
+    joined_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    withdrawn_at: Mapped[datetime | None]
+
+    klass: Mapped[Klass] = relationship()
+
+    @property
+    def audit_label(self) -> str:
+        return self.email
+
+    def state(self, now: datetime) -> str:
+        if self.withdrawn_at is not None:
+            return InvitationState.WITHDRAWN
+        if self.joined_at is not None:
+            return InvitationState.JOINED
+        if self.expires_at <= now:
+            return InvitationState.EXPIRED
+        return InvitationState.SENT

@@ -208,6 +208,12 @@ MATRIX = {
         "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/unarchive":
         "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/invitations/<int:invitation_id>/resend":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/invitations/<int:invitation_id>/withdraw":
+        "login 403   403   404   ok    ok    login login",
+    "/dashboard/classes/<int:class_id>/invite":
+        "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/leave":
         "login ok    404   403   403   403   login login",
     "/dashboard/classes/<int:class_id>/rotate-code":
@@ -220,6 +226,8 @@ MATRIX = {
         "login 403   403   404   ok    ok    login login",
     "/dashboard/classes/<int:class_id>/students/<int:user_id>/requirements":
         "login 403   403   404   ok    ok    login login",
+    "/dashboard/join/<token>":
+        "404   404   404   404   404   404   404   404",
     "/dashboard/join":
         "login ok    ok    403   403   403   login login",
     "/healthz":

@@ -7,16 +7,19 @@ objects fill the URL rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from portal.achievements import services as achievement_services
 from portal.auth import services as auth_services
+from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.catalogue import Level, Requirement
 from portal.models.job import Job
+from portal.models.klass import ClassInvitation
 from portal.models.user import Role, User, UserSession, UserStatus
 from tests.support.http import login
 
@@ -74,12 +77,19 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
         achievement = achievement_services.create_achievement(
             {"title": "First license", "icon": "shield", "xp": 50, "trigger": "license", "count": 1},
             db.session.get(User, u["admin"].id))
+        now = utcnow()
+        invitation = ClassInvitation(class_id=klass.id, email=f"{prefix}invitee.world@example.org",
+                                     nonce="0" * 32, invited_by_id=u["instructor"].id, sent_at=now,
+                                     expires_at=now + timedelta(days=14))
+        db.session.add(invitation)
+        db.session.flush()
         w.ids.update(
             license_id=license.id, other_license_id=other_license.id, request_id=request.id,
             class_id=klass.id, other_class_id=other_class.id, user_id=u["student"].id,
             spec_id=spec.id, level_id=level.id, req_id=requirement.id, job_id=job.id,
             event_id=event.id, session_id=phone_session.id, code=license.code,
             join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
+            invitation_id=invitation.id,
         )
         db.session.commit()
     for name in visitors or VISITORS:
@@ -117,6 +127,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "user_id": ids["user_id"], "spec_id": ids["spec_id"], "level_id": ids["level_id"],
         "req_id": ids["req_id"], "job_id": ids["job_id"], "event_id": ids["event_id"],
         "session_id": ids["session_id"], "achievement_id": ids["achievement_id"],
+        "invitation_id": ids["invitation_id"],
         "token": "not-a-real-token", "code": ids["code"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
     }
