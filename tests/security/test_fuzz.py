@@ -23,10 +23,12 @@ from wtforms import fields as wtf
 import portal
 from portal.audit import chain as audit_chain
 from portal.auth import tokens
+from portal.classes import invitations
 from portal.extensions import db
 from portal.licenses import chain as license_chain
 from portal.licenses import state
 from portal.models.audit import AuditEvent
+from portal.models.klass import ClassInvitation
 from portal.models.license import License, LicenseEvent, UpgradeRequest
 from portal.models.user import User
 
@@ -63,6 +65,10 @@ FORM_ROUTES = {
     "EmailChangeForm": ("student", "POST", "/account/email"),
     "ClassCreateForm": ("instructor", "POST", "/dashboard/classes"),
     "ClassJoinForm": ("student", "POST", "/dashboard/join"),
+    "ClassEditForm": ("instructor", "POST", "/dashboard/classes/{class_id}/edit"),
+    "InviteForm": ("instructor", "POST", "/dashboard/classes/{class_id}/invite"),
+    "InvitationRegisterForm": ("anonymous", "POST", "/dashboard/join/{invitation_token}"),
+    "LevelSetForm": ("admin", "POST", "/admin/licenses/{other_license_id}/set-level"),
     "SpecializationSelectForm": ("student", "POST", "/licenses/select-specialization"),
     "UpgradeRequestForm": ("student", "POST", "/licenses/{license_id}/upgrade"),
     "RequestApproveForm": ("instructor", "POST", "/licenses/requests/{request_id}/approve"),
@@ -186,6 +192,10 @@ def _fuzz_form(app, world, form_name):
         with app.app_context():
             holder = db.session.get(User, world.users["other_student"].id)
             ids["reset_token"] = tokens.make_token(holder)
+    if "{invitation_token}" in template:
+        with app.test_request_context():
+            ids["invitation_token"] = invitations.token_for(
+                db.session.get(ClassInvitation, world.ids["invitation_id"]))
     url = template.format(**ids)
     fields = form_fields(app, form_name)
     assert fields, form_name
