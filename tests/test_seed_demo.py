@@ -14,7 +14,7 @@ from portal.licenses import rules, state
 from portal.models.audit import AuditEvent
 from portal.models.catalogue import RequirementCompletion, Specialization
 from portal.models.job import Job, JobItem
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassInvitation, ClassMembership, Klass
 from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import User
 from portal.seed.accounts import DEMO_PASSWORD
@@ -162,6 +162,24 @@ def test_the_demo_shows_a_bulk_upgrade_that_respects_decisions(app, runner):
         assert verdicts["Sofía Martínez"].blockers == (rules.REQUIREMENTS_MISSING,)
         sofia = db.session.scalar(sa.select(User).where(User.email == "sofia@demo.academy"))
         assert sofia.age_on(utcnow().date()) == 16
+
+
+def test_the_demo_shows_class_edits_invitations_and_a_report(app, runner, client):
+    now = _seed(app, runner)
+    with app.app_context():
+        edited = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "class.updated"))
+        assert edited.details["before"]["name"] == "Player performance — Tuesday evenings"
+        klass = db.session.scalar(sa.select(Klass).where(Klass.name.like("%Saturday squad")))
+        states = {i.email: i.state(now) for i in db.session.scalars(
+            sa.select(ClassInvitation).where(ClassInvitation.class_id == klass.id))}
+        assert sorted(states.values()) == ["expired", "joined", "sent", "withdrawn"]
+        assert not db.session.scalars(sa.select(Job).where(Job.kind == "class_invitations")).all()
+    login(client, Demo("coach.rivera@demo.academy"))
+    roster = client.get(f"/dashboard/classes/{klass.id}").get_data(as_text=True)
+    for word in ("sent", "joined", "expired", "withdrawn"):
+        assert f"badge-{word}" in roster
+    report = client.get(f"/dashboard/classes/{klass.id}/report").get_data(as_text=True)
+    assert re.search(r"[1-9]\d* of \d+", report), "the report shows confirmed requirements"
 
 
 class Demo:

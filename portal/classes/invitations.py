@@ -212,11 +212,12 @@ def _check_open(klass: Klass) -> None:
         raise InvitationError(_("An archived class takes no new students."))
 
 
-def invite(klass: Klass, entries: list[Entry], *, actor: User) -> tuple[list[ClassInvitation], Job]:
+def invite(klass: Klass, entries: list[Entry], *, actor: User,
+           mail_them: bool = True) -> tuple[list[ClassInvitation], Job | None]:
     """Invite every address of ``entries`` (confirmed from a preview) and queue one job
-    that mails them all. Raises InvitationError when the class is archived, when nobody
-    is left to invite, or when the list has an address of a staff account (nothing is
-    invited then)."""
+    that mails them all (none with ``mail_them=False``: the demo's past invitations).
+    Raises InvitationError when the class is archived, when nobody is left to invite, or
+    when the list has an address of a staff account (nothing is invited then)."""
     _check_open(klass)
     checked = preview(klass, [(e.email, e.name) for e in entries])
     if checked.staff:
@@ -234,7 +235,7 @@ def invite(klass: Klass, entries: list[Entry], *, actor: User) -> tuple[list[Cla
     db.session.add_all(made)
     db.session.flush()
     record(actor, actions.CLASS_INVITED, klass, count=len(made), emails=[i.email for i in made])
-    return made, _queue(klass, made, actor)
+    return made, (_queue(klass, made, actor) if mail_them else None)
 
 
 def _queue(klass: Klass, invitations: list[ClassInvitation], actor: User) -> Job:

@@ -31,6 +31,7 @@ NOT_HTML = {
     "licenses.certificate": "the certificate PDF",
     "licenses.qr": "the QR code as SVG",
     "audit.export_csv": "the audit trail as CSV",
+    "classes.roster_csv": "a class's roster as CSV",
 }
 
 def _first(role: str) -> str:
@@ -87,7 +88,7 @@ def page_urls(app, demo: dict) -> dict[str, list[str]]:
         if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
             continue
         values = dict(ids, job_id=integrity_job_id) if rule.endpoint == "audit.integrity_job" else ids
-        if rule.endpoint == "classes.consent":  # a student of the class, not any student
+        if rule.endpoint in ("classes.consent", "classes.student"):  # a student of the class
             values = dict(ids, user_id=demo["class_member_id"])
         missing = set(rule.arguments) - set(values)
         assert not missing, f"no demo id for {missing} in {rule.rule}: add one to the demo fixture"
