@@ -282,12 +282,13 @@ def invitations_of(klass: Klass) -> list[ClassInvitation]:
 # -- the mail -----------------------------------------------------------------------------
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+def _serializer(secret_key: str | None = None) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key or current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def token_for(invitation: ClassInvitation) -> str:
-    return _serializer().dumps({"i": invitation.id, "n": invitation.nonce})
+def token_for(invitation: ClassInvitation, secret_key: str | None = None) -> str:
+    """The link's token; ``secret_key``: another server's key (the browser tests' live one)."""
+    return _serializer(secret_key).dumps({"i": invitation.id, "n": invitation.nonce})
 
 
 def link_for(invitation: ClassInvitation) -> str:

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models.catalogue import RequirementCompletion
 from portal.seed.accounts import DEMO_PASSWORD
 from tests.support.journeys import keyboard_to, log_in
+from tests.support.live import LIVE_SECRET_KEY
 from tests.support.pages import demo_pages, page_urls
 
 PHONE = {"width": 390, "height": 844}
@@ -67,7 +68,7 @@ def demo(app):
 
 
 def test_every_page_fits_a_phone_and_a_desktop(portal, browse, app, demo):
-    urls = page_urls(app, demo)
+    urls = page_urls(app, demo, LIVE_SECRET_KEY)
     visitors = {"public": None, "student": demo["student"], "instructor": demo["instructor"],
                 "admin": demo["admin"]}
     measured: dict[str, list[str]] = {}  # endpoint -> the visitors who saw it

@@ -43,6 +43,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The live server's secret key: a link signed for it (an invitation's) is made with it.
+LIVE_SECRET_KEY = "live-test-secret-key"
+
+
 @dataclass
 class LiveServer:
     database_url: str
@@ -66,7 +70,7 @@ class LiveServer:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "PORTAL_INSTANCE_PATH": str(self.instance_path),
-            "SECRET_KEY": "live-test-secret-key",
+            "SECRET_KEY": LIVE_SECRET_KEY,
             "PORTAL_BASE_URL": self.url,
             "PORTAL_ARGON2_TIME_COST": "1",
             "PORTAL_ARGON2_MEMORY_COST": "1024",

@@ -13,11 +13,13 @@ import sqlalchemy as sa
 
 from portal import jobs, seed
 from portal.audit import integrity
+from portal.classes import invitations
+from portal.db import utcnow
 from portal.extensions import db
 from portal.models.achievement import Achievement
 from portal.models.audit import AuditEvent
 from portal.models.job import Job
-from portal.models.klass import ClassMembership, Klass
+from portal.models.klass import ClassInvitation, ClassMembership, InvitationState, Klass
 from portal.models.license import License
 from portal.models.user import Role, User
 from portal.seed.accounts import LOGINS
@@ -75,19 +77,30 @@ def demo_pages(app) -> dict:
             "token": "not-a-real-token",
             "achievement_id": db.session.scalar(sa.select(sa.func.min(Achievement.id))),
         }
+        # The demo's waiting invitation (to an address without an account): its link shows
+        # the form that creates the account; a logged-in visitor is told whose it is.
+        waiting = next(i for i in db.session.scalars(sa.select(ClassInvitation).order_by(ClassInvitation.id))
+                       if i.state(utcnow()) == InvitationState.SENT)
         return {"ids": ids, "integrity_job_id": check.id, "class_member_id": member.id,
+                "invitation_id": waiting.id,
                 "student": student.email, "instructor": instructor.email, "admin": admin.email,
                 "class_id": klass.id}
 
 
-def page_urls(app, demo: dict) -> dict[str, list[str]]:
-    """Each GET route's URL with the demo's ids, by endpoint (a route per rule)."""
+def page_urls(app, demo: dict, secret_key: str | None = None) -> dict[str, list[str]]:
+    """Each GET route's URL with the demo's ids, by endpoint (a route per rule); signed links
+    are signed with ``secret_key`` (the server's that opens them; by default ``app``'s)."""
     ids, integrity_job_id = demo["ids"], demo["integrity_job_id"]
+    with app.app_context():
+        invitation_token = invitations.token_for(
+            db.session.get(ClassInvitation, demo["invitation_id"]), secret_key)
     urls: dict[str, list[tuple[int, str]]] = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
             continue
         values = dict(ids, job_id=integrity_job_id) if rule.endpoint == "audit.integrity_job" else ids
+        if rule.endpoint == "invitations.accept":
+            values = dict(ids, token=invitation_token)
         if rule.endpoint in ("classes.consent", "classes.student"):  # a student of the class
             values = dict(ids, user_id=demo["class_member_id"])
         missing = set(rule.arguments) - set(values)
