@@ -1,14 +1,14 @@
 """class invitations: a link mailed to an address joins a class
 
 Revision ID: 0022
-Revises: 0015
+Revises: 0023
 Create Date: 2026-11-30 13:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0015"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
