@@ -54,6 +54,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key_from_instance(app.instance_path)
+    if not app.config.get("TOTP_KEY"):
+        app.config["TOTP_KEY"] = config_module.secret_key_from_instance(app.instance_path, "totp_key")
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from portal import jobs, seed
 from portal.achievements.cli import achievements_cli
 from portal.audit.cli import audit_cli
-from portal.auth import registration, services
+from portal.auth import registration, services, two_factor
 from portal.auth.cli import mail_cli
 from portal.extensions import db
 from portal.licenses.cli import keys_cli, licenses_cli
@@ -38,6 +38,22 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users_cli.command("totp")
+@click.argument("email")
+def users_totp(email: str) -> None:
+    """Print a two-factor code of an account that would be accepted now (demo only)."""
+    if current_app.config["PORTAL_ENV"] == "production":
+        raise click.ClickException("Refused: PORTAL_ENV=production. This command is for the demo only.")
+    user = services.find_user_by_email(email)
+    if user is None or not two_factor.has_totp(user):
+        raise click.ClickException(f"{email} has no two-factor sign-in.")
+    usable = two_factor.usable_code(user)
+    if usable is None:
+        raise click.ClickException("Every code of this moment was used; try again in 30 seconds.")
+    code, seconds = usable
+    click.echo(f"{code}  (good for about {seconds} s, once)")
 
 
 @users_cli.command("purge-unconfirmed")

@@ -112,6 +112,11 @@ def load(instance_path: str) -> dict:
         or os.path.join(instance_path, "checkpoints"),
         "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
         "JOBS_INLINE": False,
+        # Two-factor sign-in (README, "Two-factor sign-in"): admins must use it.
+        "PORTAL_ADMIN_2FA_REQUIRED": _bool("PORTAL_ADMIN_2FA_REQUIRED", True),
+        # The key TOTP secrets and recovery codes are sealed with; generated into the
+        # instance folder (``totp_key``) when not given.
+        "TOTP_KEY": os.environ.get("PORTAL_TOTP_KEY") or None,
         "JOBS_QUEUE": os.environ.get("PORTAL_JOBS_QUEUE", "portal"),
     }
 
@@ -129,9 +134,9 @@ def create_private_sqlite_file(database_uri: str) -> None:
         pass  # an existing database keeps its mode; a missing folder is SQLite's error to report
 
 
-def secret_key_from_instance(instance_path: str) -> str:
-    """Read the instance's secret key, creating it once (safely across processes)."""
-    path = Path(instance_path) / "secret_key"
+def secret_key_from_instance(instance_path: str, name: str = "secret_key") -> str:
+    """Read one of the instance's keys, creating it once (safely across processes)."""
+    path = Path(instance_path) / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -67,3 +67,22 @@ class EmailChangeForm(FlaskForm):
         lazy_gettext("Current password"),
         validators=[InputRequired(lazy_gettext("Enter your current password.")), Length(max=1024)],
     )
+
+
+def _code_field():
+    return StringField(lazy_gettext("Code"), filters=[_strip],
+                       validators=[DataRequired(lazy_gettext("Enter the code from your app.")),
+                                   Length(max=64)])
+
+
+class TotpConfirmForm(FlaskForm):
+    """The code that proves the app is set up (field ``code``)."""
+
+    code = _code_field()
+
+
+class TwoFactorDisableForm(FlaskForm):
+    current_password = PasswordField(lazy_gettext("Current password"),
+                                     validators=[DataRequired(lazy_gettext("Enter your current password.")),
+                                                 Length(max=1024)])
+    code = _code_field()

@@ -166,6 +166,11 @@ class ArchiveForm(FlaskForm):
                          validators=[DataRequired(lazy_gettext("Say why.")), Length(max=500)])
 
 
+class TwoFactorResetForm(FlaskForm):
+    reason = StringField(lazy_gettext("Reason"), id="two_factor_reason", filters=[_strip],
+                         validators=[DataRequired(lazy_gettext("Say why.")), Length(max=500)])
+
+
 class InstructorSpecializationsForm(FlaskForm):
     # Checkboxes; the service checks the ids (unknown, archived), so that every caller
     # gets the same answer.

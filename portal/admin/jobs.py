@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal import jobs as job_runner
 from portal.admin import bp, forms, queries, services
+from portal.auth.second_factor import require_fresh_second_factor
 from portal.exceptions import PortalError, commit_or_show, form_status, show_error
 from portal.extensions import db
 from portal.htmx import redirect, render_page
@@ -17,6 +18,7 @@ from portal.params import int_arg
 
 
 @bp.route("/licenses/bulk", methods=["GET", "POST"])
+@require_fresh_second_factor
 def bulk():
     """Step one (GET): choose a class and an action, then see who the job would move and
     who not. Step two (POST, from the preview): start that job."""

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from portal import refused
 from portal.admin import bp, forms, queries, services
+from portal.auth.second_factor import require_fresh_second_factor
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import redirect, render_page
@@ -93,6 +94,7 @@ def license_detail(license_id: int):
 
 
 @bp.route("/licenses/<int:license_id>/suspend", methods=["GET", "POST"])
+@require_fresh_second_factor
 def license_suspend(license_id: int):
     license = db.get_or_404(License, license_id)
     form = SuspendForm()
@@ -104,6 +106,7 @@ def license_suspend(license_id: int):
 
 
 @bp.route("/licenses/<int:license_id>/revoke", methods=["GET", "POST"])
+@require_fresh_second_factor
 def license_revoke(license_id: int):
     license = db.get_or_404(License, license_id)
     form = RevokeForm()

@@ -12,7 +12,9 @@ from portal import refused
 from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
 from portal.auth import services as accounts
-from portal.auth import tokens
+from portal.auth import tokens, two_factor
+from portal.auth.second_factor import require_fresh_second_factor
+from portal.auth.two_factor_mail import send_change_notice
 from portal.exceptions import commit_or_show, form_status
 from portal.extensions import db
 from portal.htmx import redirect, render_page
@@ -80,10 +82,12 @@ USER_FORMS = {
     "withdraw": forms.ConsentWithdrawForm,
     "details": forms.UserDetailsForm,
     "archive": forms.ArchiveForm,
+    "two_factor": forms.TwoFactorResetForm,
 }
 # Where on the page each form is (the redirect after a refusal scrolls to it).
 USER_FORM_PLACES = {"specializations": "teaching", "consent": "account-consent",
-                    "withdraw": "account-consent", "details": "account-details"}
+                    "withdraw": "account-consent", "details": "account-details",
+                    "two_factor": "account-access"}
 
 
 def _user_page(user: User, form=None, **overrides):
@@ -99,6 +103,7 @@ def _user_page(user: User, form=None, **overrides):
             name=user.name, given_name=user.given_name, family_name=user.family_name, email=user.email,
             date_of_birth=user.date_of_birth, formdata=None),
         "archive_form": forms.ArchiveForm(formdata=None),
+        "two_factor_form": forms.TwoFactorResetForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(
             specializations=[str(s.id) for s in taught], formdata=None
         ),
@@ -129,6 +134,7 @@ def _refused(user: User, name: str, form):
 
 
 @bp.post("/users/<int:user_id>/role")
+@require_fresh_second_factor
 def user_role(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.UserRoleForm()
@@ -142,6 +148,7 @@ def user_role(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/status")
+@require_fresh_second_factor
 def user_status(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.UserStatusForm()
@@ -218,6 +225,7 @@ def user_details(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/archive")
+@require_fresh_second_factor
 def user_archive(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.ArchiveForm()
@@ -230,6 +238,7 @@ def user_archive(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/restore")
+@require_fresh_second_factor
 def user_restore(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.ArchiveForm()
@@ -276,3 +285,19 @@ def user_send_link(user_id: int):
           else _("The e-mail to %(email)s could not be sent; try again later.", email=user.email),
           "success" if sent else "error")
     return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@require_fresh_second_factor
+def user_reset_two_factor(user_id: int):
+    """Turn off a user's two-factor sign-in (a lost phone and codes), with a reason."""
+    user = db.get_or_404(User, user_id)
+    form = forms.TwoFactorResetForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, two_factor.reset_by_admin, user, current_user, form.reason.data
+    ):
+        send_change_notice(user, "reset", reason=form.reason.data)
+        flash(_("Two-factor sign-in of %(name)s is off; their sessions have ended and they were told "
+                "by e-mail.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _refused(user, "two_factor", form)

@@ -34,6 +34,24 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me logged in on this device"))
 
 
+def _code_field(label=None):
+    return StringField(
+        label or _l("Code"), filters=[_strip],
+        validators=[DataRequired(_l("Enter the code from your app, or a recovery code.")), _at_most(64)],
+    )
+
+
+class TwoFactorForm(FlaskForm):
+    """The second step of a login: field ``code`` (a TOTP code or a recovery code)."""
+
+    code = _code_field()
+    remember_device = BooleanField(_l("Remember this device for 30 days"))
+
+
+class StepUpForm(FlaskForm):
+    code = _code_field()
+
+
 def _email_field(label=None):
     return EmailField(
         label or _l("E-mail"),

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app, flash, render_template, request, session, url_for
+from flask import flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
-from portal.auth import bp, registration, services, sessions, tokens
+from portal.auth import (
+    bp,
+    registration,
+    second_factor,
+    services,
+    sessions,
+    tokens,
+    two_factor,
+    two_factor_mail,
+)
 from portal.auth.forms import (
     PASSWORD_HINT,
     ChangePasswordForm,
@@ -16,14 +23,18 @@ from portal.auth.forms import (
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
+    StepUpForm,
+    TwoFactorForm,
 )
+from portal.auth.second_factor import client as _client
+from portal.auth.second_factor import start_cookie_session as _start_cookie_session
 from portal.db import begin_write
 from portal.exceptions import commit_or_show, form_status, show_error
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
 from portal.licenses import rules
 from portal.limits import PER_IP_ATTEMPTS, Limit, accepted, throttled
-from portal.models.user import UserSession
+from portal.models.user import TrustedDevice, UserSession
 from portal.params import safe_next
 from portal.permissions import not_yours
 
@@ -35,20 +46,6 @@ _CONFIRM_HOURS = int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)
 # or send a mail are limited further by the submissions they take (form errors are free).
 REGISTER_LIMITS = (PER_IP_ATTEMPTS, Limit("RATELIMIT_REGISTER", counts=accepted))
 MAIL_LIMITS = (PER_IP_ATTEMPTS, Limit("RATELIMIT_MAIL_PER_IP", counts=accepted))
-
-
-def _client() -> dict:
-    return {"ip": request.remote_addr, "user_agent": request.user_agent.string}
-
-
-def _start_cookie_session(user, remember: bool) -> None:
-    """A fresh Flask session (so a new CSRF token) that refers to the new server-side session."""
-    session.clear()
-    login_user(
-        user,
-        remember=remember,
-        duration=timedelta(days=current_app.config["SESSION_REMEMBER_DAYS"]),
-    )
 
 
 # -- registration and login --------------------------------------------------------
@@ -150,10 +147,14 @@ def login():
     if form.validate_on_submit():
         # Not commit_or_show: a failed attempt is committed too, so it is counted and audited.
         locks_started = ()
+        second_step = False
         try:
-            user = services.login(
-                form.email.data, form.password.data, remember=form.remember.data, **_client()
-            )
+            user = services.check_password(form.email.data, form.password.data, ip=request.remote_addr)
+            if second_factor.has_second_factor(user) and second_factor.trusted_device_for(user) is None:
+                second_step = True
+            else:
+                method = "trusted_device" if second_factor.has_second_factor(user) else None
+                services.open_session(user, remember=form.remember.data, second_factor=method, **_client())
         except services.Unconfirmed as exc:
             db.session.commit()
             session[CONFIRM_SESSION_KEY] = exc.email
@@ -164,10 +165,83 @@ def login():
             show_error(form, exc)
         db.session.commit()
         tokens.send_lockout_notices(locks_started)
+        if user is not None and second_step:
+            second_factor.begin(user, remember=form.remember.data,
+                                next_url=safe_next(request.args.get("next")))
+            return redirect(url_for("auth.two_factor"))
         if user is not None:
             _start_cookie_session(user, remember=form.remember.data)
+            if second_factor.required_for(user) and not second_factor.has_second_factor(user):
+                flash(str(second_factor.MUST_ENROL), "warning")
+                return redirect(url_for("account.two_factor"))
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     return render_page("auth/login.html", "auth/_login_form.html", status=form_status(form), form=form)
+
+
+def _check_code(form, purpose: str, user_id: int):
+    """Check the code of ``form`` for the second step; the refusal is committed (counted
+    and audited) and shown beside the field. Returns what was accepted, or None."""
+    try:
+        user, accepted = services.second_step(
+            user_id, lambda u: two_factor.check_code(u, form.code.data, purpose=purpose),
+            ip=request.remote_addr)
+    except services.AuthError as exc:
+        db.session.commit()
+        tokens.send_lockout_notices(exc.locks_started)
+        show_error(form, exc)
+        return None, None
+    return user, accepted
+
+
+def _recovery_code_notice(user, accepted) -> None:
+    if accepted.method == "recovery_code":
+        two_factor_mail.send_change_notice(user, "recovery_code_used", codes_left=accepted.codes_left)
+        flash(ngettext("You used a recovery code. %(num)d is left.",
+                       "You used a recovery code. %(num)d are left.", accepted.codes_left), "warning")
+
+
+@bp.route("/two-factor", methods=["GET", "POST"], endpoint="two_factor")
+@throttled()
+def two_factor_page():
+    """The second step of a login: a code from the app or a recovery code (or a passkey)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    user = second_factor.pending_user()
+    if user is None:
+        flash(_("Log in with your e-mail and password first."), "info")
+        return redirect(url_for("auth.login"))
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        user, accepted = _check_code(form, "login", user.id)
+        if accepted is not None:
+            target = second_factor.finish_login(user, accepted.method,
+                                                remember_device=form.remember_device.data)
+            _recovery_code_notice(user, accepted)
+            return redirect(target)
+    return render_page("auth/two_factor.html", "auth/_two_factor_form.html", status=form_status(form),
+                       form=form, action=url_for("auth.two_factor"), step_up=False,
+                       device_days=two_factor.TRUSTED_DEVICE_DAYS)
+
+
+@bp.route("/step-up", methods=["GET", "POST"])
+@throttled()
+@login_required
+def step_up():
+    """Confirm a sensitive action with the second factor; then back to the action's page."""
+    target = safe_next(request.args.get("next")) or url_for("dashboard.index")
+    if not second_factor.has_second_factor(current_user):
+        return redirect(target)
+    form = StepUpForm()
+    if form.validate_on_submit():
+        user, accepted = _check_code(form, "step_up", current_user.id)
+        if accepted is not None:
+            second_factor.stepped_up(user, accepted.method)
+            db.session.commit()
+            _recovery_code_notice(user, accepted)
+            flash(_("Confirmed. You can go on."), "success")
+            return redirect(target)
+    return render_page("auth/step_up.html", "auth/_two_factor_form.html", status=form_status(form),
+                       form=form, action=request.full_path.rstrip("?"), step_up=True, back=target)
 
 
 @bp.post("/logout")
@@ -291,7 +365,8 @@ def change_password():
 
 def _sessions_context() -> dict:
     rows = [(s, sessions.describe(s.user_agent)) for s in sessions.live_sessions(current_user.id)]
-    return {"rows": rows, "current_id": current_user.current_session_id}
+    devices = [(d, sessions.describe(d.user_agent)) for d in two_factor.trusted_devices(current_user.id)]
+    return {"rows": rows, "current_id": current_user.current_session_id, "devices": devices}
 
 
 @bp.get("/sessions")
@@ -336,3 +411,16 @@ def _after_session_change():
     if is_htmx():
         return render_page("auth/sessions.html", "auth/_sessions.html", **_sessions_context())
     return redirect(url_for("auth.sessions_page"))
+
+
+@bp.post("/trusted-devices/<int:device_id>/revoke")
+@login_required
+def revoke_trusted_device(device_id: int):
+    """Stop remembering a device: its next login asks for the second factor again."""
+    device = db.session.get(TrustedDevice, device_id)
+    if device is None or device.user_id != current_user.id:
+        not_yours()
+    two_factor.revoke_trusted_device(device, current_user)
+    db.session.commit()
+    flash(_("That device is no longer remembered; it will ask for your second factor."), "success")
+    return _after_session_change()

@@ -236,7 +236,13 @@ def _for_password_check(condition) -> User | None:
 
 
 def login(email: str, password: str, *, remember: bool, ip: str | None, user_agent: str | None) -> User:
-    """Check the credentials and open a session.
+    """Check the credentials and open a session (``check_password``, then ``open_session``)."""
+    user = check_password(email, password, ip=ip)
+    return open_session(user, remember=remember, ip=ip, user_agent=user_agent)
+
+
+def check_password(email: str, password: str, *, ip: str | None) -> User:
+    """The first step of a login: the account whose password this is.
 
     Raises AuthError with one generic message for an unknown e-mail, a wrong password,
     or a suspended or pending account; the audit event says which. Raises AccountLocked
@@ -268,13 +274,49 @@ def login(email: str, password: str, *, remember: bool, ip: str | None, user_age
         _fail(user, f"status_{user.status}")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    lockout.succeeded(user, source)
+    return user
+
+
+def open_session(user: User, *, remember: bool, ip: str | None, user_agent: str | None,
+                 second_factor: str | None = None) -> User:
+    """The last step of a login, once every factor is checked: the source's failure count
+    starts again (not before: a known password must not reset the count of wrong codes),
+    and a session opens. ``second_factor`` names the one used, if any."""
+    lockout.succeeded(user, lockout.source_for(ip))
     user.last_login_at = utcnow()
     i18n.adopt_visitor_choice(user)
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
-    record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember)
+    details = {"second_factor": second_factor} if second_factor else {}
+    record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember, **details)
     awarding.on_event(user, *achievement_rules.ON_LOGIN)
     return user
+
+
+def second_step(user_id: int, verify, *, ip: str | None):
+    """The second step of a login or a step-up: ``verify(user)`` checks the factor (a code,
+    a passkey) and returns what was accepted, or raises AuthError having recorded why.
+
+    The account is re-read under the row lock, as for a password: a refusal counts toward
+    the same lockout of the client's source, and while that source is locked nothing is
+    checked (AccountLocked, field ``code``). Returns ``(user, accepted)``."""
+    user = _for_password_check(User.id == user_id)
+    if user is None or user.status != UserStatus.ACTIVE:
+        raise AuthError(_("Your login has ended; log in again."), "code")
+    source = lockout.source_for(ip)
+    held = lockout.lock_for(user, source)
+    if held is not None:
+        record(user, actions.LOGIN_FAILED, user, outcome=Outcome.FAILURE, reason="locked",
+               source=held.source, until=held.until, step="second_factor")
+        raise AccountLocked(held, "code")
+    try:
+        return user, verify(user)
+    except AuthError as exc:
+        counted = lockout.count_failure(user, source)
+        started = _worth_telling(user, counted)
+        if counted.applies is not None:
+            raise AccountLocked(counted.applies, "code", started=started) from None
+        exc.locks_started = started
+        raise
 
 
 def _fail(user: User | None, reason: str, counted: lockout.Failure | None = None, **details) -> None:

@@ -24,7 +24,15 @@ from portal.models.license import (
     RequestStatus,
     UpgradeRequest,
 )
-from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
+from portal.models.user import (
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    TrustedDevice,
+    User,
+    UserSession,
+    UserStatus,
+)
 
 __all__ = [
     "Achievement",
@@ -47,12 +55,14 @@ __all__ = [
     "LicenseStatus",
     "LoginThrottle",
     "Outcome",
+    "RecoveryCode",
     "ReplacedJoinCode",
     "RequestStatus",
     "Requirement",
     "RequirementCompletion",
     "Role",
     "Specialization",
+    "TrustedDevice",
     "UpgradeRequest",
     "User",
     "UserSession",

@@ -62,6 +62,12 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None]
     # The person's achievements, XP and level are shown to them (SPEC §15); off hides them all.
     show_achievements: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Two-factor sign-in (portal.auth.two_factor): the TOTP secret, encrypted with the
+    # instance's key; set while enrolling, in force once ``totp_enabled_at`` is set.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    # The last time step whose code was accepted: a code is good once (RFC 6238 §5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -180,3 +186,37 @@ class UserSession(db.Model):
     @property
     def audit_label(self) -> str:
         return f"session {self.id}"
+
+
+class RecoveryCode(db.Model):
+    """One of a user's ten one-time recovery codes, stored as a keyed hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class TrustedDevice(db.Model):
+    """A browser where the owner chose "remember this device": its logins skip the
+    second step until it expires or is revoked. The cookie holds a token; we store its hash."""
+
+    __tablename__ = "trusted_devices"
+    audit_type = "trusted_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+    revoked_at: Mapped[datetime | None]
+
+    @property
+    def audit_label(self) -> str:
+        return f"trusted device {self.id}"

@@ -31,7 +31,7 @@ def has_users() -> bool:
 
 # Each step schedules its part; what a scheduled action uses (ctx.users, ctx.objects) must
 # have been made at an earlier moment. At the same moment, earlier steps go first.
-STEPS = ["catalogue", "accounts", "classes", "licenses", "admin", "history", "achievements"]
+STEPS = ["catalogue", "accounts", "two_factor", "classes", "licenses", "admin", "history", "achievements"]
 
 
 def demo() -> SeedContext:
@@ -47,5 +47,7 @@ def print_logins(echo) -> None:
     echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, note in LOGINS:
         echo(f"  {role:<10} {email:<32} {note}")
+    echo("The admin uses two-factor sign-in: after the password, enter the code printed by")
+    echo("  flask --app wsgi users totp admin@demo.academy   (demo only)")
     echo(f"Open {current_app.config['PORTAL_BASE_URL']}/auth/login")
     echo("")

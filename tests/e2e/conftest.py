@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from tests.support.journeys import README_SCREENSHOTS
+from tests.support.two_factor import code_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
@@ -114,6 +115,8 @@ class Tab:
     checked: set[str] = field(default_factory=set)
     allowed_statuses: set[int] = field(default_factory=lambda: {404, 409, 422})
     allowed_console: list[re.Pattern] = field(default_factory=list)
+    # A code for the second step of a login (tests.support.two_factor.code_for).
+    code_for: object = None
 
     def __post_init__(self):
         page = self.page
@@ -217,6 +220,7 @@ class Browse:
         self.axe_source = axe_source
         self.screenshots = screenshots
         self.base_url = ""
+        self.code_for = None
         self.contexts = []
         self.tabs: list[Tab] = []
 
@@ -234,7 +238,7 @@ class Browse:
         self.contexts.append(context)
         page = context.new_page()
         tab = Tab(page, base_url or self.base_url, self.axe_source, label,
-                  screenshots=self.screenshots and js, js=js)
+                  screenshots=self.screenshots and js, js=js, code_for=self.code_for)
         self.tabs.append(tab)
         return tab
 
@@ -258,17 +262,19 @@ def browse(browser, axe_source):
 
 
 @pytest.fixture
-def portal(live_server, browse):
+def portal(live_server, browse, app):
     """The live portal (gunicorn, one worker: quick to start) on this test's database,
     with ``browse`` aimed at it."""
     server = live_server(workers=1)
     browse.base_url = server.url
+    browse.code_for = lambda email: code_for(app, email)
     return server
 
 
 @pytest.fixture
-def busy_portal(live_server, browse):
+def busy_portal(live_server, browse, app):
     """The live portal with two worker processes, for journeys that span them."""
     server = live_server(workers=2)
     browse.base_url = server.url
+    browse.code_for = lambda email: code_for(app, email)
     return server

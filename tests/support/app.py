@@ -39,6 +39,11 @@ TEST_SETTINGS = {
     "ARGON2_PARALLELISM": 1,
     "PORTAL_BASE_URL": "http://portal.test",
     "JOBS_INLINE": True,
+    # Factory-made admins log in with a password alone; the tests of two-factor sign-in
+    # turn the admins' rule on (tests/auth/test_two_factor*.py). Users enrolled in TOTP
+    # (the demo admin) pass the second step with tests.support.two_factor.
+    "PORTAL_ADMIN_2FA_REQUIRED": False,
+    "TOTP_KEY": "test-totp-key-not-for-production",
 }
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from tests.support.two_factor import code_for
+
 
 def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
@@ -20,6 +22,18 @@ def login(client, user, password: str | None = None, remember: bool = False):
     if client.application.config.get("WTF_CSRF_ENABLED", True):
         data["csrf_token"] = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
     response = client.post("/auth/login", data=data)
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/auth/two-factor"):
+        response = pass_second_step(client, user.email)
+    return response
+
+
+def pass_second_step(client, email: str, **extra):
+    """The second step of a login in progress, with a code of the user's app."""
+    data = {"code": code_for(client.application, email), **extra}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        data["csrf_token"] = csrf_token_from(client.get("/auth/two-factor").get_data(as_text=True))
+    response = client.post("/auth/two-factor", data=data)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     return response
 

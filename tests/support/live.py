@@ -75,6 +75,9 @@ class LiveServer:
             "PORTAL_ARGON2_TIME_COST": "1",
             "PORTAL_ARGON2_MEMORY_COST": "1024",
             "PORTAL_RATELIMIT_ENABLED": "0",
+            # As in TEST_SETTINGS: the test's app and the server read the same secrets.
+            "PORTAL_ADMIN_2FA_REQUIRED": "0",
+            "PORTAL_TOTP_KEY": "test-totp-key-not-for-production",
             **self.env,
         }
         if "REDIS_URL" not in self.env:
