@@ -56,7 +56,8 @@ def test_one_code_on_four_gunicorn_workers_logs_in_once(app, make_user, live_ser
     enrol(app, user)
     clients = [HttpClient(server.url) for _ in range(N)]
     for c in clients:
-        reply = c.post("/auth/login", {"email": user.email, "password": user.password}, form_page="/auth/login")
+        reply = c.post("/auth/login", {"email": user.email, "password": user.password},
+                       form_page="/auth/login")
         assert reply.status == 303 and reply.header("Location").endswith("/auth/two-factor"), reply.status
         assert c.get("/auth/two-factor").status == 200  # its CSRF token
     code = current_code(app, user)
