@@ -42,6 +42,18 @@ MATRIX = {
         "login ok    ok    ok    ok    ok    login login",
     "/account/email":
         "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor/totp":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor/totp/confirm":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor/recovery-codes":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor/recovery-codes/download":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/two-factor/disable":
+        "login ok    ok    ok    ok    ok    login login",
     "/account/confirm-email/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account/cancel-email/<token>":
@@ -130,6 +142,8 @@ MATRIX = {
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/consent":
         "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/reset-two-factor":
+        "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/role":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/send-link":
@@ -184,6 +198,12 @@ MATRIX = {
         "login ok    404   404   404   404   login login",
     "/auth/sessions/revoke-others":
         "login ok    ok    ok    ok    ok    login login",
+    "/auth/two-factor":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/step-up":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/trusted-devices/<int:device_id>/revoke":
+        "login ok    404   404   404   404   login login",
     "/auth/verify-email":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/auth/verify-email/<token>":

@@ -77,6 +77,11 @@ FORM_ROUTES = {
     "AchievementForm": ("admin", "POST", "/admin/achievements/{achievement_id}"),
     "ShowAchievementsForm": ("student", "POST", "/achievements/visibility"),
     "ClassSummaryForm": ("admin", "POST", "/admin/classes/{class_id}/achievement-summary"),
+    "TwoFactorForm": ("anonymous", "POST", "/auth/two-factor"),
+    "StepUpForm": ("student", "POST", "/auth/step-up"),
+    "TotpConfirmForm": ("student", "POST", "/account/two-factor/totp/confirm"),
+    "TwoFactorDisableForm": ("student", "POST", "/account/two-factor/disable"),
+    "TwoFactorResetForm": ("admin", "POST", "/admin/users/{user_id}/reset-two-factor"),
 }
 
 

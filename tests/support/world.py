@@ -14,13 +14,14 @@ import sqlalchemy as sa
 
 from portal.achievements import services as achievement_services
 from portal.auth import services as auth_services
+from portal.auth import two_factor
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.catalogue import Level, Requirement
 from portal.models.job import Job
 from portal.models.klass import ClassInvitation
-from portal.models.user import Role, User, UserSession, UserStatus
+from portal.models.user import Role, TrustedDevice, User, UserSession, UserStatus
 from tests.support.http import login
 
 VISITORS = ["anonymous", "student", "other_student", "other_instructor", "instructor", "admin",
@@ -68,6 +69,10 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
             sa.select(UserSession).where(UserSession.user_id == u["student"].id)
             .order_by(UserSession.id.desc())
         )
+        # A browser the student chose to remember for two-factor sign-in.
+        student = db.session.get(User, u["student"].id)
+        two_factor.trust_device(student, ip="192.0.2.1", user_agent="Phone")
+        device = db.session.scalar(sa.select(TrustedDevice).where(TrustedDevice.user_id == student.id))
         job = Job(kind="licenses.bulk", params={"class_id": klass.id}, actor_id=u["admin"].id,
                   status="finished")
         db.session.add(job)
@@ -87,7 +92,7 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
             license_id=license.id, other_license_id=other_license.id, request_id=request.id,
             class_id=klass.id, other_class_id=other_class.id, user_id=u["student"].id,
             spec_id=spec.id, level_id=level.id, req_id=requirement.id, job_id=job.id,
-            event_id=event.id, session_id=phone_session.id, code=license.code,
+            event_id=event.id, session_id=phone_session.id, code=license.code, device_id=device.id,
             join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
             invitation_id=invitation.id,
         )
@@ -128,6 +133,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "req_id": ids["req_id"], "job_id": ids["job_id"], "event_id": ids["event_id"],
         "session_id": ids["session_id"], "achievement_id": ids["achievement_id"],
         "invitation_id": ids["invitation_id"],
+        "device_id": ids["device_id"],
         "token": "not-a-real-token", "code": ids["code"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
     }
