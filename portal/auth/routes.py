@@ -28,7 +28,7 @@ from portal.auth.forms import (
 )
 from portal.auth.second_factor import client as _client
 from portal.auth.second_factor import start_cookie_session as _start_cookie_session
-from portal.db import begin_write
+from portal.db import begin_write, utcnow
 from portal.exceptions import commit_or_show, form_status, show_error
 from portal.extensions import db
 from portal.htmx import is_htmx, redirect, render_page
@@ -150,10 +150,13 @@ def login():
         second_step = False
         try:
             user = services.check_password(form.email.data, form.password.data, ip=request.remote_addr)
-            if second_factor.has_second_factor(user) and second_factor.trusted_device_for(user) is None:
+            device = second_factor.trusted_device_for(user) if second_factor.has_second_factor(user) else None
+            if second_factor.has_second_factor(user) and device is None:
                 second_step = True
             else:
-                method = "trusted_device" if second_factor.has_second_factor(user) else None
+                method = None
+                if device is not None:  # remembered for 30 days: no second step here
+                    method, device.last_used_at = "trusted_device", utcnow()
                 services.open_session(user, remember=form.remember.data, second_factor=method, **_client())
         except services.Unconfirmed as exc:
             db.session.commit()
