@@ -35,9 +35,9 @@ def test_the_page_is_in_the_account_menu_with_every_part(client, login_as):
     assert user.email in html and 'name="name"' in html and 'name="locale"' in html
     assert 'list="timezones"' in html and '<option value="Europe/Budapest">' in html
     assert 'data-browser-zone="suggest"' in html  # the zone was never chosen
-    for link in ("/auth/change-password", "/auth/sessions"):
+    for link in ("/auth/change-password", "/auth/sessions", "/account/two-factor"):
         assert f'href="{link}"' in html
-    assert "Two-factor authentication" in html and "Notifications" in html and "Privacy" in html
+    assert "Two-factor sign-in" in html and "Notifications" in html and "Privacy" in html
     assert 'name="new_email"' in html and 'name="current_password"' in html
 
 
