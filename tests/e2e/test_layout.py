@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models.catalogue import RequirementCompletion
 from portal.seed.accounts import DEMO_PASSWORD
-from tests.support.journeys import keyboard_to, log_in
+from tests.support.journeys import keyboard_to, log_in, password_step
 from tests.support.live import LIVE_SECRET_KEY
 from tests.support.pages import demo_pages, page_urls
 
@@ -79,6 +79,8 @@ def test_every_page_fits_a_phone_and_a_desktop(portal, browse, app, demo):
         tab.allowed_statuses.add(400)
         if email:
             log_in(tab, email, DEMO_PASSWORD)
+        else:  # half-way through the admin's login: the second step's page is the visitor's
+            password_step(tab, demo["admin"], DEMO_PASSWORD)
         for endpoint, paths in sorted(urls.items()):
             for path in paths:
                 # Ask first (same cookies, no page load): only what this visitor may see

@@ -33,6 +33,18 @@ def log_in(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
     tab.check()
 
 
+def password_step(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
+    """Only the first step of a login with two-factor sign-in: the browser is on the second
+    step's page, not logged in (every other page is as for anyone not logged in)."""
+    tab.goto("/auth/login")
+    page = tab.page
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Log in").click()
+    tab.wait_for_path("/auth/two-factor")
+    tab.check()
+
+
 def keyboard_to(tab, selector: str, limit: int = 80) -> None:
     """Press Tab until the element matching ``selector`` has the focus (keyboard only)."""
     page = tab.page
