@@ -1,14 +1,14 @@
 """two-factor sign-in: the TOTP secret (encrypted), recovery codes, trusted devices
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0022
 Create Date: 2026-11-30 13:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0015"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
