@@ -27,6 +27,7 @@ from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
 from portal.params import IdConverter
 from portal.public import bp as public_bp
+from portal.transparency import bp as transparency_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +98,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, invitations_bp, licenses_bp,
-               admin_bp, audit_bp, achievements_bp):
+               admin_bp, audit_bp, achievements_bp, transparency_bp):
         app.register_blueprint(bp)
 
 

@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.licenses.cli import keys_cli, licenses_cli
 from portal.models.user import Role
 from portal.seed import scale
+from portal.transparency.cli import transparency_cli
 
 users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Fill the database with demo or bulk data.")
@@ -113,7 +114,7 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
     for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli,
-                  achievements_cli):
+                  achievements_cli, transparency_cli):
         app.cli.add_command(group)
 
 

@@ -110,6 +110,11 @@ def load(instance_path: str) -> dict:
         "CERTIFICATE_RENDER_TIMEOUT": _int("PORTAL_CERTIFICATE_RENDER_TIMEOUT", 30),
         "AUDIT_CHECKPOINT_DIR": os.environ.get("PORTAL_CHECKPOINT_DIR")
         or os.path.join(instance_path, "checkpoints"),
+        # The transparency log's name (its checkpoints' origin line); by default the host of
+        # PORTAL_BASE_URL followed by /transparency.
+        "TRANSPARENCY_ORIGIN": os.environ.get("PORTAL_TRANSPARENCY_ORIGIN") or None,
+        # A grown log is re-signed at most this often (and always before a newer proof).
+        "TRANSPARENCY_CHECKPOINT_SECONDS": _int("PORTAL_TRANSPARENCY_CHECKPOINT_SECONDS", 10),
         "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
         "JOBS_INLINE": False,
         # Two-factor sign-in (README, "Two-factor sign-in"): admins must use it.

@@ -12,6 +12,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from portal import transparency
 from portal.db import utcnow
 from portal.extensions import db
 from portal.hashchain import GENESIS, ChainResult, link_hash
@@ -81,6 +82,7 @@ def append(
     event.hash = compute_hash(event)
     db.session.add(event)
     license.head_hash = event.hash
+    transparency.append(license, event)  # the public log gets the row in this transaction
     return event
 
 

@@ -24,6 +24,7 @@ from portal.models.license import (
     RequestStatus,
     UpgradeRequest,
 )
+from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.models.user import (
     LoginThrottle,
     RecoveryCode,
@@ -63,6 +64,9 @@ __all__ = [
     "Role",
     "Specialization",
     "TrustedDevice",
+    "TransparencyCheckpoint",
+    "TransparencyLeaf",
+    "TransparencyNode",
     "UpgradeRequest",
     "User",
     "UserSession",

@@ -20,6 +20,7 @@ from portal.models.catalogue import Specialization
 from portal.public import bp
 from portal.public.forms import VerifyForm
 from portal.templating import local_date
+from portal.transparency import checkpoints as transparency_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def verify_json(code: str):
         # Keys and values stay as software reads them; the message is for a person, in the
         # visitor's language. (An unknown code's answer is exactly SPEC's two keys.)
         body["message"] = verdict(result)
+        body["transparency"] = transparency_checkpoints.entry_for(result.license.id)
     response = jsonify(body)
     if not result.found:
         response.status_code = 404
@@ -108,9 +110,10 @@ def verify_json(code: str):
 def verify(code: str):
     result = verification.verify(code, *_presented())
     _count(result)
+    log_entry = transparency_checkpoints.entry_for(result.license.id) if result.found else None
     response = make_response(
         render_template("public/verification.html", result=result, typed=code,
-                        form=_form_for(code, result)),
+                        form=_form_for(code, result), log_entry=log_entry),
         200 if result.found else 404,
     )
     _cache_headers(response, result, personal=current_user.is_authenticated)
@@ -192,6 +195,7 @@ def portal_keys():
             "signed_fields": list(state.SIGNED_FIELD_NAMES),
             "license_signatures": verification.signature_forms(),
             "checkpoint_signatures": checkpoints.signature_forms(),
+            "transparency_checkpoint_keys": [transparency_checkpoints.published()],
             "encoding": "public_key and signature are base64url without padding",
         }
     )
