@@ -86,15 +86,16 @@ def verify(session, batch: int = 10000) -> Report:
     )
     level0: list[bytes] = []
     leaf_hash = merkle.leaf_hash
-    for row in session.execute(stmt):
-        if row.idx != len(level0):
-            report.add(f"leaf #{len(level0)} is missing (the next stored leaf is #{row.idx})")
-            break
-        leaf = bytes(row.leaf)
-        problem = _leaf_problem(leaf, row)
-        if problem:
-            report.add(f"leaf #{row.idx} {problem}")
-        level0.append(leaf_hash(leaf))
+    with session.execute(stmt) as rows:  # closed early too: a server-side cursor on PostgreSQL
+        for row in rows:
+            if row.idx != len(level0):
+                report.add(f"leaf #{len(level0)} is missing (the next stored leaf is #{row.idx})")
+                break
+            leaf = bytes(row.leaf)
+            problem = _leaf_problem(leaf, row)
+            if problem:
+                report.add(f"leaf #{row.idx} {problem}")
+            level0.append(leaf_hash(leaf))
     report.leaves = size = len(level0)
     levels = [level0]
     while len(levels[-1]) > 1:
@@ -110,9 +111,14 @@ def verify(session, batch: int = 10000) -> Report:
 
 def _check_nodes(session, levels: list[list[bytes]], report: Report, batch: int) -> None:
     nodes = TransparencyNode.__table__
-    expected_level, expected_idx = 0, 0
     stmt = sa.select(nodes.c.level, nodes.c.idx, nodes.c.hash).order_by(nodes.c.level, nodes.c.idx)
-    for row in session.execute(stmt.execution_options(yield_per=batch)):
+    with session.execute(stmt.execution_options(yield_per=batch)) as rows:
+        _walk_nodes(rows, levels, report)
+
+
+def _walk_nodes(rows, levels: list[list[bytes]], report: Report) -> None:
+    expected_level, expected_idx = 0, 0
+    for row in rows:
         report.nodes += 1
         key = (row.level, row.idx)
         while expected_level < len(levels) and expected_idx >= len(levels[expected_level]):

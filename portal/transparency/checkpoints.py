@@ -96,7 +96,7 @@ def vkey(name: str, public: bytes) -> str:
 
 def parse_vkey(text: str) -> tuple[str, bytes]:
     try:
-        name, hexhash, data = text.strip().rsplit("+", 2)
+        name, hexhash, data = text.strip().split("+", 2)
         raw = base64.b64decode(data, validate=True)
     except ValueError:
         raise NoteError("the verifier key is not name+hash+base64") from None

@@ -46,7 +46,7 @@ class Source:
                 return Path(self.checkpoint_file).read_text(encoding="utf-8")
             except OSError as exc:
                 raise MonitorError(f"cannot read {self.checkpoint_file}: {exc}") from None
-        return checkpoints.served().note
+        return checkpoints.current(log.size()).note  # this database: its head now
 
     def vkey(self) -> str:
         if self.url:
