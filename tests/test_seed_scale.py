@@ -20,6 +20,7 @@ from portal.models import (
     LicenseEvent,
     RequirementCompletion,
     Specialization,
+    TransparencyLeaf,
     UpgradeRequest,
     User,
 )
@@ -164,3 +165,8 @@ def test_refuses_twice_and_continues_an_existing_chain(app, runner):
     again = runner.invoke(args=["seed", "scale", "--students", "60", "--audit-events", "300"])
     assert again.exit_code != 0 and "already has scale data" in again.output
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    # The demo's log goes on with the scale seed's rows: one log, complete and intact.
+    logged = runner.invoke(args=["transparency", "verify"])
+    assert logged.exit_code == 0, logged.output
+    with app.app_context():
+        assert count(TransparencyLeaf) == count(LicenseEvent) > 0

@@ -34,6 +34,10 @@ NOT_HTML = {
     "licenses.qr": "the QR code as SVG",
     "audit.export_csv": "the audit trail as CSV",
     "classes.roster_csv": "a class's roster as CSV",
+    "transparency.checkpoint": "the log's signed checkpoint as plain text",
+    "transparency.inclusion": "an inclusion proof as JSON",
+    "transparency.consistency": "a consistency proof as JSON",
+    "transparency.leaves": "the log's leaves as JSON",
 }
 
 def _first(role: str) -> str:

@@ -232,3 +232,15 @@ def test_the_monitor_refuses_a_checkpoint_signed_by_another_key(app, history, ru
     assert code == 1 and "not valid" in output, output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TransparencyCheckpoint)) >= 1
+
+
+def test_the_demo_has_a_complete_log_with_a_history_of_checkpoints(app, runner):
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    code, output = verify(runner)
+    assert code == 0, output
+    with app.app_context():
+        sizes = list(
+            db.session.scalars(sa.select(TransparencyCheckpoint.size).order_by(TransparencyCheckpoint.id))
+        )
+        assert len(sizes) >= 4 and sizes == sorted(sizes) and sizes[-1] == log.size()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LicenseEvent)) == log.size()

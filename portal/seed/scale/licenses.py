@@ -18,6 +18,7 @@ from portal.models.klass import ClassMembership
 from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import UserStatus
 from portal.seed.scale.base import Builder, insert, move_sequence, unique
+from portal.transparency import log as transparency_log
 
 
 def licenses(b: Builder) -> None:
@@ -100,6 +101,10 @@ def licenses(b: Builder) -> None:
     move_sequence(License)
     insert(LicenseEvent, events)
     db.session.commit()
+    # Every history row is a leaf of the transparency log, as the services would have made it.
+    logged = transparency_log.backfill(db.session)
+    db.session.commit()
+    b.counts["transparency_leaves"] = logged
     b.licenses_by_holder: dict[int, list[int]] = {}
     for plan in plans:
         b.licenses_by_holder.setdefault(plan["row"]["holder_id"], []).append(plan["row"]["id"])
