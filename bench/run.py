@@ -392,6 +392,12 @@ def audit_figures(app, report: Report) -> None:
         report.add("audit", "CSV export (memory growth)", peak - before, "MB", 50)
 
 
+def transparency_figures(app, report: Report) -> None:
+    from bench.bench_transparency import figures
+
+    figures(app, report)
+
+
 def bulk_figure(report: Report) -> None:
     from bench.bench_admin import bulk_issue
 
@@ -525,6 +531,7 @@ def main() -> None:
         login_figures(app, report)
         pdf_figures(app, ids, report)
         audit_figures(app, report)
+        transparency_figures(app, report)
         from portal.extensions import db
 
         with app.app_context():
