@@ -29,11 +29,9 @@ def upgrade():
         sa.Column("leaf", sa.LargeBinary(), nullable=False),
         sa.Column("holder_salt", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["license_id"], ["licenses.id"],
-                                name=op.f("fk_transparency_leaves_license_id_licenses")),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_transparency_leaves")),
-        sa.UniqueConstraint("license_id", "event_seq", name=op.f("uq_transparency_leaves_license_id")),
     )
+    op.create_index("ix_transparency_leaves_license", "transparency_leaves", ["license_id", "event_seq"])
     op.create_table(
         "transparency_nodes",
         sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),

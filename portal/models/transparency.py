@@ -20,13 +20,16 @@ class TransparencyLeaf(db.Model):
     __tablename__ = "transparency_leaves"
 
     idx: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id"))
+    # No foreign key: the log outlives whatever happens to the rows it recorded (a deleted
+    # license leaves its leaves, and `transparency verify` names them).
+    license_id: Mapped[int]
     event_seq: Mapped[int]
     leaf: Mapped[bytes] = mapped_column(sa.LargeBinary)
     holder_salt: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (sa.UniqueConstraint("license_id", "event_seq"),)
+    # Not unique: a deleted license's id may be given again (SQLite reuses row ids).
+    __table_args__ = (sa.Index("ix_transparency_leaves_license", "license_id", "event_seq"),)
 
 
 class TransparencyNode(db.Model):

@@ -159,7 +159,7 @@ def leaves(start: int, end: int) -> list[bytes]:
 def newest_leaf_of(license_id: int) -> TransparencyLeaf | None:
     return db.session.scalar(
         sa.select(TransparencyLeaf).where(TransparencyLeaf.license_id == license_id)
-        .order_by(TransparencyLeaf.event_seq.desc()).limit(1)
+        .order_by(TransparencyLeaf.idx.desc()).limit(1)
     )
 
 
