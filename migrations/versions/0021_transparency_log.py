@@ -5,7 +5,7 @@ Every license history row already in the database becomes a leaf here, oldest fi
 start; from now on the services append each new row in its own transaction.
 
 Revision ID: 0021
-Revises: 0022
+Revises: 0016
 Create Date: 2026-11-30 13:00:00
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.transparency import log
 
 revision = "0021"
-down_revision = "0022"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
