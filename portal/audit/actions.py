@@ -103,6 +103,14 @@ JOB_OVERRIDE = "job.override"  # an admin overrules held-back students for a bul
 AUDIT_EXPORTED = "audit.exported"
 AUDIT_VERIFIED = "audit.verified"
 AUDIT_CHECKPOINT = "audit.checkpoint"
+AUDIT_RESEALED = "audit.resealed"  # migration 0019: the chain moved to the privacy form
+
+# privacy (SPEC §11)
+PRIVACY_EXPORT_REQUESTED = "privacy.export_requested"
+PRIVACY_EXPORT_DOWNLOADED = "privacy.export_downloaded"
+PRIVACY_ERASED = "privacy.erased"
+PRIVACY_ERASURE_REFUSED = "privacy.erasure_refused"
+PRIVACY_PURGED = "privacy.purged"
 
 # access
 ACCESS_DENIED = "access.denied"

@@ -12,6 +12,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from portal.audit import privacy
 from portal.hashchain import GENESIS, ChainResult, canonical_json, link_hash
 from portal.models.audit import AuditEvent
 
@@ -26,13 +27,15 @@ def _iso(value: datetime | str | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_FIELDS = ("seq", "at", "actor_id", "actor_label", "action", "resource_type", "resource_id",
-           "details", "ip", "user_agent", "method", "path", "status", "outcome", "prev_hash")
+# What the hash covers. The personal fields (actor_label, details, ip, user_agent) are
+# covered through their digests under key_id (portal.audit.privacy), so that erasure and
+# retention can empty them without breaking the chain.
+_FIELDS = ("seq", "at", "actor_id", "action", "resource_type", "resource_id", "method", "path",
+           "status", "outcome", "key_id", "identity_digest", "network_digest", "prev_hash")
 
 
 def _content(content: dict) -> dict:
     content["at"] = _iso(content["at"])
-    content["details"] = content["details"] or {}
     return content
 
 
@@ -62,11 +65,11 @@ def _sqlite_at(raw) -> str:
 
 def _raw_sqlite_rows(session, batch: int):
     """Rows straight from sqlite3, skipping SQLAlchemy's per-value conversions (the slow part)."""
-    names = ", ".join([*_FIELDS, "id", "hash"])
+    names = ", ".join(_COLUMNS)
     result = session.connection().execution_options(yield_per=batch).exec_driver_sql(
         f"SELECT {names} FROM audit_events ORDER BY seq"
     )
-    at, details = _FIELDS.index("at"), _FIELDS.index("details")
+    at, details = _COLUMNS.index("at"), _COLUMNS.index("details")
     loads = json.loads
 
     def rows():
@@ -98,8 +101,9 @@ def head(session) -> tuple[int, str]:
 
 
 def seal(session, event: AuditEvent) -> None:
-    """Give the event its place in the chain (sequence, predecessor, own hash)."""
+    """Give the event its place in the chain (sequence, predecessor, digests, own hash)."""
     lock_chain(session)
+    privacy.seal_personal(privacy.KeyCache(session), event)
     with session.no_autoflush:
         pending = [
             obj for obj in session.new if isinstance(obj, AuditEvent) and obj is not event
@@ -114,35 +118,43 @@ def seal(session, event: AuditEvent) -> None:
     event.hash = compute_hash(event)
 
 
+# Read by the walk, by position: the hashed fields, then id and hash, then the personal fields.
+_COLUMNS = (*_FIELDS, "id", "hash", "actor_label", "details", "ip", "user_agent")
+_KEY_AT = _FIELDS.index("key_id")
+
+
 class _Row:
     """One row of the walk: the hashed values, and the few fields the walk reads."""
 
-    __slots__ = ("hash", "id", "prev_hash", "seq", "values")
+    __slots__ = ("hash", "id", "personal", "prev_hash", "seq", "values")
 
     def __init__(self, row, width: int):
         self.values = tuple(row[:width])
         self.seq = row[0]
         self.prev_hash = row[width - 1]
         self.id, self.hash = row[width], row[width + 1]
+        label, details, ip, agent = row[width + 2:width + 6]
+        self.personal = {"actor_label": label, "details": details, "ip": ip, "user_agent": agent,
+                         "identity_digest": row[width - 3], "network_digest": row[width - 2]}
 
 
 def verify(session, checkpoint: dict | None = None, batch: int = 5000, progress=None) -> ChainResult:
     """Walk the whole chain. ``checkpoint`` ({"seq", "hash"}) also proves no tail was cut."""
     table = AuditEvent.__table__
-    # The hashed fields first (in _FIELDS order), then id and hash: rows are read by position.
-    columns = [table.c[name] for name in _FIELDS] + [table.c.id, table.c.hash]
+    columns = [table.c[name] for name in _COLUMNS]
+    keys = privacy.live_secrets(session)
     if session.get_bind().dialect.name == "sqlite":
         result, rows = _raw_sqlite_rows(session, batch)
     else:
         stmt = sa.select(*columns).order_by(table.c.seq).execution_options(yield_per=batch)
         result = rows = session.execute(stmt)
     try:
-        return _walk(rows, checkpoint, batch, progress)
+        return _walk(rows, checkpoint, batch, progress, keys)
     finally:
         result.close()
 
 
-def _walk(rows, checkpoint, batch, progress) -> ChainResult:
+def _walk(rows, checkpoint, batch, progress, keys) -> ChainResult:
     expected_seq, prev = 1, GENESIS
     count = 0
     width = len(_FIELDS)
@@ -164,6 +176,9 @@ def _walk(rows, checkpoint, batch, progress) -> ChainResult:
                 False, count, prev, row.seq, row.id,
                 "content does not match its hash (changed)",
             )
+        problem = privacy.personal_problem(keys.get(row.values[_KEY_AT]), row.personal)
+        if problem:
+            return _result(False, count, prev, row.seq, row.id, problem)
         if checkpoint and row.seq == checkpoint["seq"] and row.hash != checkpoint["hash"]:
             return _result(
                 False, count, prev, row.seq, row.id,

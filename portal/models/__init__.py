@@ -24,6 +24,7 @@ from portal.models.license import (
     RequestStatus,
     UpgradeRequest,
 )
+from portal.models.privacy import AuditKey
 from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.models.user import (
     LoginThrottle,
@@ -38,6 +39,7 @@ from portal.models.user import (
 __all__ = [
     "Achievement",
     "AuditEvent",
+    "AuditKey",
     "Award",
     "CertificateVerification",
     "ClassInvitation",

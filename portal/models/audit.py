@@ -38,6 +38,12 @@ class AuditEvent(db.Model):
     path: Mapped[str | None] = mapped_column(sa.String(512))
     status: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(sa.String(16), default=Outcome.SUCCESS)
+    # The personal fields above (actor_label, details, ip, user_agent) are not hashed into
+    # the chain directly: two HMACs under the key of the person the event is about are
+    # (portal.audit.privacy), so erasure and retention can empty them and the chain verifies.
+    key_id: Mapped[int | None] = mapped_column(sa.Integer)
+    identity_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    network_digest: Mapped[str | None] = mapped_column(sa.String(64))
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
 
@@ -48,4 +54,5 @@ class AuditEvent(db.Model):
         sa.Index("ix_audit_events_resource", "resource_type", "resource_id", "at"),
         sa.Index("ix_audit_events_ip_at", "ip", "at"),
         sa.Index("ix_audit_events_outcome_at", "outcome", "at"),
+        sa.Index("ix_audit_events_key_id", "key_id"),
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.audit import actions, chain
+from portal.audit import actions, chain, privacy
 from portal.audit.services import build_event
 from portal.models.audit import AuditEvent, Outcome
 
@@ -43,13 +43,18 @@ def insert_chained(session, rows: Iterable[dict], *, batch: int = 10_000,
     """
     chain.lock_chain(session)
     seq, prev = chain.head(session)
+    keys = privacy.KeyCache(session)
     table = AuditEvent.__table__
     pending: list[dict] = []
     written = 0
     for values in rows:
         seq += 1
         values["seq"], values["prev_hash"] = seq, prev
-        values["hash"] = prev = chain.compute_hash(SimpleNamespace(**values))
+        row = SimpleNamespace(**values)
+        privacy.seal_personal(keys, row)
+        values.update(key_id=row.key_id, identity_digest=row.identity_digest,
+                      network_digest=row.network_digest)
+        values["hash"] = prev = chain.compute_hash(row)
         pending.append(values)
         if len(pending) >= batch:
             session.execute(sa.insert(table), pending)

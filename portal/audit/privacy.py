@@ -1,0 +1,162 @@
+"""Personal data in the audit trail that can be forgotten while the chain verifies.
+
+An audit event's personal fields are ``actor_label``, ``details``, ``ip`` and
+``user_agent``. The chain (``portal.audit.chain``) does not hash them directly. It hashes
+two HMAC-SHA256 digests of them, made with the secret of the event's key
+(``AuditKey``), and the key's id:
+
+- ``identity_digest`` = HMAC(secret, canonical JSON of {actor_label, details})
+- ``network_digest``  = HMAC(secret, canonical JSON of {ip, user_agent})
+
+The key belongs to the person the event is about (:func:`subject_id`), or, for an event
+about nobody in particular, to its month. While the key lives, ``audit verify`` recomputes
+both digests from the stored fields, so changing a detail, a label or an address is caught
+exactly as before. Forgetting is then two steps that never touch a hashed value:
+
+- **Erasure** (``portal.privacy.erasure``) empties the person's events' personal fields
+  and destroys their key. The digests stay in the chain, so it verifies; without the
+  secret they can no longer be matched to a guessed e-mail or IP address
+  ("crypto-shredding"): nothing that could identify the person is left.
+- **Retention** (``privacy purge``) empties ``ip`` and ``user_agent`` of old events; an
+  event whose two network fields are both empty skips the network check (emptying them
+  is the only change allowed, and it reveals nothing).
+
+On PostgreSQL the append-only trigger lets an UPDATE through only when it leaves every
+hashed column as it was (migration 0019).
+
+Filtering by actor or IP stays as fast as before: the plain columns keep their indexes
+for as long as the data may be kept, so no blind index is needed; an erased person's
+events are found by their key (``ix_audit_events_key_id``).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.db import utcnow
+from portal.hashchain import canonical_json
+from portal.models.audit import AuditEvent
+from portal.models.privacy import AuditKey
+
+# Detail keys that name the person an event is about when the resource is not a user.
+_SUBJECT_KEYS = ("student_id", "holder_id", "user_id")
+
+
+def subject_id(actor_id: int | None, resource_type: str | None, resource_id: str | None,
+               details: dict | None) -> int | None:
+    """Whose key seals an event: the user it is about, else the one named in its details,
+    else its actor; None for events about nobody (anonymous visitors, the system)."""
+    if resource_type == "user" and resource_id and str(resource_id).isdigit():
+        return int(resource_id)
+    for key in _SUBJECT_KEYS:
+        value = (details or {}).get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return actor_id
+
+
+def period_of(at) -> str:
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+def _digest(secret: str, content: dict) -> str:
+    return hmac.new(bytes.fromhex(secret), canonical_json(content), hashlib.sha256).hexdigest()
+
+
+def identity_digest(secret: str, actor_label: str | None, details: Any) -> str:
+    return _digest(secret, {"actor_label": actor_label, "details": details or {}})
+
+
+def network_digest(secret: str, ip: str | None, user_agent: str | None) -> str:
+    return _digest(secret, {"ip": ip, "user_agent": user_agent})
+
+
+class KeyCache:
+    """The live key for each subject, looked up or made once per transaction (or bulk run)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.by_owner: dict[tuple, tuple[int, str]] = {}
+
+    def key_for(self, owner: int | None, at) -> tuple[int, str]:
+        marker = (owner, None) if owner is not None else (None, period_of(at))
+        found = self.by_owner.get(marker)
+        if found:
+            return found
+        stmt = sa.select(AuditKey.id, AuditKey.secret).where(AuditKey.secret.is_not(None))
+        if owner is not None:
+            stmt = stmt.where(AuditKey.user_id == owner)
+        else:
+            stmt = stmt.where(AuditKey.user_id.is_(None), AuditKey.period == marker[1])
+        row = self.session.execute(stmt.order_by(AuditKey.id.desc()).limit(1)).first()
+        if row is None:
+            key = AuditKey(user_id=owner, period=marker[1], secret=secrets.token_hex(32),
+                           created_at=utcnow())
+            self.session.add(key)
+            self.session.flush()
+            row = (key.id, key.secret)
+        self.by_owner[marker] = (row[0], row[1])
+        return self.by_owner[marker]
+
+
+def seal_personal(cache: KeyCache, event) -> None:
+    """Set ``key_id`` and both digests on ``event`` (an AuditEvent or a namespace of values)."""
+    owner = subject_id(event.actor_id, event.resource_type, event.resource_id, event.details)
+    event.key_id, secret = cache.key_for(owner, event.at)
+    event.identity_digest = identity_digest(secret, event.actor_label, event.details)
+    event.network_digest = network_digest(secret, event.ip, event.user_agent)
+
+
+def live_secrets(session) -> dict[int, str]:
+    """Every key that still has its secret, by id (for ``audit verify``)."""
+    return dict(session.execute(
+        sa.select(AuditKey.id, AuditKey.secret).where(AuditKey.secret.is_not(None))).all())
+
+
+def personal_problem(secret: str | None, row: dict) -> str | None:
+    """Why a row's personal fields do not match its digests, or None when they do (or can no
+    longer be checked: key destroyed)."""
+    if secret is None:
+        return None
+    if identity_digest(secret, row["actor_label"], row["details"]) != row["identity_digest"]:
+        return "its actor label or details do not match their digest (changed)"
+    if (row["ip"] is not None or row["user_agent"] is not None) and \
+            network_digest(secret, row["ip"], row["user_agent"]) != row["network_digest"]:
+        return "its IP address or user agent do not match their digest (changed)"
+    return None
+
+
+def destroy_keys(session, *, user_id: int | None = None, before_period: str | None = None,
+                 reason: str) -> list[int]:
+    """Destroy the secrets of a person's keys, or of the anonymous keys of months before
+    ``before_period``; returns the ids of the keys destroyed."""
+    stmt = sa.select(AuditKey.id).where(AuditKey.secret.is_not(None))
+    if user_id is not None:
+        stmt = stmt.where(AuditKey.user_id == user_id)
+    else:
+        stmt = stmt.where(AuditKey.user_id.is_(None), AuditKey.period < before_period)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(sa.update(AuditKey).where(AuditKey.id.in_(ids)).values(
+            secret=None, destroyed_at=utcnow(), destroyed_reason=reason))
+    return ids
+
+
+def forget_events(session, key_ids: list[int], user_id: int, pseudonym: str) -> int:
+    """Empty the personal fields of every event sealed with ``key_ids``: the label becomes
+    ``pseudonym`` where the person acted (empty where someone else did: their id stays),
+    details are replaced by a marker, address and agent are removed."""
+    if not key_ids:
+        return 0
+    result = session.execute(
+        sa.update(AuditEvent).where(AuditEvent.key_id.in_(key_ids)).values(
+            actor_label=sa.case((AuditEvent.actor_id == user_id, pseudonym), else_=None),
+            details={"erased": True}, ip=None, user_agent=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
