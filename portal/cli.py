@@ -15,6 +15,7 @@ from portal.auth.cli import mail_cli
 from portal.extensions import db
 from portal.licenses.cli import keys_cli, licenses_cli
 from portal.models.user import Role
+from portal.privacy.cli import privacy_cli
 from portal.seed import scale
 from portal.transparency.cli import transparency_cli
 
@@ -114,7 +115,7 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
     for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli,
-                  achievements_cli, transparency_cli):
+                  achievements_cli, transparency_cli, privacy_cli):
         app.cli.add_command(group)
 
 

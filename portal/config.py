@@ -115,6 +115,9 @@ def load(instance_path: str) -> dict:
         "TRANSPARENCY_ORIGIN": os.environ.get("PORTAL_TRANSPARENCY_ORIGIN") or None,
         # A grown log is re-signed at most this often (and always before a newer proof).
         "TRANSPARENCY_CHECKPOINT_SECONDS": _int("PORTAL_TRANSPARENCY_CHECKPOINT_SECONDS", 10),
+        "EXPORT_DIR": os.environ.get("PORTAL_EXPORT_DIR") or os.path.join(instance_path, "exports"),
+        # How long IP addresses and user agents are kept in the audit trail (privacy purge).
+        "RETENTION_IP_DAYS": _int("PORTAL_RETENTION_IP_DAYS", 180),
         "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
         "JOBS_INLINE": False,
         # Two-factor sign-in (README, "Two-factor sign-in"): admins must use it.

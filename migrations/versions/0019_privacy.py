@@ -93,6 +93,8 @@ def upgrade():
     )
     with op.batch_alter_table("audit_keys") as batch:
         batch.create_index(batch.f("ix_audit_keys_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("audit_events") as batch:
         batch.add_column(sa.Column("key_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("identity_digest", sa.String(length=64), nullable=True))
@@ -170,6 +172,8 @@ def downgrade():
         batch.drop_column("network_digest")
         batch.drop_column("identity_digest")
         batch.drop_column("key_id")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("erased_at")
     with op.batch_alter_table("audit_keys") as batch:
         batch.drop_index(batch.f("ix_audit_keys_user_id"))
     op.drop_table("audit_keys")

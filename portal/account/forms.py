@@ -86,3 +86,13 @@ class TwoFactorDisableForm(FlaskForm):
                                      validators=[DataRequired(lazy_gettext("Enter your current password.")),
                                                  Length(max=1024)])
     code = _code_field()
+class AccountDeleteForm(FlaskForm):
+    """Erase my account (SPEC §11): the password, and the word DELETE typed out."""
+    current_password = PasswordField(lazy_gettext("Current password"),
+                                     validators=[DataRequired(lazy_gettext("Enter your current password."))])
+    confirm = StringField(lazy_gettext("Type DELETE to confirm"), filters=[_strip],
+                          validators=[DataRequired(lazy_gettext("Type DELETE to confirm."))])
+
+
+class ExportForm(FlaskForm):
+    """Start an export of my data (the CSRF token is the whole form)."""

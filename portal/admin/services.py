@@ -219,6 +219,8 @@ def restore_account(user: User, actor: User, reason: str) -> str:
         raise AdminError(_("Say why the account is restored."), "reason")
     if user.status != UserStatus.ARCHIVED:
         raise AdminError(_("Only an archived account can be restored."))
+    if user.erased_at is not None:
+        raise AdminError(_("This account's data was erased; it cannot be restored."))
     user.status = UserStatus.ACTIVE if user.email_confirmed else UserStatus.PENDING
     record(actor, actions.USER_RESTORED, user, before=UserStatus.ARCHIVED, after=user.status, reason=reason)
     return user.status

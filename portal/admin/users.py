@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.htmx import redirect, render_page
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
+from portal.privacy import erasure
 from portal.models.user import User, UserStatus
 
 
@@ -83,11 +84,12 @@ USER_FORMS = {
     "details": forms.UserDetailsForm,
     "archive": forms.ArchiveForm,
     "two_factor": forms.TwoFactorResetForm,
+    "erase": forms.EraseForm,
 }
 # Where on the page each form is (the redirect after a refusal scrolls to it).
 USER_FORM_PLACES = {"specializations": "teaching", "consent": "account-consent",
                     "withdraw": "account-consent", "details": "account-details",
-                    "two_factor": "account-access"}
+                    "two_factor": "account-access", "erase": "account-erase"}
 
 
 def _user_page(user: User, form=None, **overrides):
@@ -104,6 +106,7 @@ def _user_page(user: User, form=None, **overrides):
             date_of_birth=user.date_of_birth, formdata=None),
         "archive_form": forms.ArchiveForm(formdata=None),
         "two_factor_form": forms.TwoFactorResetForm(formdata=None),
+        "erase_form": forms.EraseForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(
             specializations=[str(s.id) for s in taught], formdata=None
         ),
@@ -235,6 +238,19 @@ def user_archive(user_id: int):
         flash(_("The account of %(name)s is archived; it can no longer log in.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return _refused(user, "archive", form)
+
+
+@bp.post("/users/<int:user_id>/erase")
+def user_erase(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.EraseForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, erasure.erase, user, current_user, reason=form.reason.data
+    )):
+        erasure.forget_files(done.value)
+        flash(_("The person's data is erased; the account is now %(name)s.", name=user.name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _refused(user, "erase", form)
 
 
 @bp.post("/users/<int:user_id>/restore")

@@ -131,6 +131,8 @@ def job_title(job: Job | None, kind: str | None = None, params: dict[str, Any] |
     if kind == INVITATIONS_KIND:
         name = params.get("class_name")
         return _("Invitations: {name}").format(name=name) if name else _("Invitations")
+    if kind == "privacy_export":
+        return _("Data export")
     return _("Background job ({kind})").format(kind=kind or _("unknown"))
 
 

@@ -107,6 +107,7 @@ def record(
     *,
     outcome: str = Outcome.SUCCESS,
     http_status: int | None = None,
+    without_address: bool = False,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event to the current transaction and return it.
@@ -117,10 +118,16 @@ def record(
     ``http_status`` is the HTTP status the request is answered with, when known
     (denials); everything else goes into ``details``, e.g. ``status="active"``.
     The event commits or rolls back with the change it describes. Keys that look
-    like secrets (password, token ...) are dropped from ``details``.
+    like secrets (password, token ...) are dropped from ``details``. ``without_address``
+    leaves out the request's IP address and user agent (the event of an erasure, which
+    must not bring back what it removed).
     """
+    request_fields = _request_fields()
+    if without_address:
+        request_fields.pop("ip", None)
+        request_fields.pop("user_agent", None)
     event = build_event(actor, action, resource, at=utcnow(), outcome=outcome, status=http_status,
-                        details=details, **_request_fields())
+                        details=details, **request_fields)
     chain.seal(db.session, event)
     db.session.add(event)
     return event

@@ -44,6 +44,9 @@ REVOKE_REASONS = (
 )
 REVOKE_REASON_LABELS = dict(REVOKE_REASONS)
 HOLDER_RENAMED = "holder_renamed"
+# Revoked because the holder's data was erased (portal.privacy.erasure): never offered on
+# the revocation form, shown as "revoked at the holder's request".
+HOLDER_ERASED = "holder_erased"
 
 
 class LicenseError(PortalError):
@@ -598,6 +601,29 @@ def rename_holder(user: User, actor) -> list[License]:
     for license in licenses:
         apply_change(license, HOLDER_RENAMED, actor)
         record(actor, actions.LICENSE_HOLDER_RENAMED, license, holder_id=user.id)
+    return licenses
+
+
+def revoke_for_erasure(user: User, actor) -> list[License]:
+    """The holder's data is being erased (``portal.privacy.erasure``), their name already
+    replaced by a pseudonym: every license is revoked with the category ``holder_erased``
+    (one already revoked gets a ``holder_renamed`` row), so each is re-signed over the
+    pseudonym and its history chain grows by a row, as after any change. Pending requests
+    are withdrawn. Returns the licenses."""
+    licenses = _holder_licenses(user)
+    for license in licenses:
+        if license.status == LicenseStatus.REVOKED:
+            apply_change(license, HOLDER_RENAMED, actor)
+            record(actor, actions.LICENSE_HOLDER_RENAMED, license, holder_id=user.id)
+        else:
+            apply_change(license, "revoked", actor, reason=HOLDER_ERASED,
+                         **_status(LicenseStatus.REVOKED, HOLDER_ERASED, None))
+            record(actor, actions.LICENSE_REVOKED, license, reason=HOLDER_ERASED, holder_id=user.id)
+    pending = db.session.scalars(sa.select(UpgradeRequest).where(
+        UpgradeRequest.user_id == user.id, UpgradeRequest.status == RequestStatus.PENDING))
+    for request in list(pending):
+        decide_request(request, RequestStatus.WITHDRAWN, actor, None)
+        record(actor, actions.LICENSE_UPGRADE_WITHDRAWN, request, holder_id=user.id)
     return licenses
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext
 
 from portal.licenses import rules
-from portal.licenses.services import CONSENT_WITHDRAWN, REVOKE_REASON_LABELS
+from portal.licenses.services import CONSENT_WITHDRAWN, HOLDER_ERASED, REVOKE_REASON_LABELS
 from portal.models.license import License, LicenseEvent, LicenseStatus, RequestStatus
 from portal.models.user import Role, User
 
@@ -65,7 +65,8 @@ def reader_of(user: User, license: License) -> str:
 
 
 # Why a license was suspended by the portal itself (not a revocation category).
-SUSPENSION_REASON_LABELS = {CONSENT_WITHDRAWN: lazy_gettext("Guardian consent withdrawn")}
+SUSPENSION_REASON_LABELS = {CONSENT_WITHDRAWN: lazy_gettext("Guardian consent withdrawn"),
+                            HOLDER_ERASED: lazy_gettext("Revoked at the holder's request")}
 
 
 def reason_label(reason: str | None) -> str | None:

@@ -68,6 +68,9 @@ class User(db.Model):
     totp_enabled_at: Mapped[datetime | None]
     # The last time step whose code was accepted: a code is good once (RFC 6238 §5.2).
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Set when the person's data was erased (portal.privacy.erasure): the row stays, under a
+    # pseudonym, for what refers to it; it can never log in or be restored.
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
