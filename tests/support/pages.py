@@ -22,6 +22,7 @@ from portal.models.job import Job
 from portal.models.klass import ClassInvitation, ClassMembership, InvitationState, Klass
 from portal.models.license import License
 from portal.models.user import Role, User
+from portal.privacy import export
 from portal.seed.accounts import LOGINS
 
 # GET routes that answer something other than an HTML page, so have no layout to check.
@@ -38,6 +39,7 @@ NOT_HTML = {
     "transparency.inclusion": "an inclusion proof as JSON",
     "transparency.consistency": "a consistency proof as JSON",
     "transparency.leaves": "the log's leaves as JSON",
+    "account.export_download": "a data export as a ZIP",
 }
 
 def _first(role: str) -> str:
@@ -81,11 +83,13 @@ def demo_pages(app) -> dict:
             "token": "not-a-real-token",
             "achievement_id": db.session.scalar(sa.select(sa.func.min(Achievement.id))),
         }
+        export_job = db.session.scalar(sa.select(Job).where(
+            Job.kind == export.JOB_KIND, Job.actor_id == student.id).order_by(Job.id.desc()))
         # The demo's waiting invitation (to an address without an account): its link shows
         # the form that creates the account; a logged-in visitor is told whose it is.
         waiting = next(i for i in db.session.scalars(sa.select(ClassInvitation).order_by(ClassInvitation.id))
                        if i.state(utcnow()) == InvitationState.SENT)
-        return {"ids": ids, "integrity_job_id": check.id, "class_member_id": member.id,
+        return {"ids": ids, "integrity_job_id": check.id, "export_job_id": export_job.id, "class_member_id": member.id,
                 "invitation_id": waiting.id,
                 "student": student.email, "instructor": instructor.email, "admin": admin.email,
                 "class_id": klass.id}
@@ -103,6 +107,8 @@ def page_urls(app, demo: dict, secret_key: str | None = None) -> dict[str, list[
         if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
             continue
         values = dict(ids, job_id=integrity_job_id) if rule.endpoint == "audit.integrity_job" else ids
+        if rule.endpoint == "account.export_status":  # the demo student's own export
+            values = dict(ids, job_id=demo["export_job_id"])
         if rule.endpoint == "invitations.accept":
             values = dict(ids, token=invitation_token)
         if rule.endpoint in ("classes.consent", "classes.student"):  # a student of the class
