@@ -92,7 +92,3 @@ class AccountDeleteForm(FlaskForm):
                                      validators=[DataRequired(lazy_gettext("Enter your current password."))])
     confirm = StringField(lazy_gettext("Type DELETE to confirm"), filters=[_strip],
                           validators=[DataRequired(lazy_gettext("Type DELETE to confirm."))])
-
-
-class ExportForm(FlaskForm):
-    """Start an export of my data (the CSRF token is the whole form)."""

@@ -54,6 +54,16 @@ MATRIX = {
         "login ok    ok    ok    ok    ok    login login",
     "/account/two-factor/disable":
         "login ok    ok    ok    ok    ok    login login",
+    "/account/privacy":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/export":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/exports/<int:job_id>":
+        "login 404   404   404   404   404   login login",
+    "/account/exports/<int:job_id>/download":
+        "login 404   404   404   404   404   login login",
+    "/account/delete":
+        "login ok    ok    ok    ok    ok    login login",
     "/account/confirm-email/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account/cancel-email/<token>":
@@ -133,6 +143,8 @@ MATRIX = {
     "/admin/users/<int:user_id>":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/archive":
+        "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/erase":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/consent/withdraw":
         "login 403   403   403   403   ok    login login",
@@ -310,7 +322,7 @@ CASES = [f"read {group}" for group in GROUPS] + [
 ]
 # These end something another visitor's check needs: each allowed visitor gets a world of
 # their own. Ending one's own session (logout, revoking sessions) only runs last.
-DESTRUCTIVE = ("remove", "delete", "archive", "leave", "withdraw", "license_revoke", "end_sessions")
+DESTRUCTIVE = ("remove", "delete", "erase", "archive", "leave", "withdraw", "license_revoke", "end_sessions")
 OWN_SESSION = ("logout", "revoke_session", "revoke_other_sessions")
 
 
