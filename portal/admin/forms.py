@@ -175,6 +175,12 @@ class EraseForm(FlaskForm):
                          validators=[DataRequired(lazy_gettext("Say which request this is.")), Length(max=500)])
 
 
+class GuardianExportForm(FlaskForm):
+    """Export a person's data on a request received otherwise (a minor's guardian)."""
+    reason = StringField(lazy_gettext("Reason"), id="export_reason", filters=[_strip],
+                         validators=[DataRequired(lazy_gettext("Say which request this is.")), Length(max=500)])
+
+
 class InstructorSpecializationsForm(FlaskForm):
     # Checkboxes; the service checks the ids (unknown, archived), so that every caller
     # gets the same answer.

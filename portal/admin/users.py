@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from portal import refused
+from portal import jobs, refused
 from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
 from portal.auth import services as accounts
@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.htmx import redirect, render_page
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
-from portal.privacy import erasure
+from portal.privacy import erasure, export
 from portal.models.user import User, UserStatus
 
 
@@ -85,11 +85,12 @@ USER_FORMS = {
     "archive": forms.ArchiveForm,
     "two_factor": forms.TwoFactorResetForm,
     "erase": forms.EraseForm,
+    "export": forms.GuardianExportForm,
 }
 # Where on the page each form is (the redirect after a refusal scrolls to it).
 USER_FORM_PLACES = {"specializations": "teaching", "consent": "account-consent",
                     "withdraw": "account-consent", "details": "account-details",
-                    "two_factor": "account-access", "erase": "account-erase"}
+                    "two_factor": "account-access", "erase": "account-erase", "export": "account-erase"}
 
 
 def _user_page(user: User, form=None, **overrides):
@@ -107,6 +108,7 @@ def _user_page(user: User, form=None, **overrides):
         "archive_form": forms.ArchiveForm(formdata=None),
         "two_factor_form": forms.TwoFactorResetForm(formdata=None),
         "erase_form": forms.EraseForm(formdata=None),
+        "export_form": forms.GuardianExportForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(
             specializations=[str(s.id) for s in taught], formdata=None
         ),
@@ -251,6 +253,20 @@ def user_erase(user_id: int):
         flash(_("The person's data is erased; the account is now %(name)s.", name=user.name), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return _refused(user, "erase", form)
+
+
+@bp.post("/users/<int:user_id>/export")
+def user_export(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.GuardianExportForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, export.start, user, current_user, form.reason.data
+    )):
+        jobs.dispatch(done.value.id)
+        flash(_("The export of %(name)s's data is being prepared; download it from its page and hand it over.",
+                name=user.name), "success")
+        return redirect(url_for("account.export_status", job_id=done.value.id))
+    return _refused(user, "export", form)
 
 
 @bp.post("/users/<int:user_id>/restore")

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.audit import actions, describe
 from portal.audit.services import record
@@ -268,27 +269,60 @@ def _zip(job_id: int, staging: Path) -> tuple[str, str]:
 # -- the person's exports -------------------------------------------------------------
 
 
-def start(user: User) -> Job:
-    """Queue an export of ``user``'s data (one at a time: an unfinished one is returned).
-    The caller commits, then ``jobs.dispatch(job.id)``."""
+def start(user: User, actor: User | None = None, reason: str | None = None) -> Job:
+    """Queue an export of ``user``'s data, asked for by ``actor``: the person, or an admin
+    taking a request received otherwise (a minor's guardian; ``reason`` says which). One at
+    a time per asker and person: an unfinished one is returned. The caller commits, then
+    ``jobs.dispatch(job.id)``. Raises ExportError for an erased account or an empty reason."""
     from portal import jobs
+    actor = actor or user
+    if user.erased_at is not None:
+        raise ExportError(_("This account's data is already erased."))
+    on_behalf = actor.id != user.id
+    reason = (reason or "").strip()
+    if on_behalf and not reason:
+        raise ExportError(_("Say which request this is."), "reason")
     running = db.session.scalar(sa.select(Job).where(
-        Job.kind == JOB_KIND, Job.actor_id == user.id,
+        Job.kind == JOB_KIND, Job.actor_id == actor.id,
         Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))).order_by(Job.id.desc()).limit(1))
-    if running is not None:
+    if running is not None and running.params.get("user_id") == user.id:
         return running
-    job = jobs.enqueue(JOB_KIND, {"user_id": user.id}, user)
-    record(user, actions.PRIVACY_EXPORT_REQUESTED, job)
+    params = {"user_id": user.id, **({"reason": reason} if on_behalf else {})}
+    job = jobs.enqueue(JOB_KIND, params, actor)
+    record(actor, actions.PRIVACY_EXPORT_REQUESTED, job, user_id=user.id, reason=reason or None)
     return job
 
 
 def owned(job_id: int, user: User) -> Job | None:
-    """The export ``job_id`` if it is ``user``'s, else None (answered as not found)."""
+    """The export ``job_id`` if ``user`` asked for it, else None (answered as not found):
+    the person's own, or one an admin took for a guardian (the admin hands it over)."""
     job = db.session.get(Job, job_id)
-    if job is None or job.kind != JOB_KIND or job.actor_id != user.id \
-            or job.params.get("user_id") != user.id:
+    if job is None or job.kind != JOB_KIND or job.actor_id != user.id:
+        return None
+    if job.params.get("user_id") != user.id and not user.is_admin:
         return None
     return job
+
+
+def pending_for_admins(limit: int = 20) -> list[tuple[Job, User | None]]:
+    """Exports admins took for someone else (a guardian's request) that are not handed
+    over yet: still running, or ready and not downloaded, within their 7 days."""
+    since = utcnow() - EXPIRES_AFTER
+    candidates = db.session.scalars(sa.select(Job).where(
+        Job.kind == JOB_KIND, Job.created_at >= since).order_by(Job.id.desc()).limit(200))
+    out = []
+    for job in candidates:
+        subject = job.params.get("user_id")
+        if not subject or subject == job.actor_id:
+            continue
+        downloaded = db.session.scalar(sa.select(AuditEvent.id).where(
+            AuditEvent.action == actions.PRIVACY_EXPORT_DOWNLOADED, AuditEvent.resource_type == "job",
+            AuditEvent.resource_id == str(job.id)).limit(1))
+        if downloaded is None and job.status != JobStatus.FAILED:
+            out.append((job, db.session.get(User, subject)))
+        if len(out) >= limit:
+            break
+    return out
 
 
 def expires_at(job: Job) -> datetime | None:
@@ -312,8 +346,10 @@ def downloaded(user: User, job: Job) -> None:
 
 
 def recent(user: User, limit: int = 5) -> list[Job]:
-    return list(db.session.scalars(sa.select(Job).where(Job.kind == JOB_KIND, Job.actor_id == user.id)
-                                   .order_by(Job.id.desc()).limit(limit)))
+    """The person's own recent exports (not those an admin took for others)."""
+    mine = db.session.scalars(sa.select(Job).where(Job.kind == JOB_KIND, Job.actor_id == user.id)
+                              .order_by(Job.id.desc()).limit(50))
+    return [job for job in mine if job.params.get("user_id") == user.id][:limit]
 
 
 def forget_exports(user_id: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""Demo privacy (SPEC §11): Maya's finished data export, and a student whose data an admin
-erased on her guardian's letter (her license revoked "at the holder's request")."""
+"""Demo privacy (SPEC §11): Maya's finished data export, a copy of Sofia's data an admin
+prepared for her guardian (pending: not handed over), and a student whose data an admin
+erased on her letter (her license revoked "at the holder's request")."""
 from __future__ import annotations
 
 from datetime import date
@@ -24,6 +25,15 @@ def seed(ctx) -> None:
         ctx.objects["maya_export"] = job
 
     timeline.at(timeline.ago(days=1), maya_exports)
+
+    def sofias_guardian_asks():
+        # Taken by the admin, prepared, not handed over yet: the admin page lists it.
+        job = export.start(ctx.users["sofia"], ctx.users["admin"],
+                           reason="Sofia's mother asked at the front desk for a copy of her data")
+        db.session.commit()
+        jobs.run(job.id)
+
+    timeline.at(timeline.ago(hours=6), sofias_guardian_asks)
 
     def greta_joins():
         greta = accounts.create_user("greta@demo.academy", "Greta Halvorsen", Role.STUDENT,

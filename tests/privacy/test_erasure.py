@@ -184,3 +184,27 @@ def test_the_export_zip_holds_every_document_valid_against_its_schema(
     login(other, make_user())
     assert other.get(f"/account/exports/{job_id}/download").status_code == 404
     assert other.get(f"/account/exports/{job_id}").status_code == 404
+
+
+def test_an_admin_takes_a_guardians_export_request_and_the_admin_page_lists_it_until_handed_over(
+        app, client, make_user, audit_events):
+    admin = make_user(Role.ADMIN)
+    minor = make_user(name="Pia Minor", date_of_birth=date(2013, 5, 5))
+    login(client, admin)
+    htmx = {"HX-Request": "true"}
+    assert client.post(f"/admin/users/{minor.id}/export", data={"reason": ""}, headers=htmx).status_code == 422
+    answer = client.post(f"/admin/users/{minor.id}/export", data={"reason": "Her father, by letter"})
+    assert answer.status_code in (302, 303)
+    job_id = int(answer.headers["Location"].rstrip("/").split("/")[-1])
+    hub = client.get("/admin/").get_data(as_text=True)
+    assert "Pia Minor" in hub and "Her father, by letter" in hub
+    download = client.get(f"/account/exports/{job_id}/download")
+    assert download.status_code == 200
+    profile = zipfile.ZipFile(io.BytesIO(download.data)).read("profile.json").decode()
+    download.close()
+    assert "Pia Minor" in profile
+    assert "Pia Minor" not in client.get("/admin/").get_data(as_text=True)
+    # the minor sees only their own exports, and cannot fetch the one made for the guardian
+    other = app.test_client()
+    login(other, minor)
+    assert other.get(f"/account/exports/{job_id}/download").status_code == 404

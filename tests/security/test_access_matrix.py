@@ -146,6 +146,8 @@ MATRIX = {
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/erase":
         "login 403   403   403   403   ok    login login",
+    "/admin/users/<int:user_id>/export":
+        "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/consent/withdraw":
         "login 403   403   403   403   ok    login login",
     "/admin/users/<int:user_id>/details":

@@ -45,6 +45,7 @@ FORM_ROUTES = {
     "UserDetailsForm": ("admin", "POST", "/admin/users/{other_student_id}/details"),
     "ArchiveForm": ("admin", "POST", "/admin/users/{other_student_id}/archive"),
     "EraseForm": ("admin", "POST", "/admin/users/{other_student_id}/erase"),
+    "GuardianExportForm": ("admin", "POST", "/admin/users/{user_id}/export"),
     "InstructorSpecializationsForm": ("admin", "POST", "/admin/users/{other_instructor_id}/specializations"),
     "SpecializationForm": ("admin", "POST", "/admin/specializations/new"),
     "LevelForm": ("admin", "POST", "/admin/specializations/{spec_id}/levels"),
