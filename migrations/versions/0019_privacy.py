@@ -32,6 +32,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+# The hashing and the keys are the app's own (this revision moves the chain to them).
+from portal.audit import actions, chain, privacy
+from portal.hashchain import GENESIS
+from portal.models.audit import AuditEvent
+
 revision = "0019"
 down_revision = "0015"
 branch_labels = None
@@ -107,10 +112,6 @@ def upgrade():
 
 def _reseal():
     """Re-hash every event in the new form, in order, then record the change on the chain."""
-    from portal.audit import actions, chain, privacy
-    from portal.hashchain import GENESIS
-    from portal.models.audit import AuditEvent
-
     session = sa.orm.Session(bind=op.get_bind())
     _set_trigger(False)
     keys = privacy.KeyCache(session)
@@ -148,9 +149,6 @@ def _old_hash(row: dict) -> str:
 
 
 def downgrade():
-    from portal.hashchain import GENESIS
-    from portal.models.audit import AuditEvent
-
     if _pg():
         _old_trigger()
     session = sa.orm.Session(bind=op.get_bind())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, render_template, send_file, session, url_for
+from flask import abort, flash, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -92,7 +92,8 @@ def delete():
         except Exception:
             db.session.rollback()
             log.exception("erasure of account %s failed; nothing was changed", form_user_id(user))
-            form.form_errors.append(_("Your account could not be erased, so nothing changed. Try again later."))
+            form.form_errors.append(
+                _("Your account could not be erased, so nothing changed. Try again later."))
             form.error_status = 500
         else:
             erasure.forget_files(done)

@@ -169,16 +169,19 @@ class ArchiveForm(FlaskForm):
 class TwoFactorResetForm(FlaskForm):
     reason = StringField(lazy_gettext("Reason"), id="two_factor_reason", filters=[_strip],
                          validators=[DataRequired(lazy_gettext("Say why.")), Length(max=500)])
+_WHICH_REQUEST = lazy_gettext("Say which request this is.")
+
+
 class EraseForm(FlaskForm):
     """Erase a person's data on a request received by post or mail, or from a guardian."""
     reason = StringField(lazy_gettext("Reason"), id="erase_reason", filters=[_strip],
-                         validators=[DataRequired(lazy_gettext("Say which request this is.")), Length(max=500)])
+                         validators=[DataRequired(_WHICH_REQUEST), Length(max=500)])
 
 
 class GuardianExportForm(FlaskForm):
     """Export a person's data on a request received otherwise (a minor's guardian)."""
     reason = StringField(lazy_gettext("Reason"), id="export_reason", filters=[_strip],
-                         validators=[DataRequired(lazy_gettext("Say which request this is.")), Length(max=500)])
+                         validators=[DataRequired(_WHICH_REQUEST), Length(max=500)])
 
 
 class InstructorSpecializationsForm(FlaskForm):

@@ -20,8 +20,8 @@ from portal.extensions import db
 from portal.htmx import redirect, render_page
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
-from portal.privacy import erasure, export
 from portal.models.user import User, UserStatus
+from portal.privacy import erasure, export
 
 
 @bp.get("/users")
@@ -263,7 +263,8 @@ def user_export(user_id: int):
         form, export.start, user, current_user, form.reason.data
     )):
         jobs.dispatch(done.value.id)
-        flash(_("The export of %(name)s's data is being prepared; download it from its page and hand it over.",
+        flash(_("The export of %(name)s's data is being prepared; "
+                "download it from its page and hand it over.",
                 name=user.name), "success")
         return redirect(url_for("account.export_status", job_id=done.value.id))
     return _refused(user, "export", form)

@@ -34,6 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from redis import Redis
 
 from portal.audit import actions, privacy
 from portal.audit.services import record
@@ -48,6 +49,7 @@ from portal.models.consent import ConsentRecord
 from portal.models.job import Job, JobItem
 from portal.models.license import UpgradeRequest
 from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
+from portal.privacy import export
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,6 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
         sa.delete(ConsentRecord).where(ConsentRecord.user_id == user.id)).rowcount
 
     # Their exports, and job messages that name them.
-    from portal.privacy import export
     done.export_files = export.forget_exports(user.id)
     for text in done.identifiers:
         db.session.execute(sa.update(JobItem).where(JobItem.message.contains(text)).values(message=""))
@@ -204,7 +205,6 @@ def _forget_redis(identifiers: list[str]) -> int:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return 0
-    from redis import Redis
     try:
         client = Redis.from_url(url)
         count = 0

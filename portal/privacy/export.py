@@ -27,14 +27,16 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from portal import jobs
 from portal.audit import actions, describe
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
+from portal.licenses import certificates
 from portal.models.audit import AuditEvent
 from portal.models.job import Job, JobStatus
-from portal.models.license import License, LicenseEvent
+from portal.models.license import License
 from portal.models.privacy import AuditKey
 from portal.models.user import User
 from portal.privacy import classification
@@ -237,7 +239,6 @@ def run_export(job: Job, run) -> None:
 
 
 def _certificates(user: User, folder: Path) -> int:
-    from portal.licenses import certificates
     folder.mkdir(exist_ok=True)
     count = 0
     for license in db.session.scalars(sa.select(License).where(License.holder_id == user.id)):
@@ -274,7 +275,6 @@ def start(user: User, actor: User | None = None, reason: str | None = None) -> J
     taking a request received otherwise (a minor's guardian; ``reason`` says which). One at
     a time per asker and person: an unfinished one is returned. The caller commits, then
     ``jobs.dispatch(job.id)``. Raises ExportError for an erased account or an empty reason."""
-    from portal import jobs
     actor = actor or user
     if user.erased_at is not None:
         raise ExportError(_("This account's data is already erased."))

@@ -1,6 +1,8 @@
 """Every column is classified for privacy, and the README's table is the classification's."""
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from portal.extensions import db
 from portal.privacy import classification
 
@@ -29,7 +31,6 @@ def test_the_readme_table_is_generated_from_the_classification():
 
 
 def test_a_missing_column_is_named_with_what_to_add(app):
-    import sqlalchemy as sa
     metadata = sa.MetaData()
     sa.Table("users", metadata, sa.Column("id", sa.Integer), sa.Column("shoe_size", sa.Integer))
     sa.Table("gadgets", metadata, sa.Column("id", sa.Integer))

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from portal import jobs
 from portal.audit import actions
 from portal.db import clock, utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from portal.models.job import Job
 from portal.models.user import UserSession
+from portal.privacy import export
 from tests.support.http import login
 
 
@@ -76,9 +78,6 @@ def test_an_export_expires_after_seven_days(app, client, login_as):
 
 
 def test_a_killed_export_never_offers_a_half_written_zip_and_resumes(app, client, login_as, monkeypatch):
-    from portal import jobs
-    from portal.privacy import export
-
     login_as()
     original = export._zip
 

@@ -89,8 +89,8 @@ def demo_pages(app) -> dict:
         # the form that creates the account; a logged-in visitor is told whose it is.
         waiting = next(i for i in db.session.scalars(sa.select(ClassInvitation).order_by(ClassInvitation.id))
                        if i.state(utcnow()) == InvitationState.SENT)
-        return {"ids": ids, "integrity_job_id": check.id, "export_job_id": export_job.id, "class_member_id": member.id,
-                "invitation_id": waiting.id,
+        return {"ids": ids, "integrity_job_id": check.id, "export_job_id": export_job.id,
+                "class_member_id": member.id, "invitation_id": waiting.id,
                 "student": student.email, "instructor": instructor.email, "admin": admin.email,
                 "class_id": klass.id}
 
