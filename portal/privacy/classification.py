@@ -88,6 +88,7 @@ TABLES: dict[str, Table] = {
             "pending_email": export(),
             "pending_email_requested_at": export(),
             "last_login_at": export(),
+            "show_achievements": keep("a setting, not identifying", exported=True),
             "erased_at": keep("marks the erasure itself"),
             "created_at": _WHEN,
             "updated_at": _WHEN,
@@ -178,6 +179,7 @@ TABLES: dict[str, Table] = {
             "description": keep("about the class"), "specialization_id": keep("the catalogue"),
             "instructor_id": keep("the instructor's account number"),
             "join_code": keep("a code, not personal"), "archived_at": _WHEN, "created_at": _WHEN,
+            "achievements_summary": keep("a class setting"),
         }),
     "class_memberships": Table(
         "Who is in which class", "While the student is in the class",
@@ -201,6 +203,24 @@ TABLES: dict[str, Table] = {
             "id": _ID, "user_id": keep("the student's account number"),
             "requirement_id": keep("the catalogue", exported=True),
             "confirmed_by_id": keep("the instructor's account number"), "confirmed_at": _WHEN,
+        }),
+    "achievements": Table(
+        "The catalogue: achievements", "For good (no personal data)", columns={
+            name: keep("the catalogue") for name in (
+                "id", "title", "description", "titles", "descriptions", "icon", "xp", "trigger", "count",
+                "specialization_id", "archived_at", "created_at")}),
+    "achievement_awards": Table(
+        "Achievements each person earned", "For good (account numbers only)",
+        owner="user_id", columns={
+            "id": _ID, "user_id": keep("the person's account number"),
+            "achievement_id": keep("the catalogue", exported=True), "earned_at": _WHEN,
+        }),
+    "certificate_verifications": Table(
+        "Checks of a license by someone other than its holder",
+        "For good; a keyed hash of the checker's network address, never the address", columns={
+            "id": _ID, "license_id": keep("the license"),
+            "checker": keep("a keyed hash of a visitor's network address, never the address"),
+            "at": _WHEN,
         }),
     "specializations": Table(
         "The catalogue: specializations", "For good (no personal data)", columns={
