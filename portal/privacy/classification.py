@@ -187,6 +187,15 @@ TABLES: dict[str, Table] = {
             "id": _ID, "class_id": keep("the class", exported=True),
             "user_id": keep("the student's account number"), "joined_at": _WHEN,
         }),
+    "class_invitations": Table(
+        "Invitations to a class, by e-mail address and name",
+        "Until the invited person is erased (then deleted)", columns={
+            "id": _ID, "class_id": keep("the class"), "email": erase(), "name": erase(),
+            "nonce": erase("a secret of the invitation link"),
+            "invited_by_id": keep("the instructor's account number"), "created_at": _WHEN,
+            "sent_at": _WHEN, "expires_at": _WHEN, "joined_at": _WHEN,
+            "joined_user_id": keep("the account that joined; an account number"), "withdrawn_at": _WHEN,
+        }),
     "replaced_join_codes": Table(
         "Join codes a class no longer uses", "For good (never reused)", columns={
             "code": keep("a code, not personal"), "class_id": keep("the class"), "replaced_at": _WHEN,

@@ -47,6 +47,7 @@ from portal.licenses import services as lifecycle
 from portal.models.audit import Outcome
 from portal.models.consent import ConsentRecord
 from portal.models.job import Job, JobItem
+from portal.models.klass import ClassInvitation
 from portal.models.license import UpgradeRequest
 from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
 from portal.privacy import export
@@ -140,6 +141,9 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     counts["sessions"] = db.session.execute(
         sa.delete(UserSession).where(UserSession.user_id == user.id)).rowcount
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
+    counts["invitations"] = db.session.execute(sa.delete(ClassInvitation).where(sa.or_(
+        ClassInvitation.joined_user_id == user.id, ClassInvitation.email.in_(
+            [v for v in done.identifiers if "@" in v])))).rowcount
     counts["consent_records"] = db.session.execute(
         sa.delete(ConsentRecord).where(ConsentRecord.user_id == user.id)).rowcount
 
