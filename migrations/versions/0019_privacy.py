@@ -22,7 +22,7 @@ On PostgreSQL the append-only trigger is replaced by one that still rejects ever
 and every UPDATE that changes a hashed column, but lets the personal fields be emptied.
 
 Revision ID: 0019
-Revises: 0022
+Revises: 0021
 Create Date: 2026-12-05 09:00:00
 """
 import hashlib
@@ -38,7 +38,7 @@ from portal.hashchain import GENESIS
 from portal.models.audit import AuditEvent
 
 revision = "0019"
-down_revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

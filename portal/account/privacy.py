@@ -10,6 +10,7 @@ from flask_login import current_user, logout_user
 from portal import jobs
 from portal.account import bp
 from portal.account.forms import AccountDeleteForm
+from portal.auth.second_factor import require_fresh_second_factor
 from portal.exceptions import form_status, show_error
 from portal.extensions import db
 from portal.htmx import redirect, render_page
@@ -76,6 +77,7 @@ def form_user_id(user) -> int | None:
 
 
 @bp.post("/delete")
+@require_fresh_second_factor
 def delete():
     form = AccountDeleteForm()
     if form.validate_on_submit():

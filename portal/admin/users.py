@@ -243,6 +243,7 @@ def user_archive(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/erase")
+@require_fresh_second_factor
 def user_erase(user_id: int):
     user = db.get_or_404(User, user_id)
     form = forms.EraseForm()

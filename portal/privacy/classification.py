@@ -78,6 +78,8 @@ TABLES: dict[str, Table] = {
             "role": keep("what the account could do, for the records", exported=True),
             "status": keep("archived at erasure, so it never logs in again", exported=True),
             "date_of_birth": export(),
+            "totp_secret": erase("a secret: never handed out"),
+            "totp_enabled_at": export(), "totp_last_step": erase("a replay counter"),
             "guardian_consent_at": export(),
             "guardian_consent_by_id": keep("the admin's account number, not the person's data"),
             "guardian_name": export(),
@@ -103,6 +105,21 @@ TABLES: dict[str, Table] = {
             "created_at": export(), "last_seen_at": export(), "expires_at": export(),
             "remember": export(), "ip": export(), "user_agent": export(),
             "revoked_at": export(), "revoked_reason": export(),
+        }),
+    "recovery_codes": Table(
+        "Two-factor recovery codes, hashed", "Until replaced, two-factor is turned off, or erasure",
+        columns={
+            "id": _ID, "user_id": erase(), "code_hash": erase("a secret: never handed out"),
+            "created_at": erase(), "used_at": erase(),
+        }),
+    "trusted_devices": Table(
+        "Devices remembered for the second step: browser, IP address, times",
+        "Ended ones 30 days; all of a person's at erasure",
+        owner="user_id", document="sessions.json", columns={
+            "id": _ID, "token_hash": erase("a secret: never handed out"),
+            "user_id": keep("the owner's account number", exported=True),
+            "created_at": export(), "expires_at": export(), "last_used_at": export(),
+            "ip": export(), "user_agent": export(), "revoked_at": export(),
         }),
     "login_throttles": Table(
         "Wrong-password counters per account and network",
@@ -231,6 +248,23 @@ TABLES: dict[str, Table] = {
             "checker": keep("a keyed hash of a visitor's network address, never the address"),
             "at": _WHEN,
         }),
+    "transparency_leaves": Table(
+        "The public log of license history: each row's public content, the holder's name only "
+        "as a salted commitment", "For good; the salts of an erased holder's leaves are dropped",
+        columns={
+            "idx": keep("the leaf's place in the log"), "license_id": keep("the license"),
+            "event_seq": keep("the history row"),
+            "leaf": keep("public content; its name is a commitment the salt alone opens"),
+            "holder_salt": erase("opens the name's commitment: dropped at erasure"),
+            "created_at": _WHEN,
+        }),
+    "transparency_nodes": Table(
+        "The public log's subtree hashes", "For good (no personal data)", columns={
+            name: keep("hashes of the public log") for name in ("level", "idx", "hash")}),
+    "transparency_checkpoints": Table(
+        "The public log's signed checkpoints", "For good (no personal data)", columns={
+            name: keep("signed checkpoints of the public log") for name in (
+                "id", "origin", "size", "root", "note", "created_at")}),
     "specializations": Table(
         "The catalogue: specializations", "For good (no personal data)", columns={
             name: keep("the catalogue") for name in (

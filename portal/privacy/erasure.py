@@ -49,8 +49,17 @@ from portal.models.consent import ConsentRecord
 from portal.models.job import Job, JobItem
 from portal.models.klass import ClassInvitation
 from portal.models.license import UpgradeRequest
-from portal.models.user import LoginThrottle, Role, User, UserSession, UserStatus
+from portal.models.user import (
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    TrustedDevice,
+    User,
+    UserSession,
+    UserStatus,
+)
 from portal.privacy import export
+from portal.transparency import log as transparency_log
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +134,7 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     user.pending_email = user.pending_email_requested_at = None
     user.password_hash = None
     user.guardian_consent_at = None
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     user.status = UserStatus.ARCHIVED
     user.erased_at = now
     db.session.flush()
@@ -132,6 +142,8 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     # Licenses re-signed over the pseudonym and revoked; pending requests withdrawn.
     licenses = lifecycle.revoke_for_erasure(user, actor)
     done.license_ids = [lic.id for lic in licenses]
+    # The public log keeps every leaf; without their salts the name commitments stay shut.
+    transparency_log.forget_holder(done.license_ids)
     db.session.execute(sa.update(UpgradeRequest).where(UpgradeRequest.user_id == user.id)
                        .values(reason="", decision_note=None))
 
@@ -141,6 +153,9 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     counts["sessions"] = db.session.execute(
         sa.delete(UserSession).where(UserSession.user_id == user.id)).rowcount
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    counts["trusted_devices"] = db.session.execute(
+        sa.delete(TrustedDevice).where(TrustedDevice.user_id == user.id)).rowcount
     counts["invitations"] = db.session.execute(sa.delete(ClassInvitation).where(sa.or_(
         ClassInvitation.joined_user_id == user.id, ClassInvitation.email.in_(
             [v for v in done.identifiers if "@" in v])))).rowcount

@@ -151,8 +151,11 @@ def classes(user: User) -> tuple[dict, dict]:
 
 def sessions(user: User) -> tuple[dict, dict]:
     t = db.metadata.tables["user_sessions"]
-    return ({"sessions": rows("user_sessions", t.c.user_id == user.id)},
-            _document("sessions.json", sessions=_list(row_schema("user_sessions"))))
+    devices = db.metadata.tables["trusted_devices"]
+    return ({"sessions": rows("user_sessions", t.c.user_id == user.id),
+             "remembered_devices": rows("trusted_devices", devices.c.user_id == user.id)},
+            _document("sessions.json", sessions=_list(row_schema("user_sessions")),
+                      remembered_devices=_list(row_schema("trusted_devices"))))
 
 
 _ACTIVITY_ITEM = {"type": "object", "additionalProperties": False,

@@ -28,7 +28,7 @@ from portal.auth import registration
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import AuditEvent
-from portal.models.user import LoginThrottle, UserSession
+from portal.models.user import LoginThrottle, TrustedDevice, UserSession
 from portal.privacy import export
 
 ENDED_SESSIONS = timedelta(days=30)
@@ -44,6 +44,8 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     cutoff = now - ENDED_SESSIONS
     counts["sessions"] = db.session.execute(sa.delete(UserSession).where(sa.or_(
         UserSession.revoked_at <= cutoff, UserSession.expires_at <= cutoff))).rowcount
+    counts["remembered_devices"] = db.session.execute(sa.delete(TrustedDevice).where(sa.or_(
+        TrustedDevice.revoked_at <= cutoff, TrustedDevice.expires_at <= cutoff))).rowcount
     stale = now - STALE_THROTTLES
     counts["login_throttles"] = db.session.execute(sa.delete(LoginThrottle).where(
         sa.or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),

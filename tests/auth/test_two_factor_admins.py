@@ -159,6 +159,8 @@ def test_within_15_minutes_of_the_login_no_step_up_is_asked(app, enrolled_admin,
     ("get", "/admin/licenses/1/revoke"),
     ("get", "/admin/licenses/1/suspend"),
     ("post", "/account/two-factor/recovery-codes"),
+    ("post", "/admin/users/{student}/erase"),
+    ("post", "/account/delete"),
 ])
 def test_sensitive_actions_need_a_fresh_second_factor(app, enrolled_admin, make_user, now, method, path):
     student = make_user(Role.STUDENT)

@@ -55,7 +55,8 @@ def test_purge_removes_what_is_past_retention_and_the_chain_verifies(
     assert second.exit_code == 0
     again = audit_events(actions.PRIVACY_PURGED)[-1]
     assert {k: v for k, v in again.details.items() if k != "retention_ip_days"} == {
-        "sessions": 0, "login_throttles": 0, "audit_addresses": 0, "exports": 0, "mail": 0,
+        "sessions": 0, "remembered_devices": 0, "login_throttles": 0,
+        "audit_addresses": 0, "exports": 0, "mail": 0,
         "unconfirmed_accounts": 0}
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
 
