@@ -22,6 +22,7 @@ from portal.auth import bp as auth_bp
 from portal.classes import bp as classes_bp
 from portal.classes import invitations as class_invitations
 from portal.classes import invitations_bp
+from portal.credentials.routes import bp as credentials_bp
 from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
@@ -98,7 +99,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, invitations_bp, licenses_bp,
-               admin_bp, audit_bp, achievements_bp, transparency_bp):
+               admin_bp, audit_bp, achievements_bp, transparency_bp, credentials_bp):
         app.register_blueprint(bp)
 
 

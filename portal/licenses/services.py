@@ -24,6 +24,7 @@ from portal.achievements import awarding
 from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
+from portal.credentials import status as credential_status
 from portal.db import utcnow
 from portal.exceptions import Conflict, NotYours, PortalError
 from portal.extensions import db
@@ -141,6 +142,8 @@ def apply_change(
         chain.append(license, kind, actor, note=note, reason=reason)
         state.sign_license(license)
     _flush_license()
+    # The license's Open Badges credential and its status-list bits follow, in this transaction.
+    credential_status.license_changed(license, kind)
     awarding.on_event(license.holder, *achievement_rules.ON_LICENSE_CHANGE)
 
 

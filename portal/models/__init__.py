@@ -7,6 +7,7 @@ from portal.models.catalogue import (
     RequirementCompletion,
     Specialization,
 )
+from portal.models.credential import Credential
 from portal.models.consent import ConsentMethod, ConsentRecord
 from portal.models.job import Job, JobItem, JobStatus
 from portal.models.klass import (
@@ -46,6 +47,7 @@ __all__ = [
     "ClassMembership",
     "ConsentMethod",
     "ConsentRecord",
+    "Credential",
     "InstructorSpecialization",
     "InvitationState",
     "Job",
