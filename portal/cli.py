@@ -12,6 +12,7 @@ from portal.achievements.cli import achievements_cli
 from portal.audit.cli import audit_cli
 from portal.auth import registration, services, two_factor
 from portal.auth.cli import mail_cli
+from portal.credentials.cli import credentials_cli
 from portal.extensions import db
 from portal.licenses.cli import keys_cli, licenses_cli
 from portal.models.user import Role
@@ -115,7 +116,7 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
     for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli,
-                  achievements_cli, transparency_cli, privacy_cli):
+                  achievements_cli, transparency_cli, privacy_cli, credentials_cli):
         app.cli.add_command(group)
 
 

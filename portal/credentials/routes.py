@@ -116,7 +116,7 @@ def verify_credential():
             else:
                 data = (form.credential.data or "").encode("utf-8", "replace")
             if not data.strip():
-                form.credential.errors = [*form.credential.errors, _("Paste a credential, or choose its file.")]
+                form.credential.errors = [_("Paste a credential, or choose its file.")]
                 status = 422
             else:
                 verdict = check(data)

@@ -61,7 +61,8 @@ def _sync(credential: Credential, license: License) -> None:
     revoked = license.status == LicenseStatus.REVOKED
     suspended = license.status == LicenseStatus.SUSPENDED
     if revoked != (credential.revoked_at is not None) or suspended != credential.suspended:
-        credential.revoked_at = (credential.revoked_at or license.status_changed_at or utcnow()) if revoked else None
+        since = credential.revoked_at or license.status_changed_at or utcnow()
+        credential.revoked_at = since if revoked else None
         credential.suspended = suspended
         credential.status_changed_at = utcnow()
 

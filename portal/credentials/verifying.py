@@ -114,7 +114,8 @@ def _key(did_document: dict, method: str) -> Ed25519PublicKey:
     for entry in did_document.get("verificationMethod") or []:
         if isinstance(entry, dict) and entry.get("id") == method and method in allowed:
             try:
-                return Ed25519PublicKey.from_public_bytes(proofs.raw_from_multikey(entry.get("publicKeyMultibase")))
+                raw = proofs.raw_from_multikey(entry.get("publicKeyMultibase"))
+                return Ed25519PublicKey.from_public_bytes(raw)
             except (proofs.ProofError, ValueError):
                 break
     raise _Stop(UNKNOWN_KEY, f"key {method[:120]!r} is not in the academy's DID document")

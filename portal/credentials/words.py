@@ -10,13 +10,14 @@ from portal.templating import local_date
 
 def verdict_text(verdict: V.Verdict) -> str:
     when = local_date(verdict.since) if verdict.since else None
+    academy = current_app.config["PORTAL_ACADEMY_NAME"]
     code = verdict.code
     if code == V.VALID:
         until = V._parse_time((verdict.credential or {}).get("validUntil"))
         if until is not None:
-            return _("Valid. Issued by %(academy)s, in force until %(date)s.",
-                     academy=current_app.config["PORTAL_ACADEMY_NAME"], date=local_date(until))
-        return _("Valid. Issued by %(academy)s and in force.", academy=current_app.config["PORTAL_ACADEMY_NAME"])
+            return _("Valid. Issued by %(academy)s, in force until %(date)s.", academy=academy,
+                     date=local_date(until))
+        return _("Valid. Issued by %(academy)s and in force.", academy=academy)
     if code == V.REVOKED:
         return (_("Not valid: revoked on %(date)s.", date=when) if when else _("Not valid: revoked."))
     if code == V.SUPERSEDED:

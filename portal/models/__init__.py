@@ -7,8 +7,8 @@ from portal.models.catalogue import (
     RequirementCompletion,
     Specialization,
 )
-from portal.models.credential import Credential
 from portal.models.consent import ConsentMethod, ConsentRecord
+from portal.models.credential import Credential
 from portal.models.job import Job, JobItem, JobStatus
 from portal.models.klass import (
     ClassInvitation,

@@ -44,7 +44,8 @@ def verify(credential: dict, did_document: dict) -> bool:
     proof["@context"] = credential["@context"]
     document = {k: v for k, v in credential.items() if k != "proof"}
     data = hashlib.sha256(rdfc(proof)).digest() + hashlib.sha256(rdfc(document)).digest()
-    method = next(m for m in did_document["verificationMethod"] if m["id"] == credential["proof"]["verificationMethod"])
+    named = credential["proof"]["verificationMethod"]
+    method = next(m for m in did_document["verificationMethod"] if m["id"] == named)
     key = b58decode(method["publicKeyMultibase"][1:])
     assert key[:2] == b"\xed\x01"
     try:

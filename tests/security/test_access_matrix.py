@@ -36,6 +36,10 @@ MATRIX = {
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/.well-known/portal-keys.json":
         "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/.well-known/did.json":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/credentials/status/<purpose>":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account":
         "login ok    ok    ok    ok    ok    login login",
     "/account/profile":
@@ -276,6 +280,10 @@ MATRIX = {
         "login ok    404   404   ok    ok    login login",
     "/licenses/<int:license_id>/qr.svg":
         "login ok    404   404   ok    ok    login login",
+    "/licenses/<int:license_id>/credential.json":
+        "login ok    404   404   ok    ok    login login",
+    "/licenses/<int:license_id>/credential.jwt":
+        "login ok    404   404   ok    ok    login login",
     "/licenses/<int:license_id>/upgrade":
         "login ok    404   404   404   404   login login",
     "/licenses/requests/":
@@ -303,6 +311,10 @@ MATRIX = {
     "/verify/<code>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/verify/<code>.json":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/verify/<code>/credential.json":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/verify/credential":
         "ok    ok    ok    ok    ok    ok    ok    ok",
 }
 MATRIX = {rule: tuple(row.split()) for rule, row in MATRIX.items()}

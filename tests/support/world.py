@@ -136,6 +136,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "device_id": ids["device_id"],
         "token": "not-a-real-token", "code": ids["code"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
+        "purpose": "revocation",
     }
     path = rule.rule
     for arg in rule.arguments:
