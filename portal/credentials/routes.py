@@ -3,8 +3,9 @@ lists, and checking a credential someone pasted or uploaded."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
-from flask import Blueprint, abort, jsonify, make_response, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -128,3 +129,20 @@ def verify_credential():
     ), status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_template_global()
+def linkedin_url(license) -> str:
+    """LinkedIn's "Add to profile" link for a license, filled in: name, organisation, issue
+    and expiry month, the license code as the credential id, the verification page as its URL."""
+    params = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": f"{license.specialization.name} — level {license.level}",
+        "organizationName": current_app.config["PORTAL_ACADEMY_NAME"],
+        "issueYear": license.issued_at.year, "issueMonth": license.issued_at.month,
+        "certId": license.code,
+        "certUrl": f"{current_app.config['PORTAL_BASE_URL']}/verify/{license.code}",
+    }
+    if license.expires_at is not None:
+        params.update(expirationYear=license.expires_at.year, expirationMonth=license.expires_at.month)
+    return "https://www.linkedin.com/profile/add?" + urlencode(params)

@@ -134,4 +134,16 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
   });
+
+  // "Copy verification link": a plain link to the verification page; with script, a click
+  // copies the address instead and says so (data-copied holds the words, in the page's language).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-copy]") : null;
+    if (!link || !navigator.clipboard || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    event.preventDefault();
+    navigator.clipboard.writeText(link.href).then(function () {
+      var note = link.parentNode.querySelector(".copy-done");
+      if (note) { note.textContent = link.dataset.copied; }
+    }, function () { window.location.href = link.href; });
+  });
 })();

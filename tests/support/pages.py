@@ -40,6 +40,11 @@ NOT_HTML = {
     "transparency.consistency": "a consistency proof as JSON",
     "transparency.leaves": "the log's leaves as JSON",
     "account.export_download": "a data export as a ZIP",
+    "credentials.license_json": "a license's credential as JSON-LD",
+    "credentials.license_jwt": "a license's credential as a JWT",
+    "credentials.public_json": "a license's credential as JSON-LD",
+    "credentials.did_json": "the DID document as JSON",
+    "credentials.status_list": "a status list credential as JSON-LD",
 }
 
 def _first(role: str) -> str:
