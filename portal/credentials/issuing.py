@@ -118,10 +118,14 @@ def unsigned_credential(credential: Credential) -> dict:
     return document
 
 
+def signed_credential(credential: Credential) -> dict:
+    return _signed(unsigned_credential(credential))
+
+
 def credential_for(license: License) -> dict:
     """The license's credential in force, signed (made first when the license has none: the
     caller commits)."""
-    return _signed(unsigned_credential(status.ensure(license)))
+    return signed_credential(status.ensure(license))
 
 
 def jwt_for(license: License) -> str:

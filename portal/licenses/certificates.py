@@ -21,6 +21,7 @@ atomically, and only after a successful render.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -33,6 +34,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 
+from portal.credentials import issuing
+from portal.credentials import status as credential_status
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
@@ -47,7 +50,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 # Bump when the certificate's template or stylesheet changes, so cached PDFs are redone.
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"  # 3: PDF/A-3a, tagged, with the credential attached
 TEMPLATE = "pdf/certificate.html"
 
 
@@ -129,7 +132,7 @@ def render(license: License) -> bytes:
     asks for a resource it may not have.
     """
     html = html_for(license)
-    future = _request_renders.submit(html_to_pdf, html, str(static_root()))
+    future = _request_renders.submit(html_to_pdf, html, str(static_root()), credential_json(license))
     try:
         return future.result(timeout=current_app.config["CERTIFICATE_RENDER_TIMEOUT"])
     except FutureTimeout:
@@ -172,14 +175,14 @@ def start_renders(licenses: list[License]) -> list[tuple[int, Path, object]]:
             if path.exists():
                 pending.append((license.id, path, None))
             else:
-                todo.append((license.id, path, html_for(license)))
+                todo.append((license.id, path, html_for(license), credential_json(license)))
     parallel = len(todo) >= 4
-    for license_id, path, html in todo:
+    for license_id, path, html, attached in todo:
         if parallel:
-            pending.append((license_id, path, _pool().submit(html_to_pdf, html, root)))
+            pending.append((license_id, path, _pool().submit(html_to_pdf, html, root, attached)))
         else:
             try:
-                pending.append((license_id, path, html_to_pdf(html, root)))
+                pending.append((license_id, path, html_to_pdf(html, root, attached)))
             except RuntimeError as exc:
                 pending.append((license_id, path, exc))
     return pending
@@ -205,6 +208,28 @@ def finish_renders(pending: list[tuple[int, Path, object]]) -> dict[int, str | N
                 old.unlink(missing_ok=True)
         outcome[license_id] = None
     return outcome
+
+
+def _current_credential(license: License):
+    """The license's credential in force, when it is up to date (never made here: bulk renders
+    run in transactions that are rolled back)."""
+    row = credential_status.current(license)
+    if row is None or row.level != license.level or row.valid_until != license.expires_at:
+        return None
+    return row
+
+
+def _credential_id(license: License) -> str:
+    row = _current_credential(license)
+    return row.uuid if row is not None else ""
+
+
+def credential_json(license: License) -> str | None:
+    """The credential to attach to the certificate, as JSON, or None when it has none yet."""
+    row = _current_credential(license)
+    if row is None:
+        return None
+    return json.dumps(issuing.signed_credential(row), indent=2, ensure_ascii=False)
 
 
 def _past_expiry(license: License) -> bool:
@@ -235,6 +260,8 @@ def cache_key(license: License) -> str:
         current_app.config["PORTAL_ACADEMY_NAME"],
         # Dates in the academy's zone; the holder named as the certificate's language does.
         current_app.config["PORTAL_TIMEZONE"], display_name(license.holder, language_of(license)),
+        # The attached credential: a new one (level change, renewal) gives a new file.
+        _credential_id(license),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -257,6 +284,7 @@ def pdf(license: License) -> tuple[bytes, bool]:
     written.
     """
     check_integrity(license)
+    credential_status.ensure(license)  # a license older than credentials gets one (the route commits)
     with force_locale(language_of(license)):  # the holder's language, whoever asks
         path = cache_path(license)
         try:
