@@ -67,6 +67,7 @@ LICENSE_RENEWED = "license.renewed"
 LICENSE_LEVEL_SET = "license.level_set"
 LICENSE_EXPIRED = "license.expired"
 LICENSE_CERTIFICATE_DOWNLOADED = "license.certificate_downloaded"
+LICENSE_CREDENTIAL_DOWNLOADED = "license.credential_downloaded"
 KEYS_ROTATED = "keys.rotated"
 
 # classes

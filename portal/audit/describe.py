@@ -471,6 +471,12 @@ def _certificate(c: Context) -> str:
                  license=c.license(c.d.get("level")))
 
 
+def _credential(c: Context) -> str:
+    return _said(c, _l("You downloaded the Open Badges credential of {license}"),
+                 _l("{who} downloaded the Open Badges credential of {license}"),
+                 license=c.license(c.d.get("level")))
+
+
 def _class(mine, other) -> Builder:
     return _pair(mine, other, name=Context.class_name)
 
@@ -715,6 +721,7 @@ SENTENCES: dict[str, Builder] = {
     a.LICENSE_CONSENT_REVIEW: _license(_l("You flagged {license} for a guardian consent review"),
                                        _l("{who} flagged {license} for a guardian consent review")),
     a.LICENSE_CERTIFICATE_DOWNLOADED: _certificate,
+    a.LICENSE_CREDENTIAL_DOWNLOADED: _credential,
     a.KEYS_ROTATED: _fixed(_l("You started signing with a new key; the old one stays published"),
                            _l("{who} started signing with a new key; the old one stays published")),
     a.CLASS_CREATED: _class(_l("You created the class {name}"), _l("{who} created the class {name}")),

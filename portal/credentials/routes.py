@@ -9,12 +9,14 @@ from flask import Blueprint, abort, current_app, jsonify, make_response, render_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.audit import actions
+from portal.audit.services import record
 from portal.credentials import issuing
 from portal.credentials import verifying as V
 from portal.credentials.forms import CredentialVerifyForm
 from portal.credentials.status import PURPOSES
 from portal.credentials.words import verdict_text
-from portal.db import utcnow
+from portal.db import begin_write, utcnow
 from portal.extensions import db
 from portal.licenses import queries, verification
 from portal.public.routes import verify_limit
@@ -33,12 +35,21 @@ def _json(document: dict, filename: str, *, private: bool) -> object:
     return response
 
 
+def _downloaded(license, document: dict, form: str) -> None:
+    """Audit the holder's or staff's download, as the certificate's is (and commit a credential
+    made just now with it)."""
+    record(current_user, actions.LICENSE_CREDENTIAL_DOWNLOADED, license, code=license.code,
+           level=license.level, credential=document["id"], form=form)
+    db.session.commit()
+
+
 @bp.get("/licenses/<int:license_id>/credential.json")
 @login_required
 def license_json(license_id: int):
     license = queries.owned_license_or_404(license_id, current_user)
-    document = issuing.credential_for(license)
-    db.session.commit()  # a license issued before credentials gets its first one now
+    begin_write(db.session)  # this GET may make the credential, and is audited
+    document = issuing.credential_for(license)  # a license older than credentials gets one now
+    _downloaded(license, document, "json")
     return _json(document, f"{license.code}.credential.json", private=True)
 
 
@@ -46,8 +57,9 @@ def license_json(license_id: int):
 @login_required
 def license_jwt(license_id: int):
     license = queries.owned_license_or_404(license_id, current_user)
+    begin_write(db.session)
     token = issuing.jwt_for(license)
-    db.session.commit()
+    _downloaded(license, issuing.credential_for(license), "jwt")
     response = make_response(token)
     response.mimetype = "application/vc+jwt"
     response.headers["Content-Disposition"] = f'inline; filename="{license.code}.credential.jwt"'
@@ -62,6 +74,7 @@ def public_json(code: str):
     result = verification.verify(code)
     if not result.found or result.state == verification.State.INVALID:
         abort(404)
+    begin_write(db.session)  # a license older than credentials gets one now
     document = issuing.credential_for(result.license)
     db.session.commit()
     return _json(document, f"{result.license.code}.credential.json", private=False)

@@ -103,3 +103,13 @@ def test_the_did_document_lists_every_key_across_a_rotation(app, client, signed_
     assert independent.verify(credential, did)
     verdict = client.post("/verify/credential", data={"credential": json.dumps(credential)})
     assert "Valid." in verdict.text
+
+
+def test_a_download_is_audited(client, signed_license, holder_of, audit_events):
+    license = signed_license()
+    login(client, holder_of(license))
+    client.get(f"/licenses/{license.id}/credential.json")
+    client.get(f"/licenses/{license.id}/credential.jwt")
+    events = audit_events("license.credential_downloaded")
+    assert [e.details["form"] for e in events] == ["json", "jwt"]
+    assert events[0].details["code"] == license.code
