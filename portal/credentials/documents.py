@@ -1,5 +1,10 @@
 """The JSON-LD contexts a credential may use, shipped with the portal.
 
+Where they come from: ``credentials-v2.jsonld`` is the W3C's ``contexts/credentials/v2``
+(w3c/vc-data-model), ``ob-v3p0-context-3.0.3.jsonld`` 1EdTech's ``ob_v3p0/context-3.0.3.json``
+(1EdTech/openbadges-specification), ``ob-v3p0-extensions.jsonld`` the extensions context as
+the openbadgeslib package pins it.
+
 The document loader serves these files and refuses every other address, so canonicalising
 a credential (ours or one pasted by a visitor) never opens a network connection, and a
 credential naming a context we do not know is refused rather than fetched.
@@ -12,11 +17,14 @@ from pathlib import Path
 
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 OPEN_BADGES_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+# 1EdTech's extensions context, which Open Badges issuers commonly add (not used by Portal's own).
+OPEN_BADGES_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 
 _FOLDER = Path(__file__).parent / "contexts"
 FILES = {
     CREDENTIALS_V2: "credentials-v2.jsonld",
     OPEN_BADGES_V3: "ob-v3p0-context-3.0.3.jsonld",
+    OPEN_BADGES_EXTENSIONS: "ob-v3p0-extensions.jsonld",
 }
 
 

@@ -129,9 +129,16 @@ def credential_for(license: License) -> dict:
 
 
 def jwt_for(license: License) -> str:
-    """The same credential as a VC-JWT (VC-JOSE-COSE): the credential is the payload, signed
-    with EdDSA by the current key, named by its DID verification method in ``kid``."""
-    payload = unsigned_credential(status.ensure(license))
+    """The same credential as a VC-JWT: the credential is the payload (with ``iss``, ``jti``,
+    ``nbf`` and ``exp`` as Open Badges 3.0 asks), signed with EdDSA by the current key, named by
+    its DID verification method in ``kid``."""
+    credential = status.ensure(license)
+    payload = unsigned_credential(credential)
+    # The registered claims Open Badges 3.0 (§8.2.4.1) asks of a VC-JWT, from the credential.
+    payload.update(iss=payload["issuer"]["id"], jti=payload["id"],
+                   nbf=int(credential.valid_from.timestamp()))
+    if credential.valid_until is not None:
+        payload["exp"] = int(credential.valid_until.timestamp())
     kid = signing.current_key_id()
     header = {"alg": "EdDSA", "typ": "vc+jwt", "cty": "vc", "kid": verification_method(kid)}
 
