@@ -21,7 +21,7 @@ from portal.seed.accounts import DEMO_PASSWORD
 from tests.support.http import login
 
 # Times that may lie ahead: when something ends, not when something happened.
-FUTURE_ALLOWED = {"expires_at", "locked_until"}
+FUTURE_ALLOWED = {"expires_at", "locked_until", "valid_until"}
 LEVEL_RANGE = re.compile(r"Levels? (\d+) to (\d+)", re.I)
 LEVEL_FLOOR = re.compile(r"Levels? (\d+) and above", re.I)
 

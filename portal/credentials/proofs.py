@@ -82,13 +82,24 @@ def did_web(base_url: str) -> str:
     return did
 
 
-def canonical(document: dict) -> bytes:
-    """RDFC-1.0 (URDNA2015) N-Quads of ``document``, with the shipped contexts only."""
-    from pyld import jsonld  # noqa: PLC0415
+_resolved_contexts = None
 
+
+def canonical(document: dict) -> bytes:
+    """RDFC-1.0 (URDNA2015) N-Quads of ``document``, with the shipped contexts only. The
+    resolved contexts are cached here, apart from pyld's process-wide cache, so another user
+    of pyld in the process can never change what Portal's contexts mean."""
+    global _resolved_contexts
+    from cachetools import LRUCache  # noqa: PLC0415  (pyld's own dependency)
+    from pyld import jsonld  # noqa: PLC0415
+    from pyld.context_resolver import ContextResolver  # noqa: PLC0415
+
+    if _resolved_contexts is None:
+        _resolved_contexts = LRUCache(maxsize=32)
     return jsonld.normalize(document, {
         "algorithm": "URDNA2015", "format": "application/n-quads",
         "documentLoader": documents.loader,
+        "contextResolver": ContextResolver(_resolved_contexts, documents.loader),
     }).encode()
 
 

@@ -85,6 +85,7 @@ FORM_ROUTES = {
     "TotpConfirmForm": ("student", "POST", "/account/two-factor/totp/confirm"),
     "TwoFactorDisableForm": ("student", "POST", "/account/two-factor/disable"),
     "TwoFactorResetForm": ("admin", "POST", "/admin/users/{user_id}/reset-two-factor"),
+    "CredentialVerifyForm": ("anonymous", "POST", "/verify/credential"),
 }
 
 
