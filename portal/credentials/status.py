@@ -78,6 +78,14 @@ def ensure(license: License) -> Credential:
     if credential is None:
         credential = _new(license)
     _sync(credential, license)
+    # Two first downloads at once can each have made one: only the newest stays in force, so
+    # no credential of a license is left out of its status changes.
+    # (Read first: a GET that finds nothing to change must not take SQLite's write lock.)
+    others = db.session.scalars(sa.select(Credential).where(
+        Credential.license_id == license.id, Credential.superseded_at.is_(None),
+        Credential.id != credential.id)).all()
+    for other in others:
+        other.superseded_at = other.status_changed_at = utcnow()
     return credential
 
 

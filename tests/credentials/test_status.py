@@ -121,3 +121,22 @@ def test_a_level_change_supersedes_the_old_credential(app, client, signed_licens
     assert "level 2" in new["name"] and new["id"] != old["id"]
     assert bit_of(client, "revocation", int(old["credentialStatus"][0]["statusListIndex"]))
     assert not bit_of(client, "revocation", int(new["credentialStatus"][0]["statusListIndex"]))
+
+
+def test_a_second_open_credential_is_superseded_at_the_next_change(app, client, signed_license):
+    """As if two first downloads had raced: the older open credential is superseded (its
+    revocation bit set) when the license next changes, never left valid."""
+    license = signed_license()
+    with app.app_context():
+        lic = db.session.get(License, license.id)
+        first = status.ensure(lic)
+        extra = status._new(lic)
+        db.session.commit()
+        first_index, extra_index = first.status_index, extra.status_index
+        services.suspend(db.session.get(License, license.id), None, "Under review")
+        db.session.commit()
+        open_rows = db.session.scalars(sa.select(Credential).where(
+            Credential.license_id == license.id, Credential.superseded_at.is_(None))).all()
+        assert [r.status_index for r in open_rows] == [extra_index]
+    assert bit_of(client, "revocation", first_index)
+    assert bit_of(client, "suspension", extra_index)
