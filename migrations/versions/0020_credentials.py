@@ -3,14 +3,14 @@
 Licenses already issued get their credential when it is first asked for.
 
 Revision ID: 0020
-Revises: 0021
+Revises: 0019
 Create Date: 2026-11-30 13:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0021"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -265,6 +265,12 @@ TABLES: dict[str, Table] = {
         "The public log's signed checkpoints", "For good (no personal data)", columns={
             name: keep("signed checkpoints of the public log") for name in (
                 "id", "origin", "size", "root", "note", "created_at")}),
+    "credentials": Table(
+        "Each license's Open Badges credentials: ids, dates, status bits", "For good (no personal data)",
+        columns={
+            name: keep("the credential's public status, made from the license") for name in (
+                "id", "uuid", "license_id", "level", "valid_from", "valid_until", "status_index",
+                "revoked_at", "suspended", "superseded_at", "status_changed_at")}),
     "specializations": Table(
         "The catalogue: specializations", "For good (no personal data)", columns={
             name: keep("the catalogue") for name in (

@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from portal import jobs
 from portal.audit import actions, describe
 from portal.audit.services import record
+from portal.credentials import issuing
 from portal.db import utcnow
 from portal.exceptions import PortalError
 from portal.extensions import db
@@ -188,6 +189,7 @@ DOCUMENTS: dict[str, Callable[[User], tuple[dict, dict]]] = {
     "activity.json": activity,
 }
 CERTIFICATES = "certificates"
+CREDENTIALS = "credentials"
 
 
 # -- files --------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def run_export(job: Job, run) -> None:
         raise ExportError("The account no longer exists.")
     staging = _staging(job.id)
     staging.mkdir(parents=True, exist_ok=True)
-    parts = [*DOCUMENTS, CERTIFICATES]
+    parts = [*DOCUMENTS, CERTIFICATES, CREDENTIALS]
     run.set_total(len(parts) + 1)
 
     def work(name: str) -> tuple[str, str]:
@@ -232,6 +234,9 @@ def run_export(job: Job, run) -> None:
         if name == CERTIFICATES:
             count = _certificates(person, staging / CERTIFICATES)
             return "done", f"{count} certificates"
+        if name == CREDENTIALS:
+            count = _credentials(person, staging / CREDENTIALS)
+            return "done", f"{count} credentials"
         data, schema = DOCUMENTS[name](person)
         _write(staging / name, _dump(data))
         _write(staging / f"{name[:-5]}.schema.json", _dump(schema))
@@ -254,6 +259,16 @@ def _certificates(user: User, folder: Path) -> int:
     return count
 
 
+def _credentials(user: User, folder: Path) -> int:
+    """Each license's Open Badges credential, signed, as the holder would download it."""
+    folder.mkdir(exist_ok=True)
+    count = 0
+    for license in db.session.scalars(sa.select(License).where(License.holder_id == user.id)):
+        _write(folder / f"{license.code}.json", _dump(issuing.credential_for(license)))
+        count += 1
+    return count
+
+
 def _zip(job_id: int, staging: Path) -> tuple[str, str]:
     final = zip_path(job_id)
     tmp = final.with_name(final.name + ".tmp")
@@ -263,6 +278,8 @@ def _zip(job_id: int, staging: Path) -> tuple[str, str]:
             archive.write(staging / f"{name[:-5]}.schema.json", f"schema/{name[:-5]}.schema.json")
         for pdf in sorted((staging / CERTIFICATES).glob("*.pdf")):
             archive.write(pdf, f"certificates/{pdf.name}")
+        for credential in sorted((staging / CREDENTIALS).glob("*.json")):
+            archive.write(credential, f"credentials/{credential.name}")
     os.replace(tmp, final)
     shutil.rmtree(staging, ignore_errors=True)
     job = db.session.get(Job, job_id)

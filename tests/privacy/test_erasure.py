@@ -171,6 +171,7 @@ def test_the_export_zip_holds_every_document_valid_against_its_schema(
         jsonschema.Draft202012Validator.check_schema(schema)
         jsonschema.validate(data, schema, format_checker=jsonschema.FormatChecker())
     assert f"certificates/{lic.code}.pdf" in names
+    assert f"credentials/{lic.code}.json" in names
     licenses = json.loads(archive.read("licenses.json"))["licenses"]
     assert licenses[0]["code"] == lic.code and licenses[0]["history"]
     assert json.loads(archive.read("profile.json"))["account"]["email"] == EMAIL
