@@ -26,6 +26,10 @@ from portal.credentials.routes import bp as credentials_bp
 from portal.dashboard import bp as dashboard_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.licenses import bp as licenses_bp
+from portal.notifications import bp as notifications_bp
+from portal.notifications import cli as notifications_cli
+from portal.notifications import display as notifications_display
+from portal.notifications import routes as notifications_routes  # noqa: F401  (its pages on the blueprint)
 from portal.params import IdConverter
 from portal.public import bp as public_bp
 from portal.transparency import bp as transparency_bp
@@ -70,8 +74,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     templating.register(app)
+    notifications_display.register(app)
 
     cli.register(app)
+    app.cli.add_command(notifications_cli.notifications_cli)
     return app
 
 
@@ -99,7 +105,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, account_bp, dashboard_bp, classes_bp, invitations_bp, licenses_bp,
-               admin_bp, audit_bp, achievements_bp, transparency_bp, credentials_bp):
+               admin_bp, audit_bp, achievements_bp, transparency_bp, credentials_bp, notifications_bp):
         app.register_blueprint(bp)
 
 

@@ -104,6 +104,8 @@ def load(instance_path: str) -> dict:
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Portal <no-reply@portal.localhost>"),
         "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or os.path.join(instance_path, "outbox"),
+        # Tests only: where a mail worker stops to be killed (portal.mail.failpoint).
+        "MAIL_FAILPOINT": os.environ.get("PORTAL_MAIL_FAILPOINT") or None,
         "SIGNING_KEY_DIR": os.environ.get("PORTAL_KEY_DIR") or os.path.join(instance_path, "keys"),
         "CERTIFICATE_CACHE_DIR": os.environ.get("PORTAL_CERT_CACHE")
         or os.path.join(instance_path, "certificates"),

@@ -11,7 +11,9 @@ plain ``make run`` needs nothing more. ``JOBS_INLINE`` runs it at once (tests).
 """
 from __future__ import annotations
 
+import importlib
 import logging
+import queue as queue_module
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -117,6 +119,70 @@ def dispatch(job_id: int) -> str:
     threading.Thread(target=_run_in_thread, args=(app, job_id), daemon=True,
                      name=f"portal-job-{job_id}").start()
     return "thread"
+
+
+def submit(task: str, *args) -> str:
+    """Run a small task (``"module.function"``, given plain arguments) away from the
+    request, like :func:`dispatch` but without a ``jobs`` row: inline when
+    ``JOBS_INLINE`` (in a context of its own), on the RQ queue with Redis, else on the
+    app's one task thread. The task must be safe to run twice. Returns where it went."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_INLINE"):
+        _call(app, task, args)
+        return "inline"
+    if app.config.get("REDIS_URL"):
+        try:
+            _queue(app).enqueue("portal.jobs.call_from_queue", task, *args, job_timeout=600)
+            return "rq"
+        except Exception:  # Redis down: the scheduled run picks the work up, or this thread
+            log.warning("job queue unavailable; running %s in a thread", task, exc_info=True)
+    _task_thread(app).put((task, args))
+    return "thread"
+
+
+def _resolve(task: str) -> Callable:
+    module, _, name = task.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call(app: Flask, task: str, args) -> None:
+    # A context (and so a database session) of its own, even when called inline from
+    # within another: the caller's transaction is over, this one is new.
+    with app.app_context():
+        try:
+            _resolve(task)(*args)
+        except Exception:
+            log.exception("task %s failed", task)
+        finally:
+            db.session.remove()
+
+
+def call_from_queue(task: str, *args) -> None:
+    """Entry point for the RQ worker (inside the app context)."""
+    try:
+        _resolve(task)(*args)
+    finally:
+        db.session.remove()
+
+
+_task_threads: dict[int, queue_module.Queue] = {}
+_task_threads_lock = threading.Lock()
+
+
+def _task_thread(app: Flask) -> queue_module.Queue:
+    """One daemon thread per app that runs submitted tasks in order."""
+    with _task_threads_lock:
+        tasks = _task_threads.get(id(app))
+        if tasks is None:
+            tasks = _task_threads[id(app)] = queue_module.Queue()
+
+            def serve():
+                while True:
+                    task, args = tasks.get()
+                    _call(app, task, args)
+
+            threading.Thread(target=serve, daemon=True, name="portal-tasks").start()
+        return tasks
 
 
 def _queue(app: Flask):

@@ -20,6 +20,7 @@ import smtplib
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -36,15 +37,21 @@ log = logging.getLogger("portal.mail")
 SMTP_TIMEOUT = 10
 
 
-def build(to: str, subject: str, text_body: str, html_body: str | None = None) -> EmailMessage:
+def build(to: str, subject: str, text_body: str, html_body: str | None = None, *,
+          message_key: str | None = None, headers: dict[str, str] | None = None) -> EmailMessage:
+    """The message; ``message_key`` makes the Message-ID (the same key, the same id: a
+    receiver can tell a message offered twice), ``headers`` are added as given."""
     cfg = current_app.config
     message = EmailMessage()
     message["From"] = cfg["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=_sender_domain(cfg["MAIL_SENDER"]))
+    domain = _sender_domain(cfg["MAIL_SENDER"])
+    message["Message-ID"] = f"<{message_key}@{domain}>" if message_key else make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text_body)
     message.add_alternative(html_body or html_from_text(text_body), subtype="html")
     return message
@@ -119,20 +126,82 @@ def send_in_background(
 
 
 def _send_smtp(message: EmailMessage, cfg) -> None:
+    with _connect(cfg) as smtp:
+        smtp.send_message(message)
+
+
+def send_once(message: EmailMessage, mark_sent: Callable[[], None]) -> None:
+    """Hand ``message`` over, calling ``mark_sent`` (which commits a sent-marker) after the
+    whole message is with the server but before the server's final acknowledgement: the
+    SMTP transaction ends with the lone ``.`` line, and a server that never receives it
+    drops the message. So a process killed before the marker leaves no message (it is
+    sent again), and one killed after it leaves no second one. In the outbox the message
+    appears (a rename) only after the marker.
+
+    Raises ``OSError``/``smtplib.SMTPException`` when it was not handed over;
+    ``Refused`` when the server refused the finished message after the marker (the
+    caller takes the marker back)."""
+    cfg = current_app.config
+    if not cfg.get("MAIL_SERVER"):
+        _write_outbox(message, cfg["MAIL_OUTBOX"], before_publish=mark_sent)
+        return
+    data = re.sub(rb"(?m)^\.", b"..", message.as_bytes(policy=policy.SMTP))
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    with _connect(cfg) as smtp:
+        smtp.ehlo_or_helo_if_needed()
+        sender = str(message["From"]).rsplit("<", 1)[-1].rstrip(">")
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = smtp.rcpt(str(message["To"]).rsplit("<", 1)[-1].rstrip(">"))
+        if code not in (250, 251):
+            raise smtplib.SMTPDataError(code, reply)
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        smtp.send(data)
+        failpoint("before_marker")
+        mark_sent()
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+        failpoint("after_send")
+        if code != 250:
+            raise Refused(code, reply)
+
+
+class Refused(smtplib.SMTPDataError):
+    """The server refused a message after it was marked sent."""
+
+
+def failpoint(name: str) -> None:
+    """Tests only (``MAIL_FAILPOINT`` = ``name:flag-file``): at ``name``, write the flag
+    file and wait to be killed, so a test can kill a real worker at that moment."""
+    spec = current_app.config.get("MAIL_FAILPOINT")
+    if not spec or not spec.startswith(name + ":"):
+        return
+    Path(spec.split(":", 1)[1]).write_text(str(os.getpid()))
+    threading.Event().wait()
+
+
+def _connect(cfg):
     host, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
     if port == 465:
         smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context())
     else:
         smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
-    with smtp:
+    try:
         if port != 465 and cfg.get("MAIL_USE_TLS"):
             smtp.starttls(context=ssl.create_default_context())
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
-def _write_outbox(message: EmailMessage, folder: str) -> Path:
+def _write_outbox(message: EmailMessage, folder: str, before_publish: Callable[[], None] | None = None) -> Path:
     os.makedirs(folder, exist_ok=True)
     name = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.eml"
     path = Path(folder) / name
@@ -143,6 +212,8 @@ def _write_outbox(message: EmailMessage, folder: str) -> Path:
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(bytes(message))
+    if before_publish is not None:
+        before_publish()
     os.replace(partial, path)
     return path
 

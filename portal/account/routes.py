@@ -16,6 +16,10 @@ from portal.htmx import redirect, render_page
 from portal.i18n import LANGUAGES
 from portal.licenses import rules
 from portal.licenses import services as lifecycle
+from portal.models.notification import Category
+from portal.notifications import kinds
+from portal.notifications import services as notification_services
+from portal.notifications.forms import SWITCHABLE, NotificationPreferencesForm
 
 
 @cache
@@ -126,3 +130,20 @@ def cancel_email(token: str):
     flash(_("The change of address is cancelled and your account is logged out everywhere. "
             "Log in and change your password."), "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+def notifications():
+    """E-mail per category: at once, in a daily summary, or not at all (security: always)."""
+    modes = notification_services.preferences(current_user.id)
+    form = NotificationPreferencesForm(data=modes) if request.method == "GET" else NotificationPreferencesForm()
+    if form.validate_on_submit() and (done := commit_or_show(
+        form, notification_services.set_preferences, current_user,
+        {c: getattr(form, c).data for c in SWITCHABLE}, current_user,
+    )):
+        flash(_("Your notification settings are saved.") if done.value else _("Nothing changed."),
+              "success" if done.value else "info")
+        return redirect(url_for("account.notifications"))
+    return render_template("account/notifications.html", form=form, modes=modes,
+                           labels=kinds.CATEGORY_LABELS, hints=kinds.CATEGORY_HINTS,
+                           security=Category.SECURITY), form_status(form)

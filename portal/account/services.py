@@ -32,7 +32,9 @@ from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.licenses import services as lifecycle
 from portal.models.audit import Outcome
+from portal.models.notification import Category
 from portal.models.user import User, UserStatus
+from portal.notifications.services import notify
 
 EMAIL_CHANGE_MAX_AGE = timedelta(hours=24)
 _SALT = "portal.account.email-change"
@@ -233,6 +235,7 @@ def confirm_email_change(token: str) -> User:
     user.pending_email = None
     user.pending_email_requested_at = None
     record(user, actions.USER_EMAIL_CHANGED, user, before=before, after=new_email)
+    notify(user, Category.SECURITY, "email_changed", email=new_email)
     return user
 
 

@@ -100,6 +100,10 @@ JOB_FINISHED = "job.finished"
 JOB_RESUMED = "job.resumed"
 JOB_OVERRIDE = "job.override"  # an admin overrules held-back students for a bulk job
 
+# notifications
+NOTIFICATION_PREFERENCE_CHANGED = "notification.preference_changed"
+NOTIFICATION_UNSUBSCRIBED = "notification.unsubscribed"
+
 # audit trail itself
 AUDIT_EXPORTED = "audit.exported"
 AUDIT_VERIFIED = "audit.verified"

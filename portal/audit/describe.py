@@ -785,6 +785,13 @@ SENTENCES: dict[str, Builder] = {
                                       _l("A request by {who} to erase an account was refused")),
     a.PRIVACY_PURGED: _fixed(_l("You removed data past its retention period"),
                              _l("Data past its retention period was removed")),
+    a.NOTIFICATION_PREFERENCE_CHANGED: _about_account(
+        _l("You changed the e-mail notification settings of {account}"),
+        _l("{who} changed the e-mail notification settings of {account}"),
+        _l("{who} changed the e-mail notification settings of your account")),
+    a.NOTIFICATION_UNSUBSCRIBED: _no_actor(
+        _l("E-mail notifications of {account} were turned off through an unsubscribe link"),
+        _l("E-mail notifications of your account were turned off through an unsubscribe link")),
     a.ACCESS_DENIED: _denied,
     a.REQUEST_FAILED: _failed,
 }

@@ -29,7 +29,9 @@ from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.licenses.rules import needs_guardian_consent
 from portal.models.audit import Outcome
+from portal.models.notification import Category
 from portal.models.user import Role, User, UserSession, UserStatus
+from portal.notifications.services import notify
 
 
 class AuthError(PortalError):
@@ -285,10 +287,14 @@ def open_session(user: User, *, remember: bool, ip: str | None, user_agent: str 
     lockout.succeeded(user, lockout.source_for(ip))
     user.last_login_at = utcnow()
     i18n.adopt_visitor_choice(user)
+    seen_here = sessions.known_device(user, user_agent)
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
     details = {"second_factor": second_factor} if second_factor else {}
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember, **details)
     awarding.on_event(user, *achievement_rules.ON_LOGIN)
+    if not seen_here:
+        notify(user, Category.SECURITY, "new_device_login", device=str(sessions.describe(user_agent)),
+               ip=ip, session_id=session_record.id)
     return user
 
 
@@ -467,4 +473,5 @@ def change_password(user: User, current_password: str, new_password: str, *, ip:
     store_password(user, new_password)
     ended = sessions.revoke_all(user.id, "password_changed", except_id=user.current_session_id)
     record(user, actions.PASSWORD_CHANGED, user, sessions_ended=len(ended))
+    notify(user, Category.SECURITY, "password_changed")
     return len(ended)

@@ -57,6 +57,16 @@ def start_session(user: User, *, remember: bool, ip: str | None, user_agent: str
     return record
 
 
+def known_device(user: User, user_agent: str | None) -> bool:
+    """Whether a login from ``user_agent`` is from a device the account used before: any
+    earlier session with the same browser string. A first login ever is not "new"."""
+    agent = (user_agent or "")[:512] or None
+    earlier = db.session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(UserSession.user_agent == agent))
+        .where(UserSession.user_id == user.id)).one()
+    return earlier[0] == 0 or earlier[1] > 0
+
+
 def find(token: str | None) -> UserSession | None:
     if not token:
         return None

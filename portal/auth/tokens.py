@@ -39,7 +39,9 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.limits import within_quota
 from portal.models.audit import Outcome
+from portal.models.notification import Category
 from portal.models.user import User, UserStatus
+from portal.notifications.services import notify
 
 
 class TokenError(AuthError):
@@ -180,6 +182,8 @@ def reset_password(token: str, new_password: str, *, keep_session_id: int | None
     store_password(user, new_password)
     ended = sessions.revoke_all(user.id, "password_reset", except_id=keep_session_id)
     record(None, actions.PASSWORD_RESET, user, purpose=purpose, sessions_ended=len(ended))
+    if purpose == "reset":
+        notify(user, Category.SECURITY, "password_changed")
     if not user.email_confirmed:
         confirm_address(user, via=f"{purpose}_link")
     elif purpose == "set" and user.status == UserStatus.PENDING:

@@ -28,7 +28,9 @@ from portal.extensions import db
 from portal.licenses import rules
 from portal.models.catalogue import Level, Requirement, RequirementCompletion, Specialization
 from portal.models.klass import ClassMembership, Klass, ReplacedJoinCode
+from portal.models.notification import Category
 from portal.models.user import Role, User
+from portal.notifications.services import notify
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_GROUPS = (4, 4, 4)
@@ -242,6 +244,8 @@ def add_member(klass: Klass, student: User) -> bool:
     except IntegrityError:  # a simultaneous join of the same student won the race
         return False
     awarding.on_event(student, achievement_rules.CLASS)
+    notify(klass.instructor, Category.CLASSES, "student_joined", class_id=klass.id, class_name=klass.name,
+           student=student.name)
     return True
 
 

@@ -23,8 +23,11 @@ from portal.licenses.services import (
     issue_license,
     new_request,
     pending_request_for,
+    tell_reviewers,
 )
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.notification import Category
+from portal.notifications.services import notify
 
 NOT_YOURS = lazy_gettext(
     "You can only decide requests of students in your classes, in the specializations you teach."
@@ -51,7 +54,9 @@ def request_upgrade(license: License, reason: str, actor) -> UpgradeRequest:
         from_level=license.level,
         to_level=to_level,
     )
+    tell_reviewers(request, actor)
     return request
+
 
 
 def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> License:
@@ -92,7 +97,7 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
 
     decide_request(request, RequestStatus.APPROVED, actor, note)
     if request.from_level == 0:
-        license = issue_license(student, spec, 1, actor, note=note)
+        license = issue_license(student, spec, 1, actor, note=note, announce=False)
         request.license_id = license.id
     else:
         apply_change(license, "upgraded", actor, note=note, level=request.to_level)
@@ -106,6 +111,8 @@ def approve_request(request: UpgradeRequest, actor, note: str | None = None) -> 
         requirements_missing=missing,
         note=note,
     )
+    notify(student, Category.DECISIONS, "request_approved", license_id=license.id, level=request.to_level,
+           specialization=spec.name, note=note)
     return license
 
 
@@ -126,6 +133,8 @@ def reject_request(request: UpgradeRequest, actor, note: str) -> UpgradeRequest:
         to_level=request.to_level,
         note=note,
     )
+    notify(request.user, Category.DECISIONS, "request_rejected", license_id=request.license_id,
+           level=request.to_level, specialization=request.specialization.name, note=note)
     return request
 
 

@@ -156,6 +156,23 @@ def may_review(actor: User, request: UpgradeRequest, *, lock: bool = False) -> b
     )
 
 
+def reviewers_of(request: UpgradeRequest) -> list[User]:
+    """The instructors who see the request in their queue (``may_review``, from the
+    request's side): active instructors who teach its student in its specialization; none
+    when an admin decides it."""
+    if admin_decides(request):
+        return []
+    return list(db.session.scalars(
+        sa.select(User)
+        .join(Klass, sa.and_(Klass.instructor_id == User.id, Klass.archived_at.is_(None),
+                             Klass.specialization_id == request.specialization_id))
+        .join(ClassMembership, sa.and_(ClassMembership.class_id == Klass.id,
+                                       ClassMembership.user_id == request.user_id))
+        .join(InstructorSpecialization, _assigned_to(User.id, Klass.specialization_id))
+        .where(User.role == Role.INSTRUCTOR, User.status == UserStatus.ACTIVE)
+        .distinct().order_by(User.id)))
+
+
 def reviewable_by_clause(actor: User):
     """``may_review`` as a condition on UpgradeRequest (the queues use it)."""
     if actor.role == Role.ADMIN:

@@ -32,7 +32,9 @@ from portal.licenses import chain, codes, rules, state
 from portal.models.catalogue import Specialization
 from portal.models.consent import ConsentMethod, ConsentRecord
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
+from portal.models.notification import Category
 from portal.models.user import Role, User
+from portal.notifications.services import notify
 
 # Why a license was revoked: (value, label), shown on the form and the verification page.
 # The value is stored and signed (English, for machines); the label is read in each language.
@@ -126,6 +128,25 @@ def _license_for(user_id: int, specialization_id: int) -> License | None:
     )
 
 
+def tell_holder(license: License, kind: str, actor=None, **extra) -> None:
+    """Notify the holder of a change to their license (not when they made it themselves)."""
+    if actor is not None and getattr(actor, "id", None) == license.holder_id:
+        return
+    notify(license.holder, Category.LICENSE_STATUS, kind, license_id=license.id, code=license.code,
+           specialization=license.specialization.name, level=license.level, **extra)
+
+
+def tell_reviewers(request: UpgradeRequest, actor) -> None:
+    """One notification per new request to each instructor whose queue it joins, when the
+    student asked (not when an admin made and decided it in one go)."""
+    if getattr(actor, "id", None) != request.user_id:
+        return
+    for reviewer in rules.reviewers_of(request):
+        notify(reviewer, Category.CLASSES, "request_waiting", request_id=request.id,
+               student=request.user.name, specialization=request.specialization.name,
+               level=request.to_level)
+
+
 def apply_change(
     license: License, kind: str, actor, note: str | None = None, reason: str | None = None, **changes
 ) -> None:
@@ -159,10 +180,11 @@ def _flush_license() -> None:
 
 
 def issue_license(
-    holder: User, spec: Specialization, level: int, actor, *, note: str | None = None
+    holder: User, spec: Specialization, level: int, actor, *, note: str | None = None, announce: bool = True
 ) -> License:
-    """Issue a new license. Raises LicenseError when the holder already has one in ``spec``,
-    the level is out of range, or the specialization is archived."""
+    """Issue a new license, and tell the holder (unless ``announce`` is False: the caller
+    tells them otherwise). Raises LicenseError when the holder already has one in
+    ``spec``, the level is out of range, or the specialization is archived."""
     if spec.archived_at is not None:
         raise LicenseError(_("%(specialization)s is no longer offered.", specialization=spec.local_name),
                            field="specialization")
@@ -202,6 +224,8 @@ def issue_license(
         level=level,
         code=license.code,
     )
+    if announce:
+        tell_holder(license, "license_issued", actor)
     return license
 
 
@@ -304,6 +328,7 @@ def select_specialization(student: User, spec: Specialization, actor) -> Selecti
             from_level=0,
             to_level=1,
         )
+        tell_reviewers(request, actor)
         return Selection(None, request, why)
 
     license = issue_license(student, spec, 1, actor)
@@ -337,6 +362,7 @@ def suspend(license: License, actor, note: str) -> License:
                              status=_status_word(license.status)))
     apply_change(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
     record(actor, actions.LICENSE_SUSPENDED, license, note=note)
+    tell_holder(license, "license_suspended", actor, note=note)
     return license
 
 
@@ -358,6 +384,7 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
         **_status(LicenseStatus.REVOKED, reason_category, note),
     )
     record(actor, actions.LICENSE_REVOKED, license, reason=reason_category, note=note)
+    tell_holder(license, "license_revoked", actor, note=note)
     pending = pending_request_for(license.holder_id, license.specialization_id)
     if pending is not None:
         # The note is the student's to read: written in their language, and kept as written.
@@ -388,6 +415,7 @@ def reinstate(license: License, actor, note: str | None = None) -> License:
     previous = license.status
     apply_change(license, "reinstated", actor, note=note, **_status(LicenseStatus.ACTIVE))
     record(actor, actions.LICENSE_REINSTATED, license, previous_status=previous, note=note)
+    tell_holder(license, "license_reinstated", actor)
     return license
 
 
@@ -419,6 +447,7 @@ def renew(license: License, actor, note: str | None = None) -> License:
         expires_at=license.expires_at,
         note=note,
     )
+    tell_holder(license, "license_renewed", actor)
     return license
 
 
@@ -559,6 +588,7 @@ def record_guardian_consent(
     record(actor, actions.USER_CONSENT_RECORDED, user, guardian_name=guardian_name,
            relationship=relationship, method=method, note=note, consent_id=consent.id,
            requests_waiting=waiting, reviews_cleared=cleared)
+    notify(user, Category.LICENSE_STATUS, "consent_recorded")
     return consent
 
 
@@ -592,6 +622,7 @@ def withdraw_guardian_consent(user: User, actor: User, reason: str) -> list[Lice
             suspended.append(license)
     record(actor, actions.USER_CONSENT_WITHDRAWN, user, consent_id=consent.id, reason=reason,
            licenses_suspended=[lic.id for lic in suspended])
+    notify(user, Category.LICENSE_STATUS, "consent_withdrawn", reason=reason)
     return suspended
 
 

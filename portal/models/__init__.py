@@ -25,6 +25,14 @@ from portal.models.license import (
     RequestStatus,
     UpgradeRequest,
 )
+from portal.models.notification import (
+    Category,
+    DeliveryStatus,
+    MailDelivery,
+    MailMode,
+    Notification,
+    NotificationPreference,
+)
 from portal.models.privacy import AuditKey
 from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.models.user import (
@@ -44,6 +52,12 @@ __all__ = [
     "Award",
     "CertificateVerification",
     "ClassInvitation",
+    "Category",
+    "DeliveryStatus",
+    "MailDelivery",
+    "MailMode",
+    "Notification",
+    "NotificationPreference",
     "ClassMembership",
     "ConsentMethod",
     "ConsentRecord",
