@@ -67,6 +67,8 @@ def _collect(session, flush_context) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     due = session.info.pop(_DUE_KEY, None)
     if due:
         try:
@@ -77,7 +79,10 @@ def _hand_over(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session) -> None:
-    session.info.pop(_DUE_KEY, None)
+    # A savepoint rolled back leaves the rest of the transaction (an id of a row it took
+    # with it is harmless: its claim finds nothing).
+    if not session.in_nested_transaction():
+        session.info.pop(_DUE_KEY, None)
 
 
 # -- sending -------------------------------------------------------------------------------
