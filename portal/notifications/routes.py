@@ -15,8 +15,8 @@ from portal.params import int_arg
 
 @bp.get("")
 def index():
-    page = services.page(current_user.id, before=int_arg("before", lo=1))
-    return render_page("notifications/index.html", "notifications/_list.html", page=page,
+    listing = services.page(current_user.id, before=int_arg("before", lo=1))
+    return render_page("notifications/index.html", "notifications/_list.html", listing=listing,
                        unread=services.unread_count(current_user.id))
 
 
@@ -33,7 +33,7 @@ def _changed():
     """After marking: the list again (htmx, and the badge is told) or back to it."""
     if is_htmx():
         response = render_page("notifications/index.html", "notifications/_list.html",
-                               page=services.page(current_user.id),
+                               listing=services.page(current_user.id),
                                unread=services.unread_count(current_user.id))
         response.headers["HX-Trigger"] = "notifications-changed"
         return response

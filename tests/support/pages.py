@@ -45,6 +45,7 @@ NOT_HTML = {
     "credentials.public_json": "a license's credential as JSON-LD",
     "credentials.did_json": "the DID document as JSON",
     "credentials.status_list": "a status list credential as JSON-LD",
+    "notifications.count": "the header's unread count, a fragment htmx swaps in",
 }
 
 def _first(role: str) -> str:
