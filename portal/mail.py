@@ -201,7 +201,8 @@ def _connect(cfg):
     return smtp
 
 
-def _write_outbox(message: EmailMessage, folder: str, before_publish: Callable[[], None] | None = None) -> Path:
+def _write_outbox(message: EmailMessage, folder: str,
+                  before_publish: Callable[[], None] | None = None) -> Path:
     os.makedirs(folder, exist_ok=True)
     name = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.eml"
     path = Path(folder) / name

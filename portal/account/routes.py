@@ -136,7 +136,7 @@ def cancel_email(token: str):
 def notifications():
     """E-mail per category: at once, in a daily summary, or not at all (security: always)."""
     modes = notification_services.preferences(current_user.id)
-    form = NotificationPreferencesForm(data=modes) if request.method == "GET" else NotificationPreferencesForm()
+    form = NotificationPreferencesForm(data=modes if request.method == "GET" else None)
     if form.validate_on_submit() and (done := commit_or_show(
         form, notification_services.set_preferences, current_user,
         {c: getattr(form, c).data for c in SWITCHABLE}, current_user,

@@ -100,7 +100,7 @@ def deliver_due(now: datetime | None = None) -> dict[str, int]:
     ids = list(db.session.scalars(
         sa.select(MailDelivery.id).where(sa.or_(
             sa.and_(MailDelivery.status == DeliveryStatus.PENDING, MailDelivery.next_attempt_at <= now),
-            sa.and_(MailDelivery.status == DeliveryStatus.SENDING, MailDelivery.claimed_at < now - CLAIM_LEASE),
+            _stale_claim(now),
         )).order_by(MailDelivery.id)))
     db.session.commit()
     counts = {"sent": 0, "failed": 0, "dropped": 0, "skipped": 0}
@@ -109,12 +109,17 @@ def deliver_due(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def _stale_claim(now: datetime):
+    """Claimed by a worker that has not finished in ``CLAIM_LEASE``: it died."""
+    return sa.and_(MailDelivery.status == DeliveryStatus.SENDING, MailDelivery.claimed_at < now - CLAIM_LEASE)
+
+
 def _claim(delivery_id: int, now: datetime) -> bool:
     result = db.session.execute(
         sa.update(MailDelivery)
         .where(MailDelivery.id == delivery_id, sa.or_(
             sa.and_(MailDelivery.status == DeliveryStatus.PENDING, MailDelivery.next_attempt_at <= now),
-            sa.and_(MailDelivery.status == DeliveryStatus.SENDING, MailDelivery.claimed_at < now - CLAIM_LEASE),
+            _stale_claim(now),
         ))
         .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=MailDelivery.attempts + 1)
         .execution_options(synchronize_session=False))

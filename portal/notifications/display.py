@@ -49,4 +49,4 @@ def register(app: Flask) -> None:
     for fn in (notification_link, notification_title, notification_body, mail_state_label,
                unread_notifications, latest_notifications):
         app.jinja_env.globals[fn.__name__] = fn
-    app.jinja_env.globals["recent_notifications_of"] = lambda user_id, limit=10: services.latest(user_id, limit)
+    app.jinja_env.globals["recent_notifications_of"] = services.latest

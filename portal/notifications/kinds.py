@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from portal import dates
 from portal.models.notification import Category, MailMode
 
 Link = Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]
@@ -194,11 +196,19 @@ def kind(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise ValueError(f"unknown notification kind {name!r}: add it to portal.notifications.kinds") from None
+        raise ValueError(f"unknown notification kind {name!r}: add it to "
+                         "portal.notifications.kinds") from None
 
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v not in (None, "")}
+    """The values that are there; a ``day`` (ISO) as the reader writes dates."""
+    present = {k: v for k, v in data.items() if v not in (None, "")}
+    if isinstance(present.get("day"), str):
+        try:
+            present["day"] = dates.calendar_date(date.fromisoformat(present["day"]))
+        except ValueError:
+            pass
+    return present
 
 
 def _filled(text, data: dict[str, Any]) -> str:

@@ -110,13 +110,15 @@ def make_digests(now: datetime) -> int:
         if db.session.scalar(sa.select(MailDelivery.id).where(MailDelivery.key == key)):
             continue
         waiting = list(db.session.scalars(
-            sa.select(Notification).where(Notification.user_id == user.id, Notification.mail == MailMode.DAILY,
-                                          Notification.delivery_id.is_(None), Notification.created_at <= now)))
+            sa.select(Notification).where(
+                Notification.user_id == user.id, Notification.mail == MailMode.DAILY,
+                Notification.delivery_id.is_(None), Notification.created_at <= now)))
         if not waiting:
             continue
         try:
             with db.session.begin_nested():
-                digest = MailDelivery(key=key, user_id=user.id, digest=True, next_attempt_at=now, created_at=now)
+                digest = MailDelivery(key=key, user_id=user.id, digest=True, next_attempt_at=now,
+                                      created_at=now)
                 db.session.add(digest)
                 db.session.flush()
                 for notification in waiting:

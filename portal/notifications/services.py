@@ -37,7 +37,8 @@ class NotificationError(PortalError):
     """A refused preference change; the message is safe to show."""
 
 
-def notify(user: User, category: str, kind: str, *, dedupe_key: str | None = None, **data: Any) -> Notification:
+def notify(user: User, category: str, kind: str, *, dedupe_key: str | None = None,
+           **data: Any) -> Notification:
     """Add a notification for ``user`` to the current transaction and return it.
 
     ``kind`` is an entry of ``portal.notifications.kinds.KINDS`` whose category is
@@ -91,7 +92,8 @@ def mode_for(user_id: int, category: str) -> str:
 NOT_SWITCHABLE = _l("Security e-mails are always sent at once; they cannot be turned off.")
 
 
-def set_preferences(user: User, modes: dict[str, str], actor, *, via: str = "preferences") -> dict[str, tuple]:
+def set_preferences(user: User, modes: dict[str, str], actor, *,
+                    via: str = "preferences") -> dict[str, tuple]:
     """Set the mail mode of the categories in ``modes``; audited, one event per change
     (``before``/``after``). Only the person (or their unsubscribe link) changes these:
     nothing else in the portal ever writes a preference. Returns what changed.

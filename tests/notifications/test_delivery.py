@@ -41,7 +41,8 @@ def test_an_instant_notification_is_mailed_once_with_one_click_unsubscribe(mail_
     assert "Reason: Issued in error" in SMTPInbox.text(message)
     assert message.get_body(preferencelist=("html",)) is not None
     unsubscribe = message["List-Unsubscribe"]
-    assert unsubscribe.startswith("<http://portal.test/notifications/unsubscribe/") and unsubscribe.endswith(">")
+    assert unsubscribe.startswith("<http://portal.test/notifications/unsubscribe/")
+    assert unsubscribe.endswith(">")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     [sent] = deliveries_of(app, user)
     assert sent.status == DeliveryStatus.SENT and sent.attempts == 1
@@ -105,8 +106,8 @@ def test_one_click_post_stops_the_category_and_nothing_turns_it_back_on(
     join(student, make_class(instructor, spec))
     make_license(student, spec, actor=admin)
     with app.app_context():
-        admin_services.change_role(db.session.get(User, student.id), "instructor", db.session.get(User, admin.id),
-                                   "Now teaches")
+        admin_services.change_role(db.session.get(User, student.id), "instructor",
+                                   db.session.get(User, admin.id), "Now teaches")
         db.session.commit()
         assert preferences(student.id)[Category.LICENSE_STATUS] == "off"
     assert notifications_of(app, student)[-1].kind == "license_issued"

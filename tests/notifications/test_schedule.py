@@ -14,7 +14,7 @@ from portal.notifications import schedule
 from portal.notifications.services import notify
 from tests.notifications.helpers import deliveries_of, notifications_of
 from tests.support.mail import SMTPInbox
-from tests.support.worker import flask_command, worker_env
+from tests.support.worker import ROOT, flask_command, worker_env
 
 
 def at(text: str) -> datetime:
@@ -73,7 +73,7 @@ def test_cli_runs_the_same_and_is_idempotent(app, expiring, database, db_url):
     env.pop("REDIS_URL")
     for expected in ("1 expiry reminder(s)", "0 expiry reminder(s)"):
         done = subprocess.run(flask_command("notifications", "run", "--now", "2027-02-08T14:00:00"),
-                              env=env, cwd=str(app.root_path + "/.."), capture_output=True, text=True, timeout=120)
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
     assert reminders(app, student) == [("license_expiring", 30)]
@@ -109,6 +109,7 @@ def test_daily_digest_at_nine_in_the_readers_zone(app_factory, smtp_server, make
     assert run_at(app, at("2026-12-01T20:00:00")).digests == 0
     assert run_at(app, at("2026-12-02T08:00:00")).digests == 1
     assert len(inbox.wait_for(2)) == 2
-    assert "Cleo" in SMTPInbox.text(inbox.messages[1][1]) and "Ann" not in SMTPInbox.text(inbox.messages[1][1])
+    second = SMTPInbox.text(inbox.messages[1][1])
+    assert "Cleo" in second and "Ann" not in second
     assert [d.digest for d in deliveries_of(app, instructor)] == [True, True]
     assert {n.mail_state for n in notifications_of(app, instructor)} == {"sent"}
