@@ -32,7 +32,7 @@ def has_users() -> bool:
 # Each step schedules its part; what a scheduled action uses (ctx.users, ctx.objects) must
 # have been made at an earlier moment. At the same moment, earlier steps go first.
 STEPS = ["catalogue", "accounts", "two_factor", "classes", "licenses", "admin", "history", "achievements",
-         "privacy", "transparency"]
+         "notifications", "privacy", "transparency"]
 
 
 def demo() -> SeedContext:
