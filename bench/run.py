@@ -421,6 +421,13 @@ def bulk_figure(report: Report) -> None:
                    failed=result["failed"])
     finally:
         instance.cleanup()
+    from bench.bench_notifications import bulk_seconds
+
+    # What notifying every student adds to the same job (no certificates: its own cost).
+    with_notes, _handed = bulk_seconds(students, True)
+    without, _ = bulk_seconds(students, False)
+    report.add("bulk", f"notifying the {students} students of a bulk job (extra time)", with_notes - without,
+               "s", round(5 * students / 500, 1))
 
 
 # -- output ---------------------------------------------------------------------------------------
