@@ -60,7 +60,8 @@ def _settle(ctx, now) -> None:
         digest = digests.get(notification.user_id)
         if digest is None:
             digest = digests[notification.user_id] = MailDelivery(
-                key=f"digest-{notification.user_id}-{yesterday.date().isoformat()}", user_id=notification.user_id,
+                key=f"digest-{notification.user_id}-{yesterday.date().isoformat()}",
+                user_id=notification.user_id,
                 digest=True, status=DeliveryStatus.SENT, attempts=1, next_attempt_at=yesterday,
                 created_at=yesterday, sent_at=yesterday + timedelta(seconds=30))
             db.session.add(digest)
