@@ -362,7 +362,7 @@ def suspend(license: License, actor, note: str) -> License:
                              status=_status_word(license.status)))
     apply_change(license, "suspended", actor, note=note, **_status(LicenseStatus.SUSPENDED, None, note))
     record(actor, actions.LICENSE_SUSPENDED, license, note=note)
-    tell_holder(license, "license_suspended", actor, note=note)
+    tell_holder(license, "license_suspended", actor)
     return license
 
 
@@ -384,7 +384,7 @@ def revoke(license: License, actor, reason_category: str, note: str) -> License:
         **_status(LicenseStatus.REVOKED, reason_category, note),
     )
     record(actor, actions.LICENSE_REVOKED, license, reason=reason_category, note=note)
-    tell_holder(license, "license_revoked", actor, note=note)
+    tell_holder(license, "license_revoked", actor, reason=reason_category)
     pending = pending_request_for(license.holder_id, license.specialization_id)
     if pending is not None:
         # The note is the student's to read: written in their language, and kept as written.
@@ -622,7 +622,7 @@ def withdraw_guardian_consent(user: User, actor: User, reason: str) -> list[Lice
             suspended.append(license)
     record(actor, actions.USER_CONSENT_WITHDRAWN, user, consent_id=consent.id, reason=reason,
            licenses_suspended=[lic.id for lic in suspended])
-    notify(user, Category.LICENSE_STATUS, "consent_withdrawn", reason=reason)
+    notify(user, Category.LICENSE_STATUS, "consent_withdrawn")
     return suspended
 
 

@@ -7,6 +7,10 @@ shown or mailed, so ``data`` holds plain values (names, codes, levels, ids), nev
 ``link(data)`` gives the endpoint and its arguments of the page the notification is
 about (None: the notifications page itself).
 
+A staff member's internal note (a suspension's, a revocation's, a consent withdrawal's)
+is never put in the words: the holder's pages show the reason category, not the note.
+A reviewer's note on a decision is meant for the student and is.
+
 Categories (SPEC §10): ``decisions`` a request approved or rejected; ``license_status``
 suspended, revoked, reinstated, renewed, level set (and issued, and guardian consent,
 which decides whether licenses can be held); ``expiry`` the 30-, 7- and 0-day reminders;
@@ -86,11 +90,11 @@ KINDS: dict[str, Kind] = {
     "license_suspended": Kind(
         Category.LICENSE_STATUS,
         _l("Your %(specialization)s license %(code)s was suspended."),
-        _l("Reason: %(note)s"), _license),
+        None, _license),
     "license_revoked": Kind(
         Category.LICENSE_STATUS,
         _l("Your %(specialization)s license %(code)s was revoked."),
-        _l("Reason: %(note)s"), _license),
+        None, _license),
     "license_reinstated": Kind(
         Category.LICENSE_STATUS,
         _l("Your %(specialization)s license %(code)s is active again."),
@@ -110,7 +114,7 @@ KINDS: dict[str, Kind] = {
     "consent_withdrawn": Kind(
         Category.LICENSE_STATUS,
         _l("Your guardian's consent was withdrawn."),
-        _l("Reason: %(reason)s"), _account, mail=False),
+        None, _account, mail=False),
     # expiry
     "license_expiring": Kind(
         Category.EXPIRY,
