@@ -68,6 +68,8 @@ MATRIX = {
         "login 404   404   404   404   404   login login",
     "/account/delete":
         "login ok    ok    ok    ok    ok    login login",
+    "/account/notifications":
+        "login ok    ok    ok    ok    ok    login login",
     "/account/confirm-email/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account/cancel-email/<token>":
@@ -307,6 +309,16 @@ MATRIX = {
     "/transparency/proof/inclusion":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/verify":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/notifications":
+        "login ok    ok    ok    ok    ok    login login",
+    "/notifications/count":
+        "login ok    ok    ok    ok    ok    login login",
+    "/notifications/read-all":
+        "login ok    ok    ok    ok    ok    login login",
+    "/notifications/<int:notification_id>/read":
+        "login ok    404   404   404   404   login login",
+    "/notifications/unsubscribe/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/verify/<code>":
         "ok    ok    ok    ok    ok    ok    ok    ok",

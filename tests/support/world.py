@@ -21,6 +21,7 @@ from portal.models.audit import AuditEvent
 from portal.models.catalogue import Level, Requirement
 from portal.models.job import Job
 from portal.models.klass import ClassInvitation
+from portal.models.notification import Notification
 from portal.models.user import Role, TrustedDevice, User, UserSession, UserStatus
 from tests.support.http import login
 
@@ -88,6 +89,8 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
                                      expires_at=now + timedelta(days=14))
         db.session.add(invitation)
         db.session.flush()
+        notification = db.session.scalar(  # the student's: their license was issued by the admin
+            sa.select(Notification).where(Notification.user_id == u["student"].id).limit(1))
         w.ids.update(
             license_id=license.id, other_license_id=other_license.id, request_id=request.id,
             class_id=klass.id, other_class_id=other_class.id, user_id=u["student"].id,
@@ -95,6 +98,7 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
             event_id=event.id, session_id=phone_session.id, code=license.code, device_id=device.id,
             join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
             invitation_id=invitation.id,
+            notification_id=notification.id,
         )
         db.session.commit()
     for name in visitors or VISITORS:
@@ -135,6 +139,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "invitation_id": ids["invitation_id"],
         "device_id": ids["device_id"],
         "token": "not-a-real-token", "code": ids["code"],
+        "notification_id": ids["notification_id"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
         "purpose": "revocation",
     }
