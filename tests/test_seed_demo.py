@@ -20,8 +20,9 @@ from portal.models.user import User
 from portal.seed.accounts import DEMO_PASSWORD
 from tests.support.http import login
 
-# Times that may lie ahead: when something ends, not when something happened.
-FUTURE_ALLOWED = {"expires_at", "locked_until", "valid_until"}
+# Times that may lie ahead: when something ends or is due, not when something happened
+# (a notification mail pending a retry has its next attempt ahead).
+FUTURE_ALLOWED = {"expires_at", "locked_until", "valid_until", "next_attempt_at"}
 LEVEL_RANGE = re.compile(r"Levels? (\d+) to (\d+)", re.I)
 LEVEL_FLOOR = re.compile(r"Levels? (\d+) and above", re.I)
 
