@@ -66,6 +66,7 @@ FORM_ROUTES = {
     "ProfileForm": ("student", "POST", "/account/profile"),
     "EmailChangeForm": ("student", "POST", "/account/email"),
     "AccountDeleteForm": ("student", "POST", "/account/delete"),
+    "NotificationPreferencesForm": ("student", "POST", "/account/notifications"),
     "ClassCreateForm": ("instructor", "POST", "/dashboard/classes"),
     "ClassJoinForm": ("student", "POST", "/dashboard/join"),
     "ClassEditForm": ("instructor", "POST", "/dashboard/classes/{class_id}/edit"),
