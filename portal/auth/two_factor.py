@@ -35,7 +35,9 @@ from portal.auth.services import AuthError
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import Outcome
+from portal.models.notification import Category
 from portal.models.user import RecoveryCode, TrustedDevice, User
+from portal.notifications.services import notify
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -233,6 +235,7 @@ def check_code(user: User, code: str, *, purpose: str) -> Accepted:
     if _use_recovery_code(user, typed):
         left = recovery_codes_left(user)
         record(user, actions.RECOVERY_CODE_USED, user, purpose=purpose, codes_left=left)
+        notify(user, Category.SECURITY, "recovery_code_used")
         return Accepted("recovery_code", left)
     _refused(user, "wrong_code", purpose)
     raise TwoFactorError(WRONG_CODE, "code")
@@ -279,6 +282,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     user.totp_last_step = step
     codes = _replace_recovery_codes(user)
     record(user, actions.TWO_FACTOR_ENABLED, user, method="totp")
+    notify(user, Category.SECURITY, "two_factor_enabled")
     return codes
 
 
@@ -288,6 +292,7 @@ def new_recovery_codes(user: User) -> list[str]:
         raise TwoFactorError(_("Turn on two-factor sign-in first."))
     codes = _replace_recovery_codes(user)
     record(user, actions.RECOVERY_CODES_REGENERATED, user, count=len(codes))
+    notify(user, Category.SECURITY, "recovery_codes_renewed")
     return codes
 
 
@@ -313,6 +318,7 @@ def disable(user: User, current_password: str, code: str, *, required: bool) -> 
     check_code(user, code, purpose="disable")
     forgotten = _turn_off(user)
     record(user, actions.TWO_FACTOR_DISABLED, user, trusted_devices_revoked=forgotten)
+    notify(user, Category.SECURITY, "two_factor_disabled")
 
 
 def reset_by_admin(user: User, actor: User, reason: str) -> None:
@@ -327,6 +333,7 @@ def reset_by_admin(user: User, actor: User, reason: str) -> None:
     ended = sessions.revoke_all(user.id, "two_factor_reset")
     record(actor, actions.TWO_FACTOR_RESET, user, reason=reason, sessions_ended=len(ended),
            trusted_devices_revoked=forgotten)
+    notify(user, Category.SECURITY, "two_factor_reset")
 
 
 # -- trusted devices ("remember this device for 30 days") ---------------------------------
