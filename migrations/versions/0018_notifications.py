@@ -2,14 +2,14 @@
 mail deliveries that send each notification (or daily digest) exactly once
 
 Revision ID: 0018
-Revises: 0021
+Revises: 0020
 Create Date: 2026-11-30 13:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -271,6 +271,31 @@ TABLES: dict[str, Table] = {
             name: keep("the credential's public status, made from the license") for name in (
                 "id", "uuid", "license_id", "level", "valid_from", "valid_until", "status_index",
                 "revoked_at", "suspended", "superseded_at", "status_changed_at")}),
+    "notifications": Table(
+        "Notifications: what happened to a person, read or not, and its e-mail",
+        "Until the account is erased; others' that name the person read the pseudonym",
+        owner="user_id", document="notifications.json", columns={
+            "id": _ID, "user_id": keep("the recipient's account number", exported=True),
+            "category": export(), "kind": export(), "data": export(), "created_at": export(),
+            "read_at": export(), "mail": export(),
+            "delivery_id": keep("the mail that carried it"),
+            "dedupe_key": keep("makes each reminder once; names no one"),
+        }),
+    "notification_preferences": Table(
+        "E-mail settings per category", "Until the account is erased",
+        owner="user_id", document="notifications.json", columns={
+            "user_id": keep("the person's account number", exported=True),
+            "category": export(), "mode": export(), "updated_at": export(),
+        }),
+    "mail_deliveries": Table(
+        "Notification mail to send or sent: state, attempts, last error",
+        "Until the account is erased", columns={
+            "id": _ID, "key": keep("the mail's idempotency key and Message-ID; names no one"),
+            "user_id": erase(), "digest": erase(), "status": erase(), "attempts": erase(),
+            "next_attempt_at": erase(), "claimed_at": erase(), "sent_at": erase(),
+            "last_error": erase("the mail server's answer; may name the address"),
+            "created_at": erase(),
+        }),
     "specializations": Table(
         "The catalogue: specializations", "For good (no personal data)", columns={
             name: keep("the catalogue") for name in (

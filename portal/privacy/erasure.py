@@ -27,6 +27,7 @@ What happens to the person:
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from portal.models.consent import ConsentRecord
 from portal.models.job import Job, JobItem
 from portal.models.klass import ClassInvitation
 from portal.models.license import UpgradeRequest
+from portal.models.notification import MailDelivery, Notification, NotificationPreference
 from portal.models.user import (
     LoginThrottle,
     RecoveryCode,
@@ -162,6 +164,13 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     counts["consent_records"] = db.session.execute(
         sa.delete(ConsentRecord).where(ConsentRecord.user_id == user.id)).rowcount
 
+    # Their notifications go; other people's that name them read the pseudonym.
+    counts["notifications"] = db.session.execute(
+        sa.delete(Notification).where(Notification.user_id == user.id)).rowcount
+    db.session.execute(sa.delete(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    db.session.execute(sa.delete(MailDelivery).where(MailDelivery.user_id == user.id))
+    _rename_in_notifications(done.identifiers, name)
+
     # Their exports, and job messages that name them.
     done.export_files = export.forget_exports(user.id)
     for text in done.identifiers:
@@ -177,6 +186,19 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
     record(None if self_request else actor, actions.PRIVACY_ERASED, user, without_address=self_request,
            by_request_of="self" if self_request else "admin", reason=reason, **counts)
     return done
+
+
+def _rename_in_notifications(identifiers: list[str], pseudonym_: str) -> None:
+    """Others' notifications that name the person (an instructor's "X joined your class")
+    name the pseudonym instead."""
+    if not identifiers:
+        return
+    text = sa.cast(Notification.data, sa.Text)
+    needles = set(identifiers) | {json.dumps(i)[1:-1] for i in identifiers}  # as stored in JSON
+    naming = sa.select(Notification).where(sa.or_(*[text.contains(n) for n in needles]))
+    for note in db.session.scalars(naming):
+        note.data = {key: pseudonym_ if isinstance(value, str) and any(i in value for i in identifiers)
+                     else value for key, value in note.data.items()}
 
 
 def refuse(user: User, exc: ErasureError) -> None:

@@ -159,6 +159,15 @@ def sessions(user: User) -> tuple[dict, dict]:
                       remembered_devices=_list(row_schema("trusted_devices"))))
 
 
+def notifications(user: User) -> tuple[dict, dict]:
+    t = db.metadata.tables["notifications"]
+    prefs = db.metadata.tables["notification_preferences"]
+    return ({"notifications": rows("notifications", t.c.user_id == user.id),
+             "email_settings": rows("notification_preferences", prefs.c.user_id == user.id)},
+            _document("notifications.json", notifications=_list(row_schema("notifications")),
+                      email_settings=_list(row_schema("notification_preferences"))))
+
+
 _ACTIVITY_ITEM = {"type": "object", "additionalProperties": False,
                   "required": ["at", "action", "description", "outcome", "ip", "user_agent"],
                   "properties": {"at": {"type": "string", "format": "date-time"},
@@ -186,6 +195,7 @@ DOCUMENTS: dict[str, Callable[[User], tuple[dict, dict]]] = {
     "requests.json": requests,
     "classes.json": classes,
     "sessions.json": sessions,
+    "notifications.json": notifications,
     "activity.json": activity,
 }
 CERTIFICATES = "certificates"

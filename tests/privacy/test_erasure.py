@@ -14,6 +14,7 @@ from portal.audit import actions, privacy
 from portal.extensions import db
 from portal.licenses import verification
 from portal.models.license import License, LicenseStatus
+from portal.models.notification import Notification
 from portal.models.user import Role, User, UserStatus
 from portal.privacy import export
 from tests.support.http import is_logged_in, login
@@ -66,8 +67,14 @@ def _files_mentioning(folder: Path) -> list[str]:
 
 
 def test_erasing_oneself_leaves_nothing_that_names_the_person_and_every_chain_verifies(
-        app, client, runner, make_user, make_specialization, make_license, make_request, audit_events):
+        app, client, runner, make_user, make_specialization, make_license, make_request, make_class, join,
+        audit_events):
     user, lic = _person(app, client, make_user, make_specialization, make_license, make_request)
+    # an instructor's notification names the student who joined the class
+    join(user, make_class(make_user(Role.INSTRUCTOR), make_specialization()))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.kind == "student_joined")) == 1
     assert _tables_mentioning(app)  # the search finds the person before
 
     answer = client.post("/account/delete", data={"current_password": user.password, "confirm": "DELETE"})
