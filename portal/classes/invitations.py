@@ -31,6 +31,8 @@ from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal import jobs, mail
+from portal.achievements import awarding
+from portal.achievements import rules as achievement_rules
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
@@ -365,6 +367,7 @@ def accept(invitation: ClassInvitation, student: User, *, actor: User) -> Klass:
     if add_member(klass, student):
         record(actor, actions.CLASS_JOINED, klass, student_id=student.id, via="invitation",
                invitation_id=invitation.id)
+        awarding.on_event(student, achievement_rules.CLASS)
     return klass
 
 

@@ -229,12 +229,14 @@ def join_class(student: User, code: str, *, actor: User) -> tuple[Klass, bool]:
     if not add_member(klass, student):
         return klass, False
     record(actor, actions.CLASS_JOINED, klass, student_id=student.id, code=display)
+    awarding.on_event(student, achievement_rules.CLASS)  # counts the event just recorded
     return klass, True
 
 
 def add_member(klass: Klass, student: User) -> bool:
     """Put the student in the class; False when they were in it already (also when a
-    simultaneous join of the same student won the race). The caller records the event."""
+    simultaneous join of the same student won the race). The caller records the event,
+    then calls ``awarding.on_event(student, CLASS)``: achievements count recorded joins."""
     if _membership(klass, student) is not None:
         return False
     try:
@@ -243,7 +245,6 @@ def add_member(klass: Klass, student: User) -> bool:
             db.session.flush()
     except IntegrityError:  # a simultaneous join of the same student won the race
         return False
-    awarding.on_event(student, achievement_rules.CLASS)
     notify(klass.instructor, Category.CLASSES, "student_joined", class_id=klass.id, class_name=klass.name,
            student=student.name)
     return True
