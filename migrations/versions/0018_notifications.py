@@ -52,7 +52,7 @@ def upgrade():
         sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("dedupe_key", sa.String(length=120), nullable=True),
         sa.CheckConstraint(
-            "category IN ('decisions', 'license_status', 'expiry', 'security', 'classes')",
+            "category IN ('decisions', 'license_status', 'expiry', 'security', 'classes', 'achievements')",
             name=op.f("ck_notifications_category")),
         sa.CheckConstraint("mail IN ('instant', 'daily', 'off')", name=op.f("ck_notifications_mail")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"),

@@ -15,6 +15,8 @@ from portal.achievements import rules
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.achievement import Achievement, Award
+from portal.models.notification import Category
+from portal.notifications.services import notify
 
 # The XP level table (published in the README): the XP each level starts at.
 XP_LEVELS = (0, 50, 150, 300, 500, 800, 1200, 1700, 2300, 3000)
@@ -63,4 +65,7 @@ def on_event(user, *triggers: str) -> list[Award]:
             )
         if values[key] >= achievement.count and (award := give(user.id, achievement)) is not None:
             new.append(award)
+            if user.show_achievements:
+                notify(user, Category.ACHIEVEMENTS, "achievement_earned", achievement_id=achievement.id,
+                       xp=achievement.xp)
     return new

@@ -49,7 +49,9 @@ from portal.models.klass import (
     InvitationState,
     Klass,
 )
+from portal.models.notification import Category
 from portal.models.user import Role, User
+from portal.notifications.services import notify
 
 VALID_DAYS = 14
 MAX_ROWS = 500
@@ -237,6 +239,11 @@ def invite(klass: Klass, entries: list[Entry], *, actor: User,
     db.session.add_all(made)
     db.session.flush()
     record(actor, actions.CLASS_INVITED, klass, count=len(made), emails=[i.email for i in made])
+    # Students who have an account also find the invitation in the portal (its link, with
+    # the token, travels only by mail).
+    for student in db.session.scalars(sa.select(User).where(
+            User.email.in_([i.email for i in made]), User.role == Role.STUDENT)):
+        notify(student, Category.CLASSES, "class_invitation", class_id=klass.id, class_name=klass.name)
     return made, (_queue(klass, made, actor) if mail_them else None)
 
 

@@ -473,6 +473,7 @@ def set_level(license: License, level: int, actor, reason: str) -> License:
     apply_change(license, LEVEL_SET, actor, note=reason, level=level)
     record(actor, actions.LICENSE_LEVEL_SET, license, before=before, after={"level": level},
            reason=reason)
+    tell_holder(license, "license_level_set", actor)
     return license
 
 

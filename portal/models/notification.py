@@ -25,7 +25,8 @@ class Category:
     EXPIRY = "expiry"
     SECURITY = "security"
     CLASSES = "classes"
-    ALL = (DECISIONS, LICENSE_STATUS, EXPIRY, SECURITY, CLASSES)
+    ACHIEVEMENTS = "achievements"
+    ALL = (DECISIONS, LICENSE_STATUS, EXPIRY, SECURITY, CLASSES, ACHIEVEMENTS)
 
 
 class MailMode:
@@ -91,7 +92,7 @@ class Notification(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "category IN ('decisions', 'license_status', 'expiry', 'security', 'classes')",
+            "category IN ('decisions', 'license_status', 'expiry', 'security', 'classes', 'achievements')",
             name="category"),
         sa.CheckConstraint("mail IN ('instant', 'daily', 'off')", name="mail"),
         # The list (newest first, keyset on id) and the unread count: one index each.

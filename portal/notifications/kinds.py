@@ -16,7 +16,7 @@ suspended, revoked, reinstated, renewed, level set (and issued, and guardian con
 which decides whether licenses can be held); ``expiry`` the 30-, 7- and 0-day reminders;
 ``security`` new-device login, password, e-mail and two-factor changes (always mailed at
 once); ``classes`` a new request or a student who joined (instructors), an invitation
-(students).
+(students); ``achievements`` an achievement earned (in the portal; mail only if asked for).
 """
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ def _sessions(data):
 
 def _account(data):
     return ("account.index", {})
+
+
+def _achievements(data):
+    return ("achievements.index", {})
 
 
 def _invitation(data):
@@ -157,8 +161,12 @@ KINDS: dict[str, Kind] = {
         None, _queue),
     "student_joined": Kind(
         Category.CLASSES, _l("%(student)s joined your class %(class_name)s."), None, _class),
-    "class_invitation": Kind(
-        Category.CLASSES, _l("You are invited to the class %(class_name)s."), None, _invitation),
+    "class_invitation": Kind(  # the invitation's own mail carries its link: no second mail
+        Category.CLASSES, _l("You are invited to the class %(class_name)s."),
+        _l("The invitation's link is in your e-mail."), _invitation, mail=False),
+    # achievements (a student who hides theirs is not told: portal.achievements.awarding)
+    "achievement_earned": Kind(
+        Category.ACHIEVEMENTS, _l("You earned a new achievement (+%(xp)s XP)."), None, _achievements),
 }
 
 # Mail for each category when the person has not chosen (no preference row).
@@ -169,6 +177,8 @@ DEFAULT_MODES = {
     Category.SECURITY: MailMode.INSTANT,
     # A busy instructor hears of each request once a day rather than all day long.
     Category.CLASSES: MailMode.DAILY,
+    # Celebrated in the portal; mail only for those who ask for it.
+    Category.ACHIEVEMENTS: MailMode.OFF,
 }
 # Always mailed at once; not switchable, and never carries an unsubscribe link.
 FIXED = {Category.SECURITY: MailMode.INSTANT}
@@ -179,6 +189,7 @@ CATEGORY_LABELS = {
     Category.EXPIRY: _l("Licenses about to expire"),
     Category.SECURITY: _l("Security of your account"),
     Category.CLASSES: _l("Classes"),
+    Category.ACHIEVEMENTS: _l("Achievements"),
 }
 CATEGORY_HINTS = {
     Category.DECISIONS: _l("A request of yours was approved or rejected."),
@@ -188,6 +199,7 @@ CATEGORY_HINTS = {
     Category.SECURITY: _l("A login from a new device, a new password, e-mail address or two-factor "
                           "setting. Always sent at once."),
     Category.CLASSES: _l("Instructors: a new request, a student joined. Students: an invitation."),
+    Category.ACHIEVEMENTS: _l("Students: an achievement earned (unless you hide your achievements)."),
 }
 MODE_LABELS = {
     MailMode.INSTANT: _l("E-mail at once"),

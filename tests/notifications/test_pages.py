@@ -109,7 +109,8 @@ def test_settings_default_change_and_audit(app, client, login_as):
         assert preferences(user.id)[Category.CLASSES] == "daily"
         assert preferences(user.id)[Category.DECISIONS] == "instant"
     response = client.post("/account/notifications", data={
-        "decisions": "daily", "license_status": "instant", "expiry": "off", "classes": "instant"})
+        "decisions": "daily", "license_status": "instant", "expiry": "off", "classes": "instant",
+        "achievements": "off"})
     assert response.status_code in (302, 303)
     with app.app_context():
         modes = preferences(user.id)
@@ -121,7 +122,8 @@ def test_settings_default_change_and_audit(app, client, login_as):
     assert changes == [("classes", "daily", "instant"), ("decisions", "instant", "daily"),
                        ("expiry", "instant", "off")]
     bad = client.post("/account/notifications", data={"decisions": "hourly", "license_status": "instant",
-                                                      "expiry": "off", "classes": "instant"})
+                                                      "expiry": "off", "classes": "instant",
+                                                      "achievements": "off"})
     assert bad.status_code == 422 and "field-error" in bad.get_data(as_text=True)
 
 
