@@ -48,6 +48,10 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Passkeys (WebAuthn): the relying party's id (a domain) and the origin browsers
+        # answer from. Empty: taken from PORTAL_BASE_URL (portal.auth.passkeys.relying_party).
+        "PASSKEY_RP_ID": os.environ.get("PORTAL_PASSKEY_RP_ID", ""),
+        "PASSKEY_ORIGIN": os.environ.get("PORTAL_PASSKEY_ORIGIN", "").rstrip("/"),
         "PORTAL_ACADEMY_NAME": os.environ.get("PORTAL_ACADEMY_NAME", "Portal Academy"),
         # The academy's own time zone: visitors read dates in it (users in their own).
         "PORTAL_TIMEZONE": os.environ.get("PORTAL_TIMEZONE", "UTC"),

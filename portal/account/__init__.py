@@ -27,4 +27,4 @@ def is_minor(user) -> bool:
     return getattr(user, "role", None) == Role.STUDENT and age is not None and age < ADULT_AGE
 
 
-from portal.account import privacy, routes, two_factor  # noqa: E402,F401
+from portal.account import passkey_routes, privacy, routes, two_factor  # noqa: E402,F401

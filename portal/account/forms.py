@@ -92,3 +92,9 @@ class AccountDeleteForm(FlaskForm):
                                      validators=[DataRequired(lazy_gettext("Enter your current password."))])
     confirm = StringField(lazy_gettext("Type DELETE to confirm"), filters=[_strip],
                           validators=[DataRequired(lazy_gettext("Type DELETE to confirm."))])
+class PasskeyNameForm(FlaskForm):
+    """The name of a passkey being added (optional: "Passkey 2" when empty) or renamed."""
+
+    name = StringField(lazy_gettext("Name"), filters=[_strip],
+                       validators=[Length(max=64, message=lazy_gettext(
+                           "A passkey's name can be at most %(max)d characters."))])

@@ -18,6 +18,10 @@ RECOVERY_CODES_REGENERATED = "auth.recovery_codes_regenerated"
 RECOVERY_CODE_USED = "auth.recovery_code_used"
 TRUSTED_DEVICE_ADDED = "auth.trusted_device_added"
 TRUSTED_DEVICE_REVOKED = "auth.trusted_device_revoked"
+PASSKEY_ADDED = "auth.passkey_added"
+PASSKEY_RENAMED = "auth.passkey_renamed"
+PASSKEY_REMOVED = "auth.passkey_removed"
+PASSKEY_REFUSED = "auth.passkey_refused"  # a registration that failed its checks
 
 # users
 USER_REGISTERED = "user.registered"

@@ -77,6 +77,17 @@ WORDS: dict[str, Any] = {
     "email_unconfirmed": _l("e-mail address not confirmed"),
     "status_suspended": _l("account suspended"),
     "status_pending": _l("account not yet active"),
+    "passkey_challenge": _l("passkey request expired or already used"),
+    "passkey_origin": _l("passkey answered for another website"),
+    "passkey_rp_id": _l("passkey of another website"),
+    "passkey_user_verification": _l("passkey without user verification"),
+    "passkey_signature": _l("passkey signature not valid"),
+    "passkey_malformed": _l("passkey answer not readable"),
+    "passkey_unknown": _l("passkey not registered"),
+    "passkey_counter": _l("passkey counter went backwards (possibly copied)"),
+    "passkey_user_handle": _l("passkey of another account"),
+    "passkey_account": _l("account cannot log in"),
+    "passkey_duplicate": _l("passkey already registered"),
     "unknown": _l("unknown"),
     # resource types
     "user": _l("user"),
@@ -90,6 +101,7 @@ WORDS: dict[str, Any] = {
     "trusted_device": _l("remembered device"),
     "wrong_code": _l("wrong code"),
     "replayed_code": _l("code already used"),
+    "passkey": _l("passkey"),
 }
 
 
@@ -308,6 +320,9 @@ def _login(c: Context) -> str:
     if c.d.get("via") == "registration":
         return _said(c, _l("You created your account and logged in from {device}"),
                      _l("{who} created an account and logged in from {device}"), device=c.device)
+    if c.d.get("method") == "passkey":
+        return _said(c, _l("You logged in with a passkey from {device}"),
+                     _l("{who} logged in with a passkey from {device}"), device=c.device)
     return _said(c, _l("You logged in from {device}"), _l("{who} logged in from {device}"),
                  device=c.device)
 
@@ -376,6 +391,23 @@ def _password_changed(c: Context) -> str:
         return _said(c, _l("You tried to change the password; the current password was not accepted"),
                      _l("{who} tried to change the password; the current password was not accepted"))
     return _said(c, _l("You changed the password"), _l("{who} changed the password"))
+
+
+def _passkey_name(c: Context) -> str:
+    return c.d.get("name") or c.d.get("after") or _("a passkey")
+
+
+def _passkey_renamed(c: Context) -> str:
+    before, after = c.d.get("before"), c.d.get("after")
+    if before and after:
+        return _said(c, _l("You renamed the passkey “{before}” to “{after}”"),
+                     _l("{who} renamed the passkey “{before}” to “{after}”"), before=before, after=after)
+    return _said(c, _l("You renamed a passkey"), _l("{who} renamed a passkey"))
+
+
+def _passkey_refused(c: Context) -> str:
+    return _said(c, _l("A passkey you tried to add was refused: {reason}"),
+                 _l("A passkey {who} tried to add was refused: {reason}"), reason=word(c.d.get("reason")))
 
 
 def _session_revoked(c: Context) -> str:
@@ -628,6 +660,12 @@ SENTENCES: dict[str, Builder] = {
                                    _l("{who} chose to remember a device for two-factor sign-in")),
     a.TRUSTED_DEVICE_REVOKED: _fixed(_l("You stopped remembering a device"),
                                      _l("{who} stopped remembering a device")),
+    a.PASSKEY_ADDED: _pair(_l("You added the passkey “{name}”"), _l("{who} added the passkey “{name}”"),
+                           name=_passkey_name),
+    a.PASSKEY_RENAMED: _passkey_renamed,
+    a.PASSKEY_REMOVED: _pair(_l("You removed the passkey “{name}”"), _l("{who} removed the passkey “{name}”"),
+                             name=_passkey_name),
+    a.PASSKEY_REFUSED: _passkey_refused,
     a.USER_REGISTERED: _fixed(_l("You registered"), _l("{who} registered")),
     a.USER_CREATED: _about_account(_l("You created {account}"), _l("{who} created {account}"),
                                    _l("{who} created your account")),

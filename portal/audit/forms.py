@@ -17,7 +17,8 @@ from portal.audit.describe import WORDS
 from portal.audit.queries import AuditFilter, FilterError, ip_condition
 from portal.models.audit import Outcome
 
-RESOURCE_TYPES = ["user", "license", "class", "specialization", "request", "job", "session", "achievement"]
+RESOURCE_TYPES = ["user", "license", "class", "specialization", "request", "job", "session", "achievement",
+                  "passkey"]
 _ACTION = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 

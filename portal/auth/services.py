@@ -280,7 +280,7 @@ def check_password(email: str, password: str, *, ip: str | None) -> User:
 
 
 def open_session(user: User, *, remember: bool, ip: str | None, user_agent: str | None,
-                 second_factor: str | None = None) -> User:
+                 second_factor: str | None = None, **details) -> User:
     """The last step of a login, once every factor is checked: the source's failure count
     starts again (not before: a known password must not reset the count of wrong codes),
     and a session opens. ``second_factor`` names the one used, if any."""
@@ -289,7 +289,8 @@ def open_session(user: User, *, remember: bool, ip: str | None, user_agent: str 
     i18n.adopt_visitor_choice(user)
     seen_here = sessions.known_device(user, user_agent)
     session_record = sessions.start_session(user, remember=remember, ip=ip, user_agent=user_agent)
-    details = {"second_factor": second_factor} if second_factor else {}
+    if second_factor:
+        details["second_factor"] = second_factor
     record(user, actions.LOGIN, user, session_id=session_record.id, remember=remember, **details)
     awarding.on_event(user, *achievement_rules.ON_LOGIN)
     if not seen_here:

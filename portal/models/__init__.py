@@ -33,6 +33,7 @@ from portal.models.notification import (
     Notification,
     NotificationPreference,
 )
+from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.privacy import AuditKey
 from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.models.user import (
@@ -74,6 +75,8 @@ __all__ = [
     "LicenseStatus",
     "LoginThrottle",
     "Outcome",
+    "Passkey",
+    "PasskeyChallenge",
     "RecoveryCode",
     "ReplacedJoinCode",
     "RequestStatus",
