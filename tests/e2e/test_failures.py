@@ -107,11 +107,11 @@ def test_a_rate_limited_login_click_says_how_long_to_wait(live_server, browse, m
     for _ in range(2):
         page.fill("#password", "not my password")
         with page.expect_response(lambda r: "/auth/login" in r.url and r.request.method == "POST"):
-            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("button", name="Log in", exact=True).click()
         expect(page.locator("#password-error, .field-error, [role=alert]").first).to_be_visible()
     page.fill("#password", JOURNEY_PASSWORD)
     with page.expect_response(lambda r: r.status == 429) as answer:
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
     retry_after = int(answer.value.headers["retry-after"])
     alert = page.locator("form").get_by_role("alert")
     expect(alert).to_contain_text("Too many requests")
@@ -163,7 +163,7 @@ def test_an_ended_session_goes_to_login_and_back(portal, browse, app, squad):
     # ... and back to the roster as it was, where the tick can be made again.
     page.fill("#email", "carla@example.org")
     page.fill("#password", JOURNEY_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     tab.wait_for_path(squad["page"])
     assert page.url.endswith(squad["page"] + "?q=Alex")
     tab.check()

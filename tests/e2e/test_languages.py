@@ -55,12 +55,12 @@ def test_a_visitor_switches_language_from_the_footer(portal, browse, js):
     # The choice holds on the next page, and the login form speaks Hungarian.
     tab.goto("/auth/login")
     assert page.get_attribute("html", "lang") == "hu"
-    assert page.get_by_role("button", name="Bejelentkezés").is_visible()
+    assert page.get_by_role("button", name="Bejelentkezés", exact=True).is_visible()
     with page.expect_navigation():
         page.locator("footer").get_by_role("link", name="Español").click()
     tab.check()
     assert page.get_attribute("html", "lang") == "es"
-    assert page.get_by_role("button", name="Iniciar sesión").is_visible()
+    assert page.get_by_role("button", name="Iniciar sesión", exact=True).is_visible()
 
 
 def test_a_hungarian_student_reads_the_dashboard_in_hungarian(portal, browse, demo):

@@ -23,12 +23,12 @@ def log_in(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
     page = tab.page
     page.fill("#email", email)
     page.fill("#password", password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     tab.wait_for_path("/dashboard|/auth/two-factor|/account/two-factor")
     if tab.path == "/auth/two-factor":  # an account with two-factor sign-in (the demo admin)
         tab.check()
         page.fill("#code", tab.code_for(email))
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
         tab.wait_for_path("/dashboard|/account/two-factor")
     tab.check()
 
@@ -40,7 +40,7 @@ def password_step(tab, email: str, password: str = JOURNEY_PASSWORD) -> None:
     page = tab.page
     page.fill("#email", email)
     page.fill("#password", password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     tab.wait_for_path("/auth/two-factor")
     tab.check()
 
