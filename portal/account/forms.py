@@ -95,6 +95,5 @@ class AccountDeleteForm(FlaskForm):
 class PasskeyNameForm(FlaskForm):
     """The name of a passkey being added (optional: "Passkey 2" when empty) or renamed."""
 
-    name = StringField(lazy_gettext("Name"), filters=[_strip],
-                       validators=[Length(max=64, message=lazy_gettext(
-                           "A passkey's name can be at most %(max)d characters."))])
+    # Its length is checked by the service (passkeys.validate_name), with one message.
+    name = StringField(lazy_gettext("Name"), filters=[_strip])
