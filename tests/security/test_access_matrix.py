@@ -70,6 +70,12 @@ MATRIX = {
         "login ok    ok    ok    ok    ok    login login",
     "/account/notifications":
         "login ok    ok    ok    ok    ok    login login",
+    "/account/passkeys":
+        "login ok    ok    ok    ok    ok    login login",
+    "/account/passkeys/<int:passkey_id>/remove":
+        "login ok    404   404   404   404   login login",
+    "/account/passkeys/<int:passkey_id>/rename":
+        "login ok    404   404   404   404   login login",
     "/account/confirm-email/<token>":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/account/cancel-email/<token>":
@@ -205,6 +211,14 @@ MATRIX = {
     "/auth/login":
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/auth/logout":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/passkeys/login/options":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/passkeys/login/verify":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/passkeys/register/options":
+        "login ok    ok    ok    ok    ok    login login",
+    "/auth/passkeys/register/verify":
         "login ok    ok    ok    ok    ok    login login",
     "/auth/register":
         "ok    ok    ok    ok    ok    ok    ok    ok",

@@ -22,7 +22,9 @@ from portal.models.catalogue import Level, Requirement
 from portal.models.job import Job
 from portal.models.klass import ClassInvitation
 from portal.models.notification import Notification
+from portal.models.passkey import Passkey
 from portal.models.user import Role, TrustedDevice, User, UserSession, UserStatus
+from tests.support.authenticator import b64url
 from tests.support.http import login
 
 VISITORS = ["anonymous", "student", "other_student", "other_instructor", "instructor", "admin",
@@ -88,6 +90,10 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
                                      nonce="0" * 32, invited_by_id=u["instructor"].id, sent_at=now,
                                      expires_at=now + timedelta(days=14))
         db.session.add(invitation)
+        # The student's passkey (its key is never checked by the URL checks).
+        passkey = Passkey(user_id=u["student"].id, credential_id=b64url(f"{prefix}world".encode()),
+                          public_key=b"not-a-key", user_handle=b64url(b"world"), name="World passkey")
+        db.session.add(passkey)
         db.session.flush()
         notification = db.session.scalar(  # the student's: their license was issued by the admin
             sa.select(Notification).where(Notification.user_id == u["student"].id).limit(1))
@@ -99,6 +105,7 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
             join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
             invitation_id=invitation.id,
             notification_id=notification.id,
+            passkey_id=passkey.id,
         )
         db.session.commit()
     for name in visitors or VISITORS:
@@ -140,6 +147,7 @@ def url_for_rule(rule, ids: dict) -> str:
         "device_id": ids["device_id"],
         "token": "not-a-real-token", "code": ids["code"],
         "notification_id": ids["notification_id"],
+        "passkey_id": ids["passkey_id"],
         "resource_type": "license", "resource_id": str(ids["license_id"]), "filename": "css/portal.css",
         "purpose": "revocation",
     }
