@@ -56,6 +56,7 @@ def test_register_a_passkey_log_out_and_log_in_with_it(portal, browse, make_user
     tab.goto("/auth/login")
     button = page.get_by_role("button", name="Log in with a passkey")
     button.wait_for(state="visible")
+    tab.shot("login-passkey")
     with page.expect_navigation(url=re.compile(r"/dashboard$")):
         button.click()
     tab.check()
