@@ -14,6 +14,13 @@ from flask_babel import get_locale
 FAMILY_FIRST = frozenset({"hu"})
 
 
+def tidy(text: str | None) -> str:
+    """Text as typed, without what prints nothing or moves the text around (control and
+    format characters such as a right-to-left override), its spaces collapsed."""
+    kept = "".join(ch for ch in (text or "") if ch.isprintable() or ch.isspace())
+    return " ".join(kept.split())
+
+
 def display_name(user, locale: str | None = None) -> str:
     """``user``'s name as the certificate and letters address them in ``locale`` (default:
     the language being written in, e.g. inside ``dates.reading_as(user)``)."""

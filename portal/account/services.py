@@ -20,7 +20,7 @@ from flask_babel import force_locale, lazy_gettext
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal import dates, i18n, mail
+from portal import dates, i18n, mail, names
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
@@ -60,8 +60,7 @@ class LinkError(AccountError):
 def validate_name(name: str) -> str:
     """The tidied name; raises AccountError (field ``name``) when it is empty, only
     invisible characters, over 120 characters, or not printable on a certificate."""
-    tidy = "".join(ch for ch in (name or "") if ch.isprintable() or ch.isspace())
-    tidy = " ".join(tidy.split())
+    tidy = names.tidy(name)
     # Zero-width and other format characters print nothing: a name of only those is empty.
     if not "".join(ch for ch in tidy if ch.isalnum()):
         raise AccountError(_("Enter a name."), "name")
@@ -83,8 +82,7 @@ def validate_name_part(value: str | None, field: str) -> str | None:
     """An optional given or family name, tidied like the name; None when it is empty (or
     only invisible characters): the part is unknown. Raises AccountError (``field``) when
     it is over 80 characters or not printable on a certificate."""
-    tidy = "".join(ch for ch in (value or "") if ch.isprintable() or ch.isspace())
-    tidy = " ".join(tidy.split())
+    tidy = names.tidy(value)
     if not "".join(ch for ch in tidy if ch.isalnum()):
         return None
     if len(tidy) > NAME_PART_MAX:

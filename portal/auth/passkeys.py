@@ -44,7 +44,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from portal import mail
+from portal import mail, names
 from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services
@@ -212,7 +212,7 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
 
 
 def validate_name(name: str | None) -> str:
-    name = " ".join((name or "").split())
+    name = names.tidy(name)
     if len(name) > NAME_MAX:
         raise PortalError(_("A passkey's name can be at most %(num)d characters.", num=NAME_MAX), "name")
     return name

@@ -287,7 +287,7 @@ def test_rename_and_remove(app, client, login_as, audit_events):
     assert register(client, SoftAuthenticator(), name="").status_code == 200
     [passkey] = stored(app, user.id)
     assert passkey.name == "Passkey 1"
-    response = client.post(f"/account/passkeys/{passkey.id}/rename", data={"name": "Phone"})
+    response = client.post(f"/account/passkeys/{passkey.id}/rename", data={"name": " \u202ePhone\u200b "})
     assert response.status_code == 303
     [renamed] = audit_events("auth.passkey_renamed")
     assert renamed.details["before"] == "Passkey 1" and renamed.details["after"] == "Phone"

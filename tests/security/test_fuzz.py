@@ -67,6 +67,7 @@ FORM_ROUTES = {
     "EmailChangeForm": ("student", "POST", "/account/email"),
     "AccountDeleteForm": ("student", "POST", "/account/delete"),
     "NotificationPreferencesForm": ("student", "POST", "/account/notifications"),
+    "PasskeyNameForm": ("student", "POST", "/account/passkeys/{passkey_id}/rename"),
     "ClassCreateForm": ("instructor", "POST", "/dashboard/classes"),
     "ClassJoinForm": ("student", "POST", "/dashboard/join"),
     "ClassEditForm": ("instructor", "POST", "/dashboard/classes/{class_id}/edit"),
