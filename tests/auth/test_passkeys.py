@@ -15,6 +15,7 @@ from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.user import Role, User
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.http import is_logged_in, login, session_cookie, set_session_cookie
+from tests.support.live import together
 from tests.support.mail import outbox
 
 
@@ -334,3 +335,23 @@ def test_the_relying_party_follows_the_settings(app_factory, base, settings, exp
     with app.app_context():
         rp = passkeys.relying_party()
     assert (rp.id, rp.origin) == expected
+
+
+def test_one_answer_sent_many_times_at_once_logs_in_once(app, client, enrolled, audit_events):
+    """The same signed answer, with the cookie that names its challenge, from eight
+    clients at the same moment: the challenge's conditional DELETE lets exactly one in."""
+    user, authn = enrolled
+    options = client.post("/auth/passkeys/login/options").get_json()
+    cookie = session_cookie(client)
+    credential = authn.get(options)
+    clients = []
+    for _ in range(8):
+        other = app.test_client()
+        set_session_cookie(other, cookie)
+        clients.append(other)
+    replies = together([
+        lambda c=c: c.post("/auth/passkeys/login/verify", json={"credential": credential}).get_json()
+        for c in clients])
+    assert sorted(r.get("reason") or "ok" for r in replies) == ["challenge"] * 7 + ["ok"]
+    logins = [e for e in audit_events("auth.login") if e.details.get("method") == "passkey"]
+    assert len(logins) == 1 and logins[0].actor_id == user.id
