@@ -1,6 +1,7 @@
 // Passkeys: drives navigator.credentials for the JSON ceremonies under /auth/passkeys.
 // <form data-passkey-register ...> adds a passkey (My account › Passkeys);
-// <button data-passkey-login ...> logs in with one (the login page).
+// <button data-passkey-login ...> logs in with one (the login page), or gives it as the
+// second factor or a step-up (the button's URLs say which ceremony).
 // The server checks everything; this script only carries bytes between it and the browser.
 // Its words come from the element's data-msg-* attributes, in the page's language.
 (function () {
@@ -135,8 +136,10 @@
   function login(button) {
     var region = document.getElementById(button.getAttribute("aria-describedby") || "") ||
       button.parentElement.querySelector(".passkey-alert");
+    // The login page's "keep me logged in"; the second step's "remember this device".
     var remember = document.querySelector("input[name=remember]");
-    var next = new URLSearchParams(window.location.search).get("next");
+    var rememberDevice = document.querySelector("input[name=remember_device]");
+    var next = button.dataset.next || new URLSearchParams(window.location.search).get("next");
     region.hidden = true;
     if (!supported()) {
       region.textContent = button.dataset.msgUnsupported;
@@ -152,6 +155,7 @@
         return post(button.dataset.verifyUrl, button.dataset.csrfToken, {
           credential: credentialJSON(cred),
           remember: !!(remember && remember.checked),
+          remember_device: !!(rememberDevice && rememberDevice.checked),
           next: next,
         });
       })
