@@ -1,14 +1,14 @@
 """passkeys: WebAuthn credentials of users, and the single-use challenges of their ceremonies
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0018
 Create Date: 2026-11-30 13:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -11,8 +11,8 @@ from flask_login import current_user
 from portal import jobs, refused
 from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
+from portal.auth import passkeys, tokens, two_factor
 from portal.auth import services as accounts
-from portal.auth import tokens, two_factor
 from portal.auth.second_factor import require_fresh_second_factor
 from portal.auth.two_factor_mail import send_change_notice
 from portal.exceptions import commit_or_show, form_status
@@ -107,6 +107,7 @@ def _user_page(user: User, form=None, **overrides):
             date_of_birth=user.date_of_birth, formdata=None),
         "archive_form": forms.ArchiveForm(formdata=None),
         "two_factor_form": forms.TwoFactorResetForm(formdata=None),
+        "passkey_count": len(passkeys.user_passkeys(user)),
         "erase_form": forms.EraseForm(formdata=None),
         "export_form": forms.GuardianExportForm(formdata=None),
         "specializations_form": forms.InstructorSpecializationsForm(

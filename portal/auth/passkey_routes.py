@@ -4,6 +4,8 @@
     POST /auth/passkeys/register/verify    (logged in)  {credential, name}
     POST /auth/passkeys/login/options                    → options for credentials.get()
     POST /auth/passkeys/login/verify                     {credential, remember, next}
+    POST /auth/passkeys/second-factor/options  (pending login, or logged in for a step-up)
+    POST /auth/passkeys/second-factor/verify   {credential, remember_device, next}
 
 Each answers JSON: the options, ``{"redirect": url}`` when done, or ``{"error": message,
 "reason": reason}`` with a 4xx. CSRF applies as to any POST (the ``X-CSRFToken`` header).
@@ -16,7 +18,7 @@ from flask import flash, jsonify, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth import bp, passkeys
+from portal.auth import bp, passkeys, second_factor, services, tokens
 from portal.auth.routes import _client, _start_cookie_session
 from portal.exceptions import PortalError
 from portal.extensions import db
@@ -25,6 +27,7 @@ from portal.params import safe_next
 
 REGISTER_KEY = "passkey_register"
 LOGIN_KEY = "passkey_login"
+SECOND_FACTOR_KEY = "passkey_second_factor"
 
 
 def _refused(exc: PortalError):
@@ -88,5 +91,55 @@ def passkey_login_verify():
         return _refused(exc)
     db.session.commit()
     _start_cookie_session(user, remember=remember)
+    second_factor.mark_fresh("passkey")  # a passkey with user verification is both factors
     target = safe_next(body.get("next") if isinstance(body.get("next"), str) else None)
     return jsonify(redirect=target or url_for("dashboard.index"))
+
+
+# -- a passkey as the second factor (after the password) or for a step-up -------------------
+
+
+def _second_step_user():
+    """The user giving a second factor: the one logged in (a step-up), else the one who
+    passed the password and waits for the second step."""
+    if current_user.is_authenticated:
+        return current_user, True
+    return second_factor.pending_user(), False
+
+
+@bp.post("/passkeys/second-factor/options")
+@throttled()
+def passkey_second_factor_options():
+    user, _step_up = _second_step_user()
+    if user is None:
+        return _refused(passkeys.PasskeyError("no_login"))
+    options, pending = passkeys.second_factor_options(user)
+    db.session.commit()
+    session[SECOND_FACTOR_KEY] = pending
+    return jsonify(options)
+
+
+@bp.post("/passkeys/second-factor/verify")
+@throttled()
+def passkey_second_factor_verify():
+    user, step_up = _second_step_user()
+    if user is None:
+        return _refused(passkeys.PasskeyError("no_login"))
+    body = _body()
+    pending = session.pop(SECOND_FACTOR_KEY, None)
+    try:
+        user, _passkey = services.second_step(
+            user.id, lambda u: passkeys.check_second_factor(u, body.get("credential"), pending),
+            ip=request.remote_addr)
+    except services.AuthError as exc:
+        db.session.commit()  # counted toward the lockout, audited, the challenge used up
+        tokens.send_lockout_notices(exc.locks_started)
+        return _refused(exc)
+    if step_up:
+        second_factor.stepped_up(user, "passkey")
+        db.session.commit()
+        flash(_("Confirmed. You can go on."), "success")
+        target = safe_next(body.get("next") if isinstance(body.get("next"), str) else None)
+        return jsonify(redirect=target or url_for("dashboard.index"))
+    target = second_factor.finish_login(user, "passkey", remember_device=body.get("remember_device") is True)
+    return jsonify(redirect=target)

@@ -53,8 +53,10 @@ from portal.db import utcnow
 from portal.exceptions import NotYours, PortalError
 from portal.extensions import db
 from portal.models.audit import Outcome
+from portal.models.notification import Category
 from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.user import User, UserStatus
+from portal.notifications.services import notify
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 TIMEOUT_MS = 120_000
@@ -66,6 +68,7 @@ ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.EDD
 # What a challenge is for; the verify step must be the same kind.
 REGISTER = "register"
 LOGIN = "login"
+SECOND_FACTOR = "second_factor"
 
 SUBJECT_ADDED = _l("A passkey was added to your Portal account")
 SUBJECT_REMOVED = _l("A passkey was removed from your Portal account")
@@ -84,11 +87,13 @@ MESSAGES = {
                   "It was refused; use another way to log in and check your passkeys."),
     "duplicate": _l("This passkey is already registered."),
     "account": _l("This account cannot log in at the moment."),
+    "no_login": _l("Your login has ended; log in again."),
 }
 
 
-class PasskeyError(PortalError):
-    """A refused ceremony; ``reason`` is what the audit event says."""
+class PasskeyError(services.AuthError):
+    """A refused ceremony; ``reason`` is what the audit event says. An AuthError, so a
+    refused second step counts toward the lockout like a wrong code."""
 
     status = 400
 
@@ -261,6 +266,7 @@ def register(user: User, credential, name: str | None, pending: dict | None) -> 
     db.session.flush()
     record(user, actions.PASSKEY_ADDED, passkey, name=passkey.name, backed_up=passkey.backed_up,
            user_id=user.id)
+    notify(user, Category.SECURITY, "passkey_added")
     return passkey
 
 
@@ -358,10 +364,45 @@ def login(credential, pending: dict | None, *, remember: bool, ip: str | None,
     return user
 
 
-def _record_refusal(exc: PasskeyError) -> None:
+# -- a passkey as the second step of a login, or for a step-up ---------------------------
+
+
+def has_passkey(user) -> bool:
+    return user is not None and db.session.scalar(
+        sa.select(Passkey.id).where(Passkey.user_id == user.id).limit(1)) is not None
+
+
+def second_factor_options(user: User) -> tuple[dict, dict]:
+    """Options for ``navigator.credentials.get()`` naming the user's own passkeys, for the
+    second step after the password (or a step-up): the password was the first factor, so
+    user verification is preferred, not required."""
+    rp = relying_party()
+    challenge = _issue_challenge(SECOND_FACTOR, user)
+    options = generate_authentication_options(
+        rp_id=rp.id, challenge=base64url_to_bytes(challenge), timeout=TIMEOUT_MS,
+        allow_credentials=[_descriptor(p) for p in user_passkeys(user)],
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    return json.loads(options_to_json(options)), {"challenge": challenge}
+
+
+def check_second_factor(user: User, credential, pending: dict | None) -> Passkey:
+    """The user's passkey that answered the second step (or a step-up). Raises
+    PasskeyError, audited as a failed login (``step="second_factor"``); the caller
+    (``services.second_step``) counts it toward the lockout as a wrong code."""
+    pending = pending or {}
+    try:
+        expected = _take_challenge(pending.get("challenge"), SECOND_FACTOR, user)
+        return _check_assertion(credential, expected, owner=user, require_user_verification=False)
+    except PasskeyError as exc:
+        _record_refusal(exc, owner=user, step="second_factor")
+        raise
+
+
+def _record_refusal(exc: PasskeyError, *, owner: User | None = None, **more) -> None:
     passkey = getattr(exc, "passkey", None)
-    user = db.session.get(User, passkey.user_id) if passkey is not None else None
-    extra = dict(getattr(exc, "details", {}) or {})
+    user = db.session.get(User, passkey.user_id) if passkey is not None else owner
+    extra = dict(getattr(exc, "details", {}) or {}) | more
     if passkey is not None:
         extra["passkey_id"] = passkey.id
     record(user, actions.LOGIN_FAILED, user, outcome=Outcome.FAILURE, reason=f"passkey_{exc.reason}",
@@ -398,6 +439,7 @@ def remove(user: User, passkey_id: int, *, actor: User) -> str:
     passkey = owned(user, passkey_id)
     name = passkey.name
     record(actor, actions.PASSKEY_REMOVED, passkey, name=name, user_id=user.id)
+    notify(user, Category.SECURITY, "passkey_removed")
     db.session.delete(passkey)
     return name
 

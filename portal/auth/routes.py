@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 
 from portal.auth import (
     bp,
+    passkeys,
     registration,
     second_factor,
     services,
@@ -223,7 +224,7 @@ def two_factor_page():
             return redirect(target)
     return render_page("auth/two_factor.html", "auth/_two_factor_form.html", status=form_status(form),
                        form=form, action=url_for("auth.two_factor"), step_up=False,
-                       device_days=two_factor.TRUSTED_DEVICE_DAYS)
+                       device_days=two_factor.TRUSTED_DEVICE_DAYS, **_methods(user))
 
 
 @bp.route("/step-up", methods=["GET", "POST"])
@@ -244,7 +245,14 @@ def step_up():
             flash(_("Confirmed. You can go on."), "success")
             return redirect(target)
     return render_page("auth/step_up.html", "auth/_two_factor_form.html", status=form_status(form),
-                       form=form, action=request.full_path.rstrip("?"), step_up=True, back=target)
+                       form=form, action=request.full_path.rstrip("?"), step_up=True, back=target,
+                       **_methods(current_user))
+
+
+def _methods(user) -> dict:
+    """Which ways of giving the second factor the page offers: the code form (an app, and
+    its recovery codes) and a passkey button."""
+    return {"has_totp": two_factor.has_totp(user), "has_passkeys": passkeys.has_passkey(user)}
 
 
 @bp.post("/logout")

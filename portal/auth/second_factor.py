@@ -23,7 +23,7 @@ from flask_login import current_user, login_user
 from portal import htmx
 from portal.audit import actions
 from portal.audit.services import record
-from portal.auth import bp, services, two_factor
+from portal.auth import bp, passkeys, services, two_factor
 from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import User
@@ -40,6 +40,8 @@ METHODS = ("totp", "recovery_code", "passkey")
 ENROLMENT_ENDPOINTS = {
     "account.two_factor", "account.totp_start", "account.totp_confirm",
     "account.recovery_codes_download", "auth.logout", "static",
+    "account.passkeys", "account.rename_passkey", "account.remove_passkey",
+    "auth.passkey_register_options", "auth.passkey_register_verify",
 }
 
 MUST_ENROL = _l("Admins must use two-factor sign-in. Set it up now to continue.")
@@ -51,8 +53,8 @@ def client() -> dict:
 
 
 def has_second_factor(user) -> bool:
-    """Whether the user has a second factor to log in with (TOTP; passkeys join it)."""
-    return user is not None and two_factor.has_totp(user)
+    """Whether the user has a second factor to log in with: TOTP or a passkey."""
+    return user is not None and (two_factor.has_totp(user) or passkeys.has_passkey(user))
 
 
 def required_for(user) -> bool:

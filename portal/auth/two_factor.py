@@ -36,6 +36,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.models.audit import Outcome
 from portal.models.notification import Category
+from portal.models.passkey import Passkey
 from portal.models.user import RecoveryCode, TrustedDevice, User
 from portal.notifications.services import notify
 
@@ -327,12 +328,15 @@ def reset_by_admin(user: User, actor: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise TwoFactorError(_("Give a reason."), "reason")
-    if user.totp_secret is None:
+    has_passkeys = db.session.scalar(sa.select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+    if user.totp_secret is None and has_passkeys is None:
         raise TwoFactorError(_("Two-factor sign-in is not on for this account."), "reason")
     forgotten = _turn_off(user)
+    # Lost devices hold the passkeys too: they go, so the password alone logs in again.
+    passkeys_removed = db.session.execute(sa.delete(Passkey).where(Passkey.user_id == user.id)).rowcount
     ended = sessions.revoke_all(user.id, "two_factor_reset")
     record(actor, actions.TWO_FACTOR_RESET, user, reason=reason, sessions_ended=len(ended),
-           trusted_devices_revoked=forgotten)
+           trusted_devices_revoked=forgotten, passkeys_removed=passkeys_removed)
     notify(user, Category.SECURITY, "two_factor_reset")
 
 

@@ -138,22 +138,23 @@ KINDS: dict[str, Kind] = {
     "email_changed": Kind(
         Category.SECURITY, _l("Your e-mail address was changed to %(email)s."), None, _account,
         mail=False),
-    # Two-factor (SPEC §9): the services that make these changes call notify() with them.
+    # Two-factor (SPEC §9): the services that make these changes call notify() with them; each
+    # change has its own mail already (portal.auth.two_factor_mail, passkeys.send_notice).
     "two_factor_enabled": Kind(Category.SECURITY, _l("Two-factor authentication was turned on."),
-                               None, _account),
+                               None, _account, mail=False),
     "two_factor_disabled": Kind(Category.SECURITY, _l("Two-factor authentication was turned off."),
-                                None, _account),
+                                None, _account, mail=False),
     "two_factor_reset": Kind(Category.SECURITY,
                              _l("An administrator reset your two-factor authentication."),
-                             None, _account),
+                             None, _account, mail=False),
     "recovery_codes_renewed": Kind(Category.SECURITY, _l("You have new recovery codes; the old ones "
-                                                         "no longer work."), None, _account),
+                                                         "no longer work."), None, _account, mail=False),
     "recovery_code_used": Kind(Category.SECURITY, _l("A recovery code was used to log in."),
-                               _l("If this was not you, change your password."), _sessions),
+                               _l("If this was not you, change your password."), _sessions, mail=False),
     "passkey_added": Kind(Category.SECURITY, _l("A passkey was added to your account."), None,
-                          _account),
+                          _account, mail=False),
     "passkey_removed": Kind(Category.SECURITY, _l("A passkey was removed from your account."), None,
-                            _account),
+                            _account, mail=False),
     # classes
     "request_waiting": Kind(
         Category.CLASSES,

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.user import Role, User
 from tests.support.authenticator import SoftAuthenticator
-from tests.support.http import is_logged_in, login, session_cookie, set_session_cookie
+from tests.support.http import is_logged_in, session_cookie, set_session_cookie
 from tests.support.live import together
 from tests.support.mail import outbox
 
@@ -111,13 +111,9 @@ def test_a_synced_passkey_whose_counter_stays_zero_logs_in_every_time(app, clien
         client.post("/auth/logout")
     [passkey] = stored(app, user.id)
     assert passkey.sign_count == 0 and passkey.backed_up
-    assert "Synced between your devices" in _page_as(app, user)
-
-
-def _page_as(app, user) -> str:
-    other = app.test_client()
-    login(other, user)
-    return other.get("/account/passkeys").get_data(as_text=True)
+    other = app.test_client()  # a passkey is now this account's second factor: log in with it
+    assert passkey_login(other, authn).status_code == 200
+    assert "Synced between your devices" in other.get("/account/passkeys").get_data(as_text=True)
 
 
 def test_a_counter_that_goes_backwards_is_refused_and_audited(app, client, enrolled, audit_events):

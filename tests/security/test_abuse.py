@@ -48,7 +48,7 @@ def test_every_post_refused_without_or_with_anothers_csrf_token(app_factory, wor
     csrf_app = app_factory(WTF_CSRF_ENABLED=True)
     mine, other = csrf_app.test_client(), csrf_app.test_client()
     login(mine, world.users["admin"])
-    login(other, world.users["student"])
+    login(other, world.users["other_student"])
     others_token = csrf_token_from(other.get("/auth/change-password").get_data(as_text=True))
     post_rules = [r for r in csrf_app.url_map.iter_rules() if "POST" in r.methods]
     assert len(post_rules) > 20

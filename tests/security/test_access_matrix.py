@@ -216,6 +216,10 @@ MATRIX = {
         "ok    ok    ok    ok    ok    ok    ok    ok",
     "/auth/passkeys/login/verify":
         "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/passkeys/second-factor/options":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
+    "/auth/passkeys/second-factor/verify":
+        "ok    ok    ok    ok    ok    ok    ok    ok",
     "/auth/passkeys/register/options":
         "login ok    ok    ok    ok    ok    login login",
     "/auth/passkeys/register/verify":

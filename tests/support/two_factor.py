@@ -15,6 +15,12 @@ def code_for(app, email: str) -> str:
     """A TOTP code of ``email`` not used yet. Each code works once: when every step of the
     drift window is used (many logins within a few seconds), this waits for the next step."""
 
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email.lower()))
+        has_app = user is not None and two_factor.has_totp(user)
+        db.session.remove()
+    assert has_app, f"{email} has no authenticator app to take a code from (a passkey only?)"
+
     def usable():
         with app.app_context():
             user = db.session.scalar(sa.select(User).where(User.email == email.lower()))

@@ -90,10 +90,6 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
                                      nonce="0" * 32, invited_by_id=u["instructor"].id, sent_at=now,
                                      expires_at=now + timedelta(days=14))
         db.session.add(invitation)
-        # The student's passkey (its key is never checked by the URL checks).
-        passkey = Passkey(user_id=u["student"].id, credential_id=b64url(f"{prefix}world".encode()),
-                          public_key=b"not-a-key", user_handle=b64url(b"world"), name="World passkey")
-        db.session.add(passkey)
         db.session.flush()
         notification = db.session.scalar(  # the student's: their license was issued by the admin
             sa.select(Notification).where(Notification.user_id == u["student"].id).limit(1))
@@ -105,7 +101,6 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
             join_code=klass.join_code, spec_code=spec.code, achievement_id=achievement.id,
             invitation_id=invitation.id,
             notification_id=notification.id,
-            passkey_id=passkey.id,
         )
         db.session.commit()
     for name in visitors or VISITORS:
@@ -116,6 +111,13 @@ def build(app, make_user, make_specialization, make_license, make_request, make_
     # The suspended user's account is suspended after they logged in; the revoked user's
     # session is ended from elsewhere (an admin): both clients still hold their cookies.
     with app.app_context():
+        # The student's passkey (its key is never checked by the URL checks), added once the
+        # visitors are logged in: a passkey is a second factor, asked for at the next login.
+        passkey = Passkey(user_id=u["student"].id, credential_id=b64url(f"{prefix}world".encode()),
+                          public_key=b"not-a-key", user_handle=b64url(b"world"), name="World passkey")
+        db.session.add(passkey)
+        db.session.flush()
+        w.ids["passkey_id"] = passkey.id
         admin = db.session.get(User, u["admin"].id)
         suspended = db.session.get(User, u["suspended"].id)
         auth_services.set_status(suspended, UserStatus.SUSPENDED, admin, "Matrix test")
