@@ -121,6 +121,24 @@ TABLES: dict[str, Table] = {
             "created_at": export(), "expires_at": export(), "last_used_at": export(),
             "ip": export(), "user_agent": export(), "revoked_at": export(),
         }),
+    "passkeys": Table(
+        "Passkeys: name, public key, when added and last used",
+        "Until removed, reset by an admin, or erasure",
+        owner="user_id", document="sessions.json", columns={
+            "id": _ID, "user_id": keep("the owner's account number", exported=True),
+            "credential_id": erase("names the key on the person's device"),
+            "public_key": erase("checks the device's signatures"),
+            "user_handle": erase("the account's random id on the device"),
+            "sign_count": erase("a replay counter"),
+            "transports": export(), "backed_up": export(), "aaguid": export(), "name": export(),
+            "created_at": export(), "last_used_at": export(),
+        }),
+    "passkey_challenges": Table(
+        "Passkey challenges waiting for an answer", "5 minutes",
+        columns={
+            "id": _ID, "challenge": erase("single-use, five minutes"), "purpose": erase(),
+            "user_id": erase(), "expires_at": erase(),
+        }),
     "login_throttles": Table(
         "Wrong-password counters per account and network",
         "Until stale (no lock and nothing for 30 days); all at erasure",

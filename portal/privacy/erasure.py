@@ -51,6 +51,7 @@ from portal.models.job import Job, JobItem
 from portal.models.klass import ClassInvitation
 from portal.models.license import UpgradeRequest
 from portal.models.notification import MailDelivery, Notification, NotificationPreference
+from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.user import (
     LoginThrottle,
     RecoveryCode,
@@ -156,6 +157,8 @@ def erase(user: User, actor: User | None, *, reason: str | None = None) -> Erase
         sa.delete(UserSession).where(UserSession.user_id == user.id)).rowcount
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    counts["passkeys"] = db.session.execute(sa.delete(Passkey).where(Passkey.user_id == user.id)).rowcount
+    db.session.execute(sa.delete(PasskeyChallenge).where(PasskeyChallenge.user_id == user.id))
     counts["trusted_devices"] = db.session.execute(
         sa.delete(TrustedDevice).where(TrustedDevice.user_id == user.id)).rowcount
     counts["invitations"] = db.session.execute(sa.delete(ClassInvitation).where(sa.or_(

@@ -73,11 +73,12 @@ def _json_type(column: sa.Column) -> dict:
     elif isinstance(kind, sa.Date):
         out = {"type": "string", "format": "date"}
     elif isinstance(kind, sa.JSON):
-        out = {"type": "object"}
+        out = {"type": ["object", "array"]}
     else:
         out = {"type": "string"}
     if column.nullable:
-        out["type"] = [out["type"], "null"]
+        types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+        out["type"] = [*types, "null"]
     return out
 
 
@@ -153,10 +154,13 @@ def classes(user: User) -> tuple[dict, dict]:
 def sessions(user: User) -> tuple[dict, dict]:
     t = db.metadata.tables["user_sessions"]
     devices = db.metadata.tables["trusted_devices"]
+    keys = db.metadata.tables["passkeys"]
     return ({"sessions": rows("user_sessions", t.c.user_id == user.id),
-             "remembered_devices": rows("trusted_devices", devices.c.user_id == user.id)},
+             "remembered_devices": rows("trusted_devices", devices.c.user_id == user.id),
+             "passkeys": rows("passkeys", keys.c.user_id == user.id)},
             _document("sessions.json", sessions=_list(row_schema("user_sessions")),
-                      remembered_devices=_list(row_schema("trusted_devices"))))
+                      remembered_devices=_list(row_schema("trusted_devices")),
+                      passkeys=_list(row_schema("passkeys"))))
 
 
 def notifications(user: User) -> tuple[dict, dict]:
