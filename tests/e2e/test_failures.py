@@ -53,16 +53,16 @@ def test_a_failed_tick_says_why_beside_the_checkbox(portal, browse, app, squad):
     # The network fails: the row stays, and an alert says nothing reached Portal.
     row = page.locator(f"#student-{alex.id}")
     page.route("**/requirements", lambda route: route.abort())
-    row.get_by_role("checkbox").first.check()
+    row.locator("input[name=requirement]").first.check()
     expect(row.get_by_role("alert")).to_have_text(UNREACHABLE)
     tab.check()
     assert confirmations(app, alex) == 0
     page.unroute("**/requirements")
     # Trying again works, and the alert goes away.
     with page.expect_response(lambda r: r.url.endswith("/requirements")):
-        row.get_by_role("checkbox").first.uncheck()
+        row.locator("input[name=requirement]").first.uncheck()
     with page.expect_response(lambda r: r.url.endswith("/requirements")):
-        page.locator(f"#student-{alex.id}").get_by_role("checkbox").first.check()
+        page.locator(f"#student-{alex.id}").locator("input[name=requirement]").first.check()
     expect(page.locator(f"#student-{alex.id}").get_by_role("status")).to_have_text("Saved")
     expect(page.locator(f"#student-{alex.id}").get_by_role("alert")).to_have_count(0)
     assert confirmations(app, alex) == 1
@@ -74,7 +74,7 @@ def test_a_failed_tick_says_why_beside_the_checkbox(portal, browse, app, squad):
                                       actor=db.session.get(User, squad["coach"].id))
         db.session.commit()
     row = page.locator(f"#student-{alex.id}")
-    row.get_by_role("checkbox").last.check()
+    row.locator("input[name=requirement]").last.check()
     alert = row.get_by_role("alert")
     expect(alert).to_contain_text("Page not found")
     expect(alert).to_contain_text("There is nothing here. Check the address, or go back to your dashboard.")
@@ -86,7 +86,7 @@ def test_a_failed_tick_says_why_beside_the_checkbox(portal, browse, app, squad):
         class_services.archive_class(klass, actor=db.session.get(User, squad["coach"].id))
         db.session.commit()
     row = page.locator(f"#student-{bea.id}")
-    row.get_by_role("checkbox").first.check()
+    row.locator("input[name=requirement]").first.check()
     alert = row.get_by_role("alert")
     expect(alert).to_contain_text("Not allowed")
     expect(alert).to_contain_text("Your account is not allowed to do this.")
@@ -154,7 +154,7 @@ def test_an_ended_session_goes_to_login_and_back(portal, browse, app, squad):
     other_device.post("/auth/sessions/revoke-others", form_page="/auth/sessions")
     # A click, not check(): the page leaves before the box could be seen ticked.
     with page.expect_navigation():
-        page.locator(f"#student-{alex.id}").get_by_role("checkbox").first.click()
+        page.locator(f"#student-{alex.id}").locator("input[name=requirement]").first.click()
     tab.wait_for_path("/auth/login")
     expect(page.locator("#flashes")).to_contain_text(str(SESSION_ENDED))
     assert page.locator(f"#student-{alex.id}").count() == 0  # a whole page, not a swapped-in form
@@ -168,6 +168,6 @@ def test_an_ended_session_goes_to_login_and_back(portal, browse, app, squad):
     assert page.url.endswith(squad["page"] + "?q=Alex")
     tab.check()
     with page.expect_response(lambda r: r.url.endswith("/requirements")):
-        page.locator(f"#student-{alex.id}").get_by_role("checkbox").first.check()
+        page.locator(f"#student-{alex.id}").locator("input[name=requirement]").first.check()
     expect(page.locator(f"#student-{alex.id}").get_by_role("status")).to_have_text("Saved")
     assert confirmations(app, alex) == 1
