@@ -34,7 +34,7 @@ def test_instructor_confirms_requirements_and_approves_from_queue(
     tab.wait_for_path(f"/dashboard/classes/{class_id}")
     tab.check()
     row = page.locator(f"#student-{student.id}")
-    for box in row.locator("input[type=checkbox]").all():
+    for box in row.locator("input[name=requirement]").all():
         if js:  # each change saves at once
             with page.expect_response(lambda r: "/requirements" in r.url):
                 box.check()
