@@ -216,11 +216,11 @@ def two_factor_page():
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     if form.validate_on_submit():
-        user, accepted = _check_code(form, "login", user.id)
+        checked, accepted = _check_code(form, "login", user.id)
         if accepted is not None:
-            target = second_factor.finish_login(user, accepted.method,
+            target = second_factor.finish_login(checked, accepted.method,
                                                 remember_device=form.remember_device.data)
-            _recovery_code_notice(user, accepted)
+            _recovery_code_notice(checked, accepted)
             return redirect(target)
     return render_page("auth/two_factor.html", "auth/_two_factor_form.html", status=form_status(form),
                        form=form, action=url_for("auth.two_factor"), step_up=False,

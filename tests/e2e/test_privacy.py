@@ -65,7 +65,7 @@ def test_export_download_and_delete_my_account(portal, browse, make_user, make_s
     again.goto("/auth/login")
     again.page.fill("#email", "robin@example.org")
     again.page.fill("#password", JOURNEY_PASSWORD)
-    again.page.get_by_role("button", name="Log in").click()
+    again.page.get_by_role("button", name="Log in", exact=True).click()
     again.page.wait_for_function("() => /password is not correct/i.test(document.body.innerText)")
     again.check()
     assert again.path.startswith("/auth/login")
