@@ -21,18 +21,6 @@ from tests.support.http import login
 
 
 @pytest.fixture
-def spec(make_specialization):
-    return make_specialization("PLY", "Player", max_level=3, requirements_per_level=2)
-
-
-@pytest.fixture
-def teacher(make_user, assign, spec):
-    user = make_user("instructor", name="Carla Rivera")
-    assign(user, spec)
-    return user
-
-
-@pytest.fixture
 def klass(make_class, teacher, spec):
     return make_class(teacher, spec, "Player autumn", "Mondays")
 
