@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.auth import bp, passkeys, second_factor, services, tokens
-from portal.auth.routes import _client, _start_cookie_session
 from portal.exceptions import PortalError
 from portal.extensions import db
 from portal.limits import PER_IP_ATTEMPTS, limited, throttled
@@ -85,12 +84,12 @@ def passkey_login_verify():
     pending = session.pop(LOGIN_KEY, None)
     remember = body.get("remember") is True
     try:
-        user = passkeys.login(body.get("credential"), pending, remember=remember, **_client())
+        user = passkeys.login(body.get("credential"), pending, remember=remember, **second_factor.client())
     except passkeys.PasskeyError as exc:
         db.session.commit()
         return _refused(exc)
     db.session.commit()
-    _start_cookie_session(user, remember=remember)
+    second_factor.start_cookie_session(user, remember=remember)
     second_factor.mark_fresh("passkey")  # a passkey with user verification is both factors
     target = safe_next(body.get("next") if isinstance(body.get("next"), str) else None)
     return jsonify(redirect=target or url_for("dashboard.index"))
