@@ -9,6 +9,7 @@ from flask_login import current_user, logout_user
 from portal import dates
 from portal.account import bp, services
 from portal.account.forms import EmailChangeForm, ProfileForm
+from portal.auth import tokens
 from portal.db import begin_write
 from portal.exceptions import PortalError, commit_or_show, form_status, show_error
 from portal.extensions import db
@@ -70,9 +71,10 @@ def email():
     if form.validate_on_submit():
         try:
             outgoing = services.request_email_change(
-                current_user, form.new_email.data, form.current_password.data)
+                current_user, form.new_email.data, form.current_password.data, ip=request.remote_addr)
         except PortalError as exc:
-            db.session.commit()  # a wrong current password is audited
+            db.session.commit()  # a wrong current password is audited and counted
+            tokens.send_lockout_notices(getattr(exc, "locks_started", ()))
             show_error(form, exc)
         else:
             # Sent before the commit: mail that cannot go out leaves everything as it was.

@@ -25,7 +25,6 @@ from portal.audit import actions
 from portal.audit.services import record
 from portal.auth import services as accounts
 from portal.auth import sessions
-from portal.auth.passwords import verify_password
 from portal.auth.tokens import absolute_url
 from portal.db import apply_changes, utcnow
 from portal.exceptions import PortalError
@@ -189,17 +188,17 @@ def mail_to(user: User, to: str, template: str, **context) -> Outgoing:
             user=user, **context))
 
 
-def request_email_change(user: User, new_email: str, current_password: str) -> list[Outgoing]:
+def request_email_change(user: User, new_email: str, current_password: str, *,
+                         ip: str | None = None) -> list[Outgoing]:
     """Ask to change the address to ``new_email``: the new address gets a link that makes
     the change, the old one a notice with a link that cancels it. An address that already
     has an account gets the same answer and no change (its owner gets a notice). Returns
     the mail to send; the caller sends it before committing, and rolls back if it cannot.
 
-    Raises AccountError (field ``current_password`` or ``new_email``)."""
-    if not verify_password(user.password_hash, current_password or ""):
-        record(user, actions.USER_EMAIL_CHANGE_REQUESTED, user, outcome=Outcome.FAILURE,
-               reason="wrong_current_password")
-        raise AccountError(_("Your current password is not correct."), "current_password")
+    Raises AccountError (field ``new_email``), or AuthError / AccountLocked (field
+    ``current_password``): a wrong password counts toward the lockout as at login."""
+    accounts.check_current_password(user, current_password, ip=ip,
+                                    action=actions.USER_EMAIL_CHANGE_REQUESTED)
     new_email = accounts.normalise_email(new_email)
     if new_email == user.email:
         raise AccountError(_("This is already your e-mail address."), "new_email")

@@ -445,22 +445,22 @@ def store_password(user: User, password: str) -> None:
     lockout.clear(user)
 
 
-def change_password(user: User, current_password: str, new_password: str, *, ip: str | None = None) -> int:
-    """Change the user's own password; every other session ends. Returns how many.
-
-    Raises AuthError (field ``current_password`` or ``password``). A wrong current
-    password counts toward the lockout of the client's source like a wrong login, and
-    while that source is locked (AccountLocked) the current password is not checked."""
+def check_current_password(user: User, password: str, *, ip: str | None, action: str) -> None:
+    """Re-check the signed-in user's password before an account change (``action``, the
+    audit action recorded as failed on a refusal). A wrong password counts toward the
+    lockout of the client's source like a wrong login; while that source is locked the
+    password is not checked. Raises AuthError or AccountLocked (field ``current_password``)
+    carrying ``locks_started``; the caller commits either way, then mails those notices."""
     _for_password_check(User.id == user.id)
     source = lockout.source_for(ip)
     held = lockout.lock_for(user, source)
     if held is not None:
-        dummy_verify(current_password)
-        record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="locked",
+        dummy_verify(password or "")
+        record(user, action, user, outcome=Outcome.FAILURE, reason="locked",
                source=held.source, until=held.until)
         raise AccountLocked(held, "current_password")
-    if not verify_password(user.password_hash, current_password):
-        record(user, actions.PASSWORD_CHANGED, user, outcome=Outcome.FAILURE, reason="wrong_current_password")
+    if not verify_password(user.password_hash, password or ""):
+        record(user, action, user, outcome=Outcome.FAILURE, reason="wrong_current_password")
         counted = lockout.count_failure(user, source)
         started = _worth_telling(user, counted)
         if counted.applies is not None:
@@ -468,6 +468,15 @@ def change_password(user: User, current_password: str, new_password: str, *, ip:
         error = AuthError(_("Your current password is not correct."), "current_password")
         error.locks_started = started
         raise error
+
+
+def change_password(user: User, current_password: str, new_password: str, *, ip: str | None = None) -> int:
+    """Change the user's own password; every other session ends. Returns how many.
+
+    Raises AuthError (field ``current_password`` or ``password``). A wrong current
+    password counts toward the lockout of the client's source like a wrong login, and
+    while that source is locked (AccountLocked) the current password is not checked."""
+    check_current_password(user, current_password, ip=ip, action=actions.PASSWORD_CHANGED)
     validate_new_password(new_password, email=user.email, name=user.name)
     if verify_password(user.password_hash, new_password):
         raise AuthError(_("Choose a password different from your current one."), "password")

@@ -9,6 +9,7 @@ import pytest
 from portal import mail
 from portal.account import services
 from portal.audit import actions
+from portal.auth import services as accounts
 from portal.extensions import db
 from portal.models.user import User
 from tests.support.http import is_logged_in, login
@@ -103,6 +104,26 @@ def test_wrong_password_and_bad_addresses_get_field_errors(app, client, login_as
     assert same.status_code == 422 and "already your e-mail address" in same.get_data(as_text=True)
     assert outbox(app.config["MAIL_OUTBOX"]) == []
     assert _user(app, user.id).pending_email is None
+
+
+def test_wrong_passwords_count_toward_the_lockout_and_the_owner_hears(app, client, login_as, audit_events):
+    """The password asked for a new address is guessed no more cheaply than at login."""
+    app.config.update(LOCKOUT_THRESHOLD=3)
+    user = login_as(email="guarded@example.org")
+    for _ in range(3):
+        assert _ask(client, user, password="not the password").status_code == 422
+    lock = wait_for_mail(app.config["MAIL_OUTBOX"], "guarded@example.org", 1)
+    assert "locked" in lock[0][0]
+    with app.app_context():
+        assert accounts.is_locked(db.session.get(User, user.id))
+    # Locked: the right password is not checked either, and nothing is asked for.
+    refused = _ask(client, user)
+    assert refused.status_code == 422
+    assert "locked from this device or network" in refused.get_data(as_text=True)
+    reasons = [e.details.get("reason") for e in audit_events(actions.USER_EMAIL_CHANGE_REQUESTED)]
+    assert reasons.count("wrong_current_password") == 3 and "locked" in reasons
+    assert _user(app, user.id).pending_email is None
+    assert [to for to, _s, _t in outbox(app.config["MAIL_OUTBOX"])] == ["guarded@example.org"]
 
 
 def test_mail_that_cannot_be_sent_changes_nothing_and_says_so(app, client, login_as, monkeypatch,
