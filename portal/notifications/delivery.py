@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
 TASK = "portal.notifications.delivery.deliver"
-_DUE_KEY = "portal_mail_due"
+_DUE_KEY = services.DUE_KEY  # ``notify`` adds its deliveries' ids here itself
 
 
 

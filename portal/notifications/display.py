@@ -1,7 +1,7 @@
 """What templates use to show notifications (template globals, registered by the app)."""
 from __future__ import annotations
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -37,8 +37,14 @@ def mail_state_label(n: Notification) -> str:
     return str(MAIL_STATES.get(n.mail_state, n.mail_state))
 
 
-def unread_notifications() -> int:
-    return services.unread_count(current_user.id) if current_user.is_authenticated else 0
+def unread_notifications(fresh: bool = False) -> int:
+    """The header's count: one indexed query, asked once per request (``fresh`` after
+    this request marked some read)."""
+    if not current_user.is_authenticated:
+        return 0
+    if fresh or "notifications_unread" not in g:
+        g.notifications_unread = services.unread_count(current_user.id)
+    return g.notifications_unread
 
 
 def latest_notifications(limit: int = 3) -> list[Notification]:

@@ -9,7 +9,7 @@ from portal.extensions import csrf, db
 from portal.htmx import is_htmx, redirect, render_page
 from portal.limits import PER_IP_ATTEMPTS, limited
 from portal.models.notification import MailMode, Notification
-from portal.notifications import bp, delivery, kinds, services
+from portal.notifications import bp, delivery, display, kinds, services
 from portal.params import int_arg
 
 
@@ -17,14 +17,14 @@ from portal.params import int_arg
 def index():
     listing = services.page(current_user.id, before=int_arg("before", lo=1))
     return render_page("notifications/index.html", "notifications/_list.html", listing=listing,
-                       unread=services.unread_count(current_user.id))
+                       unread=display.unread_notifications())
 
 
 @bp.get("/count")
 def count():
     """The header's badge, for htmx to refresh (on navigation and every minute)."""
     response = make_response(render_template("notifications/_count.html",
-                                             unread=services.unread_count(current_user.id)))
+                                             unread=display.unread_notifications()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -34,7 +34,7 @@ def _changed():
     if is_htmx():
         response = render_page("notifications/index.html", "notifications/_list.html",
                                listing=services.page(current_user.id),
-                               unread=services.unread_count(current_user.id))
+                               unread=display.unread_notifications(fresh=True))
         response.headers["HX-Trigger"] = "notifications-changed"
         return response
     return redirect(url_for("notifications.index"))
