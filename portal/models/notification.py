@@ -95,9 +95,11 @@ class Notification(db.Model):
             "category IN ('decisions', 'license_status', 'expiry', 'security', 'classes', 'achievements')",
             name="category"),
         sa.CheckConstraint("mail IN ('instant', 'daily', 'off')", name="mail"),
-        # The list (newest first, keyset on id) and the unread count: one index each.
+        # The list (newest first, keyset on id) and the unread count: one index each. The
+        # count's holds the unread ones only, so it is answered from the index alone.
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),
-        sa.Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        sa.Index("ix_notifications_unread_user_id", "user_id", "read_at",
+                 sqlite_where=sa.text("read_at IS NULL"), postgresql_where=sa.text("read_at IS NULL")),
         # The digest run: daily notifications not in a digest yet.
         sa.Index("ix_notifications_mail_delivery_id", "mail", "delivery_id"),
     )

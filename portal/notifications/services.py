@@ -168,7 +168,7 @@ def unsubscribe(user: User, categories: list[str]) -> dict[str, tuple]:
 
 
 def unread_count(user_id: int) -> int:
-    """One query on the (user_id, read_at) index."""
+    """One query, answered from the index of unread notifications by person."""
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
