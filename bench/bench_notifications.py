@@ -241,6 +241,8 @@ def database_figures(app, user_id: int, calls: int) -> dict:
                                                                   Notification.id < (before or 0))
                                     .order_by(Notification.id.desc()).limit(services.PAGE_SIZE + 1)),
         }
+        if before is None:  # one page only: no later page to measure
+            del cases["later page (keyset)"]
         for label, (fn, statement) in cases.items():
             fn()
             db.session.rollback()

@@ -8,6 +8,9 @@ Settings come from the environment:
     BENCH_DATABASE_URL=postgresql+psycopg://…/empty_db  PostgreSQL instead of a temporary SQLite file
     BENCH_SECONDS=5  BENCH_ROUNDS=3  BENCH_CONNECTIONS=50  BENCH_WORKERS=<cores>
     BENCH_BULK=500                                       students in the bulk issuance job (0: skip)
+    BENCH_NOTIFICATIONS=25                               notifications per account for the list page
+                                                         (0: skip; the full-scale figure, 50 per account,
+                                                         is ``python -m bench.bench_notifications``)
 
 Steps: a scale database is made (migrations + `flask seed scale`); Portal and
 ``bench/hello_app.py`` are served by gunicorn with the same settings
@@ -54,6 +57,7 @@ SETTINGS = {
     "connections": env_int("BENCH_CONNECTIONS", 50),
     "workers": workers_default(),
     "bulk": env_int("BENCH_BULK", 500),
+    "notifications": env_int("BENCH_NOTIFICATIONS", 25),
 }
 
 
@@ -225,6 +229,9 @@ PAGES = [
     ("admin dashboard", "/admin/", "admin", 0.2),
     ("audit viewer, action filter", "/audit/?action=auth.login_failed", "admin", 0.2),
     ("admin user list", "/admin/users", "admin", 0.2),
+    ("notifications list", "/notifications", "student", 0.3),
+    ("notifications, later page (keyset)", "/notifications?before={notification_before}", "student", 0.3),
+    ("notifications unread count (header, htmx)", "/notifications/count", "student", 0.3),
 ]
 
 
@@ -241,7 +248,10 @@ def http_figures(instance: Instance, ids: dict, report: Report) -> None:
             cookies[who] = log_in(portal.url, scale.email(kind, 1), scale.PASSWORD)
         wrk(hello.url + "/", 1, conns)
         for name, template, who, goal in PAGES:
-            path = template.format(**ids)
+            try:
+                path = template.format(**ids)
+            except KeyError:  # its data was not made (e.g. BENCH_NOTIFICATIONS=0)
+                continue
             cookie = cookies.get(who) if who else None
             status, _, _, _ = request(portal.url, "GET", path, cookie or "")
             if status == 404 or status >= 500 or (who and status != 200):
@@ -405,6 +415,47 @@ def transparency_figures(app, report: Report) -> None:
     figures(app, report)
 
 
+def notification_data(app, ids: dict, report: Report) -> None:
+    """``BENCH_NOTIFICATIONS`` notifications for every account of the scale database
+    (bulk inserts, scattered as months of use leave them), and the keyset id of student
+    1's second page for the pages under load."""
+    from bench.bench_notifications import fill
+    from portal.extensions import db
+    from portal.models import User
+    from portal.notifications import services
+    from portal.seed import scale
+
+    per_user = SETTINGS["notifications"]
+    if not per_user:
+        return
+    start = time.perf_counter()
+    rows = fill(app, per_user)
+    report.add("data", f"{rows:,} notifications ({per_user} per account, bulk inserts)",
+               time.perf_counter() - start, "s")
+    with app.app_context():
+        import sqlalchemy as sa
+
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == scale.email("student", 1)))
+        first = services.page(user_id)
+        ids["notification_user"] = user_id
+        if first.next:
+            ids["notification_before"] = first.next["before"]
+        db.session.remove()
+
+
+def notification_figures(app, ids: dict, report: Report) -> None:
+    """Database time of the unread count and the list's pages, with the plans."""
+    from bench.bench_notifications import database_figures
+
+    if "notification_user" not in ids:
+        return
+    figures = database_figures(app, ids["notification_user"], 30)
+    figures.pop("before", None)
+    for label, v in figures.items():
+        report.add("notifications", f"{label}, database time (median)", v["median_ms"], "ms",
+                   p95_ms=v["p95_ms"], plan=v["plan"])
+
+
 def bulk_figure(report: Report) -> None:
     from bench.bench_admin import bulk_issue
 
@@ -421,13 +472,19 @@ def bulk_figure(report: Report) -> None:
                    failed=result["failed"])
     finally:
         instance.cleanup()
-    from bench.bench_notifications import bulk_seconds
+    from bench.bench_notifications import bulk_extra, notify_cost
 
-    # What notifying every student adds to the same job (no certificates: its own cost).
-    with_notes, _handed = bulk_seconds(students, True)
-    without, _ = bulk_seconds(students, False)
-    report.add("bulk", f"notifying the {students} students of a bulk job (extra time)", with_notes - without,
-               "s", round(5 * students / 500, 1))
+    # What notifying every student adds to the same job (no certificates: its own cost):
+    # the job with and without, and one notify() measured apart (the job's own time
+    # drifts with the machine's load by more than the notifications cost).
+    r = bulk_extra(students, 1)
+    report.add("bulk", f"notifying the {students} students of a bulk job (extra time)", r["extra_s"],
+               "s", round(5 * students / 500, 1), with_s=r["with_s"], without_s=r["without_s"],
+               extra_cpu_s=r["extra_cpu_s"], load=r["load"])
+    c = notify_cost(students)
+    report.add("bulk", f"one notify() with its e-mail delivery, × {students}", c["wall_ms"] * students / 1000,
+               "s", round(5 * students / 500, 1), per_notification_ms=c["wall_ms"], cpu_ms=c["cpu_ms"],
+               load=c["load"])
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -541,11 +598,13 @@ def main() -> None:
         app = instance.app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
         ids = targets(app)
         log(f"pages: license {ids['license_id']}, code {ids['code']}")
+        notification_data(app, ids, report)
         http_figures(instance, ids, report)
         login_figures(app, report)
         pdf_figures(app, ids, report)
         audit_figures(app, report)
         transparency_figures(app, report)
+        notification_figures(app, ids, report)
         from portal.extensions import db
 
         with app.app_context():
