@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import User
-from portal.models.notification import Category, Notification
+from portal.models.notification import Category, MailMode, Notification, NotificationPreference
 from portal.notifications import services
-from portal.notifications.services import notify
+from portal.notifications.services import notify, set_preferences
 
 
 @contextmanager
@@ -90,3 +90,31 @@ def test_the_count_and_the_pages_read_by_index(app, make_user):
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 25
+
+
+def test_preferences_are_read_once_per_transaction_and_a_change_is_seen(app, make_user):
+    user = make_user("instructor")
+    with app.app_context():
+        engine = db.engine
+        seen = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if "FROM notification_preferences" in statement:
+                seen.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", before)
+        try:
+            person = db.session.get(User, user.id)
+            for n in range(3):
+                notify(person, Category.CLASSES, "student_joined", class_id=None, class_name="A",
+                       student=f"Pupil {n}")
+            assert len(seen) == 1
+            set_preferences(person, {Category.CLASSES: MailMode.OFF}, person)
+            notify(person, Category.CLASSES, "student_joined", class_id=None, class_name="A", student="Late")
+            db.session.commit()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before)
+        modes = db.session.scalars(sa.select(Notification.mail).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id)).all()
+        assert modes == [MailMode.DAILY] * 3 + [MailMode.OFF]
+        assert db.session.get(NotificationPreference, (user.id, Category.CLASSES)).mode == MailMode.OFF
