@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app
 
 ALGORITHM = "Ed25519"
-_cache: dict[str, tuple[float, dict, dict[str, Ed25519PrivateKey]]] = {}
+_cache: dict[str, tuple[tuple[int, int, int], dict, dict[str, Ed25519PrivateKey]]] = {}
 
 
 def b64url(data: bytes) -> str:
@@ -87,16 +87,20 @@ def _ring() -> tuple[dict, dict[str, Ed25519PrivateKey]]:
         with _locked(folder):
             if not path.exists():
                 _new_key(folder, {"current": None, "keys": []})
-    mtime = path.stat().st_mtime
+    # The ring is re-read when the file changed: a rotation (here, by another node sharing the
+    # folder, or by `keys rotate`) puts a new file in its place, so its inode and size tell
+    # even where its time did not move (a coarse clock on a network file system).
+    seen = path.stat()
+    version = (seen.st_ino, seen.st_size, seen.st_mtime_ns)
     cached = _cache.get(str(folder))
-    if cached and cached[0] == mtime:
+    if cached and cached[0] == version:
         return cached[1], cached[2]
     ring = json.loads(path.read_text())
     private: dict[str, Ed25519PrivateKey] = {}
     pem_path = folder / f"{ring['current']}.pem"
     if pem_path.exists():
         private[ring["current"]] = serialization.load_pem_private_key(pem_path.read_bytes(), None)
-    _cache[str(folder)] = (mtime, ring, private)
+    _cache[str(folder)] = (version, ring, private)
     return ring, private
 
 

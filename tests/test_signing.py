@@ -1,6 +1,9 @@
 """The academy's signing keys, and the contexts that keep its kinds of message apart."""
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -42,6 +45,24 @@ def test_rotation_keeps_old_signatures_valid(app):
         keys = {k["kid"]: k for k in signing.public_keys()}
         assert keys[old_kid]["retired_at"] and not keys[old_kid]["current"]
         assert keys[new_kid]["current"] and keys[new_kid]["retired_at"] is None
+
+
+def test_a_rotation_by_another_node_is_seen_even_within_one_clock_tick(app, tmp_path):
+    """Nodes sharing the key folder each keep the ring in memory; one node's rotation must
+    reach the others at their next use, even where the file's time did not move (a coarse
+    clock on a network file system): the ring is re-read when the file is another one."""
+    with app.app_context():
+        old_kid = signing.current_key_id()
+        path = tmp_path / "instance" / "keys" / "keyring.json"
+        seen = path.stat()
+        # Another node's rotation: a new file in place of the ring, this process not told.
+        ring = json.loads(path.read_text())
+        new_kid = signing._new_key(path.parent, ring)
+        os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+        assert path.stat().st_mtime_ns == seen.st_mtime_ns
+        assert new_kid != old_kid and signing.current_key_id() == new_kid
+        kid, signature = signing.sign(LICENSE, b"after")
+        assert kid == new_kid and signing.verify(LICENSE, b"after", signature, new_kid)
 
 
 @pytest.mark.parametrize("made, other", [(LICENSE, CHECKPOINT), (CHECKPOINT, LICENSE)])
