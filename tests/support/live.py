@@ -174,9 +174,9 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 class HttpClient:
     """One visitor with a cookie jar, talking to a live server (no redirects followed)."""
 
-    def __init__(self, base_url: str, timeout: float = 60):
+    def __init__(self, base_url: str, timeout: float = 60, jar: http.cookiejar.CookieJar | None = None):
         self.base = base_url.rstrip("/")
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = jar if jar is not None else http.cookiejar.CookieJar()  # shared: the same browser
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
         )
