@@ -18,6 +18,7 @@ from portal.licenses.cli import keys_cli, licenses_cli
 from portal.models.user import Role
 from portal.privacy.cli import privacy_cli
 from portal.seed import scale
+from portal.stats.cli import stats_cli
 from portal.transparency.cli import transparency_cli
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -116,7 +117,7 @@ def seed_scale(students: int, audit_events: int, instructors: int | None, classe
 def register(app: Flask) -> None:
     # Each feature keeps its commands beside its services.
     for group in (users_cli, seed_cli, audit_cli, mail_cli, licenses_cli, keys_cli, jobs_cli,
-                  achievements_cli, transparency_cli, privacy_cli, credentials_cli):
+                  achievements_cli, transparency_cli, privacy_cli, credentials_cli, stats_cli):
         app.cli.add_command(group)
 
 

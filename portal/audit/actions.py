@@ -98,6 +98,9 @@ ACHIEVEMENTS_REBUILT = "achievement.rebuilt"  # the rebuild added missing awards
 USER_ACHIEVEMENTS_SHOWN = "user.achievements_shown"  # the person showed or hid theirs
 CLASS_ACHIEVEMENT_SUMMARY = "class.achievement_summary"  # an admin turned the summary on or off
 
+# the admin overview's kept figures (portal/stats/summary.py)
+STATS_RECOUNTED = "stats.recounted"  # a recount corrected kept figures that had drifted
+
 # jobs
 JOB_STARTED = "job.started"
 JOB_FINISHED = "job.finished"

@@ -623,6 +623,16 @@ def _either(key: str, yes: Builder, no: Builder) -> Builder:
     return lambda c: (yes if c.d.get(key) else no)(c)
 
 
+def _recounted(c: Context) -> str:
+    count = int(c.d.get("cells") or 0)
+    if c.mine:
+        return ngettext("You corrected %(num)d figure of the admin overview by a recount",
+                        "You corrected %(num)d figures of the admin overview by a recount", count)
+    return ngettext("%(who)s corrected %(num)d figure of the admin overview by a recount",
+                    "%(who)s corrected %(num)d figures of the admin overview by a recount",
+                    count, who=c.who)
+
+
 def _rebuilt(c: Context) -> str:
     count = int(c.d.get("awarded") or 0)
     if c.mine:
@@ -787,6 +797,7 @@ SENTENCES: dict[str, Builder] = {
     a.ACHIEVEMENT_DELETED: _achievement(_l("You deleted the achievement “{title}”"),
                                         _l("{who} deleted the achievement “{title}”")),
     a.ACHIEVEMENTS_REBUILT: _rebuilt,
+    a.STATS_RECOUNTED: _recounted,
     a.USER_ACHIEVEMENTS_SHOWN: _either(
         "shown",
         _fixed(_l("You showed your achievements again"), _l("{who} showed their achievements again")),

@@ -34,6 +34,7 @@ from portal.extensions import db
 from portal.limits import within_quota
 from portal.models.audit import AuditEvent, Outcome
 from portal.models.user import Role, User, UserStatus
+from portal.stats import summary
 
 log = logging.getLogger("portal.auth.registration")
 
@@ -197,7 +198,9 @@ def purge_unconfirmed(now: datetime | None = None, days: int = UNCONFIRMED_DAYS)
         except IntegrityError:  # something refers to it after all: keep it, and say so
             log.warning("unconfirmed account %s is referred to; not removed", user_id)
             continue
-        if result.rowcount == 1:
+        if result.rowcount == 1:  # the DELETE bypassed the flush that keeps the counts
+            removed_user = summary.user_contribution(Role.STUDENT, UserStatus.PENDING, created_at)
+            summary.adjust(db.session.connection(), summary.minus(removed_user))
             record(None, actions.USER_UNCONFIRMED_REMOVED, ("user", user_id), email=email,
                    registered_at=created_at, days=days)
             removed.append(email)

@@ -32,6 +32,7 @@ from portal.models.audit import Outcome
 from portal.models.notification import Category
 from portal.models.user import Role, User, UserSession, UserStatus
 from portal.notifications.services import notify
+from portal.stats import summary
 
 
 class AuthError(PortalError):
@@ -163,6 +164,10 @@ def confirm_address(user: User, *, via: str) -> bool:
     db.session.refresh(user)
     if result.rowcount != 1:
         return False
+    if before != user.status:  # the UPDATE bypassed the flush that keeps the counts
+        summary.adjust(db.session.connection(),
+                       summary.moved(summary.user_contribution(user.role, before, user.created_at),
+                                     summary.user_contribution(user.role, user.status, user.created_at)))
     record(user, actions.USER_EMAIL_CONFIRMED, user, via=via)
     if before != user.status:
         record(user, actions.USER_STATUS_CHANGED, user, before=before, after=user.status,

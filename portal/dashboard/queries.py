@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.audit import actions
 from portal.classes.queries import ClassSummary, classes_of, classes_of_student
-from portal.db import UTCDateTime, utcnow
+from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import rules, visibility
 from portal.models.audit import AuditEvent
@@ -23,6 +23,7 @@ from portal.models.catalogue import Specialization
 from portal.models.klass import Klass
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
+from portal.stats import summary
 
 # The words of the admin overview's matrix for the machine values of roles and statuses.
 ROLE_HEADINGS = {
@@ -182,7 +183,7 @@ class InstructorOverview:
 
 def instructor_overview(instructor: User) -> InstructorOverview:
     pending = sa.and_(
-        UpgradeRequest.status == RequestStatus.PENDING, rules.reviewable_by_clause(instructor)
+        UpgradeRequest.status == RequestStatus.PENDING, rules.reviewable_by_clause(instructor, pending=True)
     )
     queue_total = db.session.scalar(sa.select(sa.func.count(UpgradeRequest.id)).where(pending))
     requests = list(
@@ -263,60 +264,38 @@ def weeks_start(now: datetime | None = None) -> datetime:
     return monday - timedelta(weeks=WEEKS - 1)
 
 
-def _week_number(column, start: datetime):
-    """The week (0 .. WEEKS-1) a timestamp falls in, computed by the database."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # Stored as naive UTC text, which julianday() reads.
-        origin = start.replace(tzinfo=None).isoformat(sep=" ")
-        return sa.cast((sa.func.julianday(column) - sa.func.julianday(origin)) / 7, sa.Integer)
-    seconds = sa.extract("epoch", column - sa.literal(start, UTCDateTime()))
-    return sa.cast(sa.func.floor(seconds / 604800), sa.Integer)
-
-
-def _per_week(column, *conditions) -> list[WeekCount]:
-    start = weeks_start()
-    week = _week_number(column, start).label("week")
-    counts = dict(
-        db.session.execute(
-            sa.select(week, sa.func.count()).where(column >= start, *conditions).group_by(week)
-        ).all()
-    )
-    return [WeekCount(start + timedelta(weeks=i), counts.get(i, 0)) for i in range(WEEKS)]
-
-
 def admin_overview() -> AdminOverview:
-    users = {
-        (role, status): n
-        for role, status, n in db.session.execute(
-            sa.select(User.role, User.status, sa.func.count(User.id)).group_by(User.role, User.status)
-        )
-    }
-    licenses = {
-        (spec_id, level): n
-        for spec_id, level, n in db.session.execute(
-            sa.select(License.specialization_id, License.level, sa.func.count(License.id))
-            .where(License.status == LicenseStatus.ACTIVE)
-            .group_by(License.specialization_id, License.level)
-        )
-    }
+    """The academy in numbers: the kept figures (portal/stats/summary.py, one query over a
+    few dozen rows whatever the size of the academy), the catalogue for the headings and
+    the failed logins of the last day (an indexed range count)."""
+    start = weeks_start()
+    figures = summary.kept(db.session, since=summary.monday(start))
+    users, licenses, weekly = {}, {}, {summary.REGISTERED: {}, summary.ISSUED: {}}
+    for (kind, key_a, key_b), n in figures.items():
+        if kind == summary.USERS:
+            users[(key_a, key_b)] = n
+        elif kind == summary.LICENSES:
+            licenses[(int(key_a), int(key_b))] = n
+        elif kind in weekly:
+            weekly[kind][key_a] = n
     specs = list(db.session.scalars(sa.select(Specialization).order_by(Specialization.name)))
-    pending = db.session.scalar(
-        sa.select(sa.func.count(UpgradeRequest.id)).where(
-            UpgradeRequest.status == RequestStatus.PENDING
-        )
-    )
     failed = db.session.scalar(
         sa.select(sa.func.count(AuditEvent.id)).where(
             AuditEvent.action == actions.LOGIN_FAILED,
             AuditEvent.at >= utcnow() - timedelta(hours=24),
         )
     )
+
+    def per_week(kind: str) -> list[WeekCount]:
+        weeks = [start + timedelta(weeks=i) for i in range(WEEKS)]
+        return [WeekCount(week, weekly[kind].get(summary.monday(week), 0)) for week in weeks]
+
     return AdminOverview(
-        users=users,
+        users={key: n for key, n in users.items() if n},
         specializations=specs,
-        licenses=licenses,
-        pending_requests=pending,
+        licenses={key: n for key, n in licenses.items() if n},
+        pending_requests=figures.get((summary.PENDING, "", ""), 0),
         failed_logins=failed,
-        registrations=_per_week(User.created_at, User.role == Role.STUDENT),
-        issued=_per_week(License.issued_at),
+        registrations=per_week(summary.REGISTERED),
+        issued=per_week(summary.ISSUED),
     )

@@ -51,7 +51,7 @@ def review_queue(actor: User) -> list[UpgradeRequest]:
         .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
     )
     if actor.role != Role.ADMIN:
-        query = query.where(rules.reviewable_by_clause(actor))
+        query = query.where(rules.reviewable_by_clause(actor, pending=True))
     return list(db.session.scalars(query))
 
 

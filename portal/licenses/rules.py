@@ -107,11 +107,12 @@ def teaches(
     return db.session.scalar(query) is not None
 
 
-def taught_by_clause(instructor_id: int):
+def taught_by_clause(instructor_id: int, *, pending: bool = False):
     """``teaches`` as a condition on UpgradeRequest: its student is in one of the
     instructor's open classes of the request's specialization, which the instructor is
     assigned. Driven from the instructor's classes, so the database looks only at their
-    students' requests."""
+    students' requests; with ``pending`` only at their pending ones, one probe of the
+    one-pending-request index per student (not every request they ever made)."""
     ids = (
         sa.select(UpgradeRequest.id)
         .join(ClassMembership, ClassMembership.user_id == UpgradeRequest.user_id)
@@ -124,6 +125,8 @@ def taught_by_clause(instructor_id: int):
         )
         .join(InstructorSpecialization, _assigned_to(instructor_id, Klass.specialization_id))
     )
+    if pending:
+        ids = ids.where(UpgradeRequest.status == RequestStatus.PENDING)
     return UpgradeRequest.id.in_(ids)
 
 
@@ -173,13 +176,14 @@ def reviewers_of(request: UpgradeRequest) -> list[User]:
         .distinct().order_by(User.id)))
 
 
-def reviewable_by_clause(actor: User):
-    """``may_review`` as a condition on UpgradeRequest (the queues use it)."""
+def reviewable_by_clause(actor: User, *, pending: bool = False):
+    """``may_review`` as a condition on UpgradeRequest (the queues use it); ``pending``
+    for a queue, which asks only for pending requests (see ``taught_by_clause``)."""
     if actor.role == Role.ADMIN:
         return sa.true()
     if actor.role != Role.INSTRUCTOR:
         return sa.false()
-    return sa.and_(taught_by_clause(actor.id), sa.not_(admin_decides_clause()))
+    return sa.and_(taught_by_clause(actor.id, pending=pending), sa.not_(admin_decides_clause()))
 
 
 # -- guardian consent and eligibility -----------------------------------------------------

@@ -35,6 +35,7 @@ from portal.models.license import License, LicenseStatus, RequestStatus, Upgrade
 from portal.models.notification import Category
 from portal.models.user import Role, User
 from portal.notifications.services import notify
+from portal.stats import summary
 
 # Why a license was revoked: (value, label), shown on the form and the verification page.
 # The value is stored and signed (English, for machines); the label is read in each language.
@@ -274,6 +275,7 @@ def decide_request(request: UpgradeRequest, status: str, actor, note: str | None
     if result.rowcount != 1:
         db.session.refresh(request)
         raise RequestConflict(already_decided_message(request))
+    summary.adjust(db.session.connection(), summary.minus(summary.pending_contribution()))
     db.session.refresh(request)
 
 

@@ -35,6 +35,7 @@ from portal.models.notification import (
 )
 from portal.models.passkey import Passkey, PasskeyChallenge
 from portal.models.privacy import AuditKey
+from portal.models.summary import DashboardCount
 from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.models.user import (
     LoginThrottle,
@@ -52,6 +53,7 @@ __all__ = [
     "AuditKey",
     "Award",
     "CertificateVerification",
+    "DashboardCount",
     "ClassInvitation",
     "Category",
     "DeliveryStatus",

@@ -27,13 +27,14 @@ class License(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)  # e.g. PLY-7K3Q-9XZD-M2
     holder_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    specialization_id: Mapped[int] = mapped_column(sa.ForeignKey("specializations.id"))
-    level: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16), default=LicenseStatus.ACTIVE)
+    # The counted columns (portal/stats/summary.py) load their old value when set.
+    specialization_id: Mapped[int] = mapped_column(sa.ForeignKey("specializations.id"), active_history=True)
+    level: Mapped[int] = mapped_column(active_history=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=LicenseStatus.ACTIVE, active_history=True)
     status_reason: Mapped[str | None] = mapped_column(sa.String(32))
     status_note: Mapped[str | None] = mapped_column(sa.Text)
     status_changed_at: Mapped[datetime | None]
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow, active_history=True)
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -124,7 +125,7 @@ class UpgradeRequest(db.Model):
     from_level: Mapped[int] = mapped_column(default=0)
     to_level: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[str] = mapped_column(sa.String(16), default=RequestStatus.PENDING)
+    status: Mapped[str] = mapped_column(sa.String(16), default=RequestStatus.PENDING, active_history=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -40,8 +40,10 @@ class User(db.Model):
     given_name: Mapped[str | None] = mapped_column(sa.String(80))
     family_name: Mapped[str | None] = mapped_column(sa.String(80))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(16), default=Role.STUDENT, index=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default=UserStatus.ACTIVE, index=True)
+    role: Mapped[str] = mapped_column(sa.String(16), default=Role.STUDENT, index=True,
+                                      active_history=True)  # counted: portal/stats/summary.py
+    status: Mapped[str] = mapped_column(sa.String(16), default=UserStatus.ACTIVE, index=True,
+                                        active_history=True)
     date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
     guardian_consent_at: Mapped[datetime | None]
     guardian_consent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -71,7 +73,7 @@ class User(db.Model):
     # Set when the person's data was erased (portal.privacy.erasure): the row stays, under a
     # pseudonym, for what refers to it; it can never log in or be restored.
     erased_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, active_history=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     sessions: Mapped[list[UserSession]] = relationship(

@@ -259,6 +259,10 @@ TABLES: dict[str, Table] = {
             "id": _ID, "user_id": keep("the person's account number"),
             "achievement_id": keep("the catalogue", exported=True), "earned_at": _WHEN,
         }),
+    "dashboard_counts": Table(
+        "The admin overview's figures: accounts, licenses and requests counted by kind",
+        "For good (counts only, no one's data)", columns={
+            name: keep("a count, or the cell it counts") for name in ("kind", "key_a", "key_b", "n")}),
     "certificate_verifications": Table(
         "Checks of a license by someone other than its holder",
         "For good; a keyed hash of the checker's network address, never the address", columns={
