@@ -25,6 +25,7 @@ from portal.models import (
     User,
 )
 from portal.seed import scale
+from portal.stats import summary
 from tests.support.http import login
 
 STUDENTS, EVENTS = 200, 2000
@@ -170,3 +171,11 @@ def test_refuses_twice_and_continues_an_existing_chain(app, runner):
     assert logged.exit_code == 0, logged.output
     with app.app_context():
         assert count(TransparencyLeaf) == count(LicenseEvent) > 0
+
+
+def test_the_admin_overview_figures_are_counted_at_the_end(app, runner, scaled):
+    # The bulk inserts go around the flush hooks; the seed counts the figures once.
+    with app.app_context():
+        assert summary.recount(db.session) == {}
+        assert summary.kept(db.session)[(summary.USERS, "student", "active")] > 0
+    assert runner.invoke(args=["stats", "recount"]).exit_code == 0
