@@ -103,7 +103,9 @@ def moved(before: Counter, after: Counter) -> Counter:
 def adjust(connection, deltas: Counter) -> None:
     """Add ``deltas`` to the kept figures (a missing row starts at 0): one statement per
     changed cell, an insert that adds to the row when it exists, safe against a
-    concurrent first insert of the same cell."""
+    concurrent first insert of the same cell. On PostgreSQL each changed cell's row stays
+    locked until the transaction ends, so two changes of the same figure take turns; the
+    cells of one call are taken in a fixed order."""
     changed = [(key, n) for key, n in deltas.items() if n]
     if not changed:
         return
