@@ -1,7 +1,7 @@
 """dashboard counts: the admin overview's figures kept by the changes that move them
 
 Revision ID: 0025
-Revises: 0017
+Revises: 0027
 Create Date: 2026-11-30 17:00:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from portal.stats.summary import recount_rows
 
 revision = "0025"
-down_revision = "0017"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

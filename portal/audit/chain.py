@@ -84,12 +84,14 @@ def _raw_sqlite_rows(session, batch: int):
 
 
 def lock_chain(session) -> None:
-    """Serialise appends until the end of the transaction.
+    """Serialise appends until the end of the transaction (``session``: a Session or a
+    Connection in one).
 
     PostgreSQL: a transaction-level advisory lock. SQLite: write transactions begin
     with BEGIN IMMEDIATE (see ``portal.db``), so the writer already holds the lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session if isinstance(session, sa.engine.Connection) else session.get_bind()
+    if bind.dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
 
 

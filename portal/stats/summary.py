@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.audit import actions
+from portal.audit import actions, chain
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
@@ -109,6 +109,10 @@ def adjust(connection, deltas: Counter) -> None:
     changed = [(key, n) for key, n in deltas.items() if n]
     if not changed:
         return
+    # The audit chain's lock before any cell: every change that moves a figure is also
+    # audited, so with this one order two transactions never each hold what the other
+    # waits for (a cell locked, then the chain; the chain held, then that cell).
+    chain.lock_chain(connection)
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     for (kind, key_a, key_b), n in sorted(changed):
         insert = dialect.insert(_table).values(kind=kind, key_a=key_a, key_b=key_b, n=n)
