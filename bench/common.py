@@ -39,9 +39,16 @@ def workers_default() -> int:
 
 
 # The same gunicorn settings for every app a benchmark compares.
+def worker_class() -> tuple[str, int]:
+    """gunicorn's worker class and threads per worker: ``BENCH_WORKER_CLASS`` (``sync`` or
+    ``gthread``) and ``BENCH_THREADS``, to compare them; by default production's."""
+    return (os.environ.get("BENCH_WORKER_CLASS", "sync"), int(os.environ.get("BENCH_THREADS", "1")))
+
+
 def gunicorn_args(workers: int) -> list[str]:
-    return ["--workers", str(workers), "--worker-class", "sync", "--timeout", "60",
-            "--graceful-timeout", "5", "--log-level", "warning", "--backlog", "2048"]
+    kind, threads = worker_class()
+    return ["--workers", str(workers), "--worker-class", kind, "--threads", str(threads),
+            "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning", "--backlog", "2048"]
 
 
 class Instance:

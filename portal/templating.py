@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import Flask
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from portal import dates
@@ -34,6 +34,18 @@ def iso(value: datetime | None) -> str:
 
 
 def register(app: Flask) -> None:
+    static_urls: dict[tuple[str, str], str] = {}
+
+    def static_url(filename: str) -> str:
+        """``url_for('static', filename=...)``, built once per file (and mount point):
+        the layout asks for the same five on every page."""
+        key = (request.script_root, filename)
+        url = static_urls.get(key)
+        if url is None:
+            url = static_urls[key] = url_for("static", filename=filename)
+        return url
+
+    app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["calendar_date"] = dates.calendar_date

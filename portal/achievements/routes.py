@@ -10,14 +10,16 @@ from portal.achievements import bp, forms, icons, rules, services
 from portal.exceptions import commit_or_show
 from portal.htmx import redirect
 
+_BADGE_HELPERS = {
+    "achievement_icon": icons.svg,
+    "icon_name": icons.name,
+    "achievement_unit": lambda trigger: rules.UNITS.get(trigger, ""),
+}
+
 
 @bp.app_context_processor
 def badge_helpers() -> dict:
-    return {
-        "achievement_icon": icons.svg,
-        "icon_name": icons.name,
-        "achievement_unit": lambda trigger: rules.UNITS.get(trigger, ""),
-    }
+    return _BADGE_HELPERS
 
 
 def _page(form=None, status: int = 200):

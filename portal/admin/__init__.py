@@ -17,17 +17,23 @@ class Words(dict):
         return key
 
 
+_named: dict[str, Words] = {}
+
+
 @bp.app_context_processor
 def stored_words() -> dict:
     """The words the admin templates show for stored values, in the reader's language
-    (``named.role[user.role]``); app-wide, as the admin dashboard includes the jobs table."""
-    from portal.licenses.services import REVOKE_REASONS  # noqa: PLC0415
+    (``named.role[user.role]``); app-wide, as the admin dashboard includes the jobs table.
+    Built once: the words are lazy, translated when a page shows them."""
+    if not _named:
+        from portal.licenses.services import REVOKE_REASONS  # noqa: PLC0415
 
-    return {"named": {
-        "role": Words(forms.ROLE_NAMES),
-        "user_status": Words(forms.USER_STATUS_NAMES),
-        "license_status": Words(forms.LICENSE_STATUS_NAMES),
-        "job_status": Words(forms.JOB_STATUS_NAMES),
-        "history": Words(forms.HISTORY_KIND_NAMES),
-        "revoke_reason": Words(REVOKE_REASONS),
-    }}
+        _named.update({
+            "role": Words(forms.ROLE_NAMES),
+            "user_status": Words(forms.USER_STATUS_NAMES),
+            "license_status": Words(forms.LICENSE_STATUS_NAMES),
+            "job_status": Words(forms.JOB_STATUS_NAMES),
+            "history": Words(forms.HISTORY_KIND_NAMES),
+            "revoke_reason": Words(REVOKE_REASONS),
+        })
+    return {"named": _named}

@@ -16,7 +16,6 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm.attributes import set_committed_value
 from ua_parser import parse
 
 from portal.db import utcnow, write_intended
@@ -77,7 +76,8 @@ def _idle_limit() -> timedelta:
     return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
 
 
-def is_live(record: UserSession, now: datetime | None = None) -> bool:
+def is_live(record, now: datetime | None = None) -> bool:
+    """Whether a session (its record, or a row of its columns) would still be accepted."""
     now = now or utcnow()
     if record.revoked_at is not None or record.expires_at <= now:
         return False
@@ -130,35 +130,49 @@ def revoke_all(user_id: int, reason: str, *, except_id: int | None = None) -> li
     return ids
 
 
-def _touch(record: UserSession) -> None:
-    """Update last-seen at most once a minute.
+def _touch(session_id: int, last_seen_at: datetime) -> None:
+    """Update last-seen at most once a minute (``TOUCH_EVERY``), never per request.
 
     In a read request this is a small transaction of its own, so the page stays a
     reader. In a write request on SQLite the request's transaction already holds the
     write lock, so the change rides along with it instead of waiting for itself.
     """
     now = utcnow()
-    if now - record.last_seen_at < TOUCH_EVERY:
+    if now - last_seen_at < TOUCH_EVERY:
         return
+    change = sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
     if db.engine.dialect.name == "sqlite" and write_intended():
-        record.last_seen_at = now
+        db.session.execute(change, execution_options={"synchronize_session": False})
         return
     with db.engine.begin() as conn:
-        conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
-    set_committed_value(record, "last_seen_at", now)
+        conn.execute(change)
+
+
+# The session check and the user load in one statement on the unique token index: the
+# user as the object every page reads, the session as a few plain columns (no session
+# object in the ORM's identity map to build, track or flush).
+# Built once: a prepared statement's cache key is computed once, not per request.
+_LOAD = (
+    sa.select(User, UserSession.id, UserSession.last_seen_at, UserSession.expires_at,
+              UserSession.revoked_at, UserSession.remember)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == sa.bindparam("token_hash"))
+)
 
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    record = find(token)
-    if record is None or not is_live(record):
+    if not token:
         return None
-    user = db.session.get(User, record.user_id)
-    if user is None or user.status != UserStatus.ACTIVE:
+    row = db.session.execute(_LOAD, {"token_hash": hash_token(token)}).first()
+    if row is None or not is_live(row):
         return None
-    _touch(record)
+    user = row[0]
+    if user.status != UserStatus.ACTIVE:
+        return None
+    _touch(row.id, row.last_seen_at)
     user.session_token = token
-    user.current_session_id = record.id
+    user.current_session_id = row.id
     return user
 
 

@@ -167,11 +167,14 @@ def unsubscribe(user: User, categories: list[str]) -> dict[str, tuple]:
 # -- reading --------------------------------------------------------------------------
 
 
+# Built once (its cache key too): every logged-in page's header asks it.
+_UNREAD = (sa.select(sa.func.count()).select_from(Notification)
+           .where(Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None)))
+
+
 def unread_count(user_id: int) -> int:
     """One query, answered from the index of unread notifications by person."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return db.session.scalar(_UNREAD, {"user_id": user_id}) or 0
 
 
 def latest(user_id: int, limit: int = 3) -> list[Notification]:
