@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
+from flask_babel import Babel, get_translations
 from flask_login import current_user
 
 from portal.extensions import db
@@ -104,6 +104,15 @@ def adopt_visitor_choice(user) -> None:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories="translations")
+    # A page calls gettext some fifty times; each call finds the request's catalog once
+    # (Flask-Babel's own callables look up the domain, the locale and the cache each time).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     # {% trans %} blocks collapse their whitespace, as babel.cfg extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.before_request(apply_choice)
@@ -113,6 +122,23 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def languages() -> dict:
         return {"languages": supported(), "current_language": select_locale()}
+
+
+def page_translations():
+    """Flask-Babel's catalog for this request (``get_translations()``), kept beside the
+    locale it was found for: a changed or refreshed locale finds its own catalog again."""
+    if not has_app_context():
+        return get_translations()
+    ctx = g.get("_flask_babel")
+    if ctx is not None:
+        kept = getattr(ctx, "portal_translations", None)
+        if kept is not None and kept[0] is getattr(ctx, "babel_locale", None) is not None:
+            return kept[1]
+    translations = get_translations()
+    ctx = g.get("_flask_babel")
+    if ctx is not None:
+        ctx.portal_translations = (getattr(ctx, "babel_locale", None), translations)
+    return translations
 
 
 def select_timezone() -> str:
