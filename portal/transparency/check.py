@@ -9,8 +9,12 @@ past the log's end (a rollback). Memory: the tree's hashes, 64 bytes per leaf.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import secrets
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -72,7 +76,38 @@ def _leaf_problem(leaf: bytes, code, event_seq, license_id, event_hash) -> str |
     return None
 
 
-# Plain SQL read by position: the walk is bound by per-row overhead, not by the database.
+# The fast path: a leaf in the exact shape ``log.encode`` writes (RFC 8785: these keys in
+# this order, nothing nested) is matched whole by one regular expression instead of being
+# parsed. A match is only taken when it decides the same as ``_leaf_problem``: the text is
+# strict UTF-8, every value is a JSON string without raw control characters, null, or a
+# number, so the text is valid JSON whose top level holds exactly these keys once each;
+# the ``license`` and ``hash`` strings are compared as written only when they hold no
+# escape (an escape sends the leaf to the parser), and ``seq`` is a plain integer.
+# Anything else (another shape, an escape there, a mismatch) goes through ``_leaf_problem``,
+# so the fast path can only accept what the parser accepts.
+_STRING = r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
+_VALUE = rf'(?:{_STRING}|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)'
+_CANONICAL = re.compile(
+    rf'\{{"at":{_VALUE},"expires_at":{_VALUE},"format":{_VALUE},"hash":"([^"\\\x00-\x1f]*)",'
+    rf'"holder":{_VALUE},"kind":{_VALUE},"level":{_VALUE},"license":"([^"\\\x00-\x1f]*)",'
+    rf'"prev_hash":{_VALUE},"reason":{_VALUE},"seq":(0|[1-9][0-9]{{0,15}}),'
+    rf'"specialization":{_VALUE},"status":{_VALUE}\}}'
+)
+
+
+def _leaf_matches(leaf: bytes, code, event_seq, event_hash) -> bool:
+    """True when the leaf certainly names this history row and matches its hash (what
+    ``_leaf_problem`` returning None means); False means: ask ``_leaf_problem``."""
+    try:
+        match = _CANONICAL.fullmatch(leaf.decode())
+    except UnicodeDecodeError:
+        return False
+    return (match is not None and event_hash is not None and match[2] == code
+            and int(match[3]) == event_seq and match[1] == event_hash)
+
+
+# Plain SQL read by position through the driver's cursor: the walk is bound by per-row
+# overhead, not by the database.
 _LEAVES_SQL = (
     "SELECT t.idx, t.leaf, t.license_id, t.event_seq, e.hash, l.code FROM transparency_leaves t "
     "LEFT JOIN license_events e ON e.license_id = t.license_id AND e.seq = t.event_seq "
@@ -80,30 +115,56 @@ _LEAVES_SQL = (
 )
 
 
-def verify(session, batch: int = 10000) -> Report:
+@contextmanager
+def _cursor(session, sql: str, batch: int):
+    """A driver cursor over ``sql`` in the session's transaction: server-side on PostgreSQL
+    (a named cursor fetching ``batch`` rows at a time), so memory stays flat."""
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"transparency_verify_{secrets.token_hex(4)}")
+        cursor.itersize = batch
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def verify(session, batch: int = 20000) -> Report:
     report = Report()
     level0: list[bytes] = []
-    append, leaf_hash = level0.append, merkle.leaf_hash
-    connection = session.connection().execution_options(yield_per=batch)
-    with connection.exec_driver_sql(_LEAVES_SQL) as result:  # closed early too (PostgreSQL's cursor)
-        for part in result.partitions(batch):
-            for idx, leaf, license_id, event_seq, event_hash, code in part:
-                if idx != len(level0):
-                    report.add(f"leaf #{len(level0)} is missing (the next stored leaf is #{idx})")
-                    break
-                leaf = bytes(leaf)
-                problem = _leaf_problem(leaf, code, event_seq, license_id, event_hash)
-                if problem:
-                    report.add(f"leaf #{idx} {problem}")
-                append(leaf_hash(leaf))
+    append, sha256, matches = level0.append, hashlib.sha256, _leaf_matches
+    with _cursor(session, _LEAVES_SQL, batch) as cursor:
+        while rows := cursor.fetchmany(batch):
+            if rows[-1][0] != len(level0) + len(rows) - 1 or rows[0][0] != len(level0):
+                # Indexes are unique and ordered, so first and last in place means all are;
+                # otherwise find the first gap.
+                for position, row in enumerate(rows, start=len(level0)):
+                    if row[0] != position:
+                        report.add(f"leaf #{position} is missing (the next stored leaf is #{row[0]})")
+                        rows = rows[: position - len(level0)]
+                        break
+                gap = True
             else:
-                continue
-            break
+                gap = False
+            for idx, leaf, license_id, event_seq, event_hash, code in rows:
+                leaf = bytes(leaf)
+                if not matches(leaf, code, event_seq, event_hash):
+                    problem = _leaf_problem(leaf, code, event_seq, license_id, event_hash)
+                    if problem:
+                        report.add(f"leaf #{idx} {problem}")
+                append(sha256(b"\x00" + leaf).digest())
+            if gap:
+                break
     report.leaves = size = len(level0)
     levels = [level0]
     while len(levels[-1]) > 1:
         below = levels[-1]
-        levels.append([merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        joined = b"".join(below[: len(below) & ~1])
+        levels.append([sha256(b"\x01" + joined[j:j + 64]).digest() for j in range(0, len(joined), 64)])
     tree = _Levels(levels)
     report.root = merkle.root(size, tree)
     _check_nodes(session, levels, report, batch)
@@ -113,14 +174,22 @@ def verify(session, batch: int = 10000) -> Report:
 
 
 def _check_nodes(session, levels: list[list[bytes]], report: Report, batch: int) -> None:
-    """Each level's stored hashes, in order, against the rebuilt ones; then nothing more."""
-    connection = session.connection().execution_options(yield_per=batch)
+    """Each level's stored hashes, in order, against the rebuilt ones; then nothing more.
+    Compared a batch at a time as whole lists; a batch that differs is walked row by row
+    to name the first wrong node."""
     for level, expected in enumerate(levels):
         sql = f"SELECT idx, hash FROM transparency_nodes WHERE level = {level} ORDER BY idx"
-        with connection.exec_driver_sql(sql) as result:
+        with _cursor(session, sql, batch) as cursor:
             position = 0
-            for part in result.partitions(batch):
-                for idx, digest in part:
+            while rows := cursor.fetchmany(batch):
+                report.nodes += len(rows)
+                end = position + len(rows)
+                if ([row[0] for row in rows] == list(range(position, end)) and end <= len(expected)
+                        and [bytes(row[1]) for row in rows] == expected[position:end]):
+                    position = end
+                    continue
+                report.nodes -= len(rows)
+                for idx, digest in rows:
                     report.nodes += 1
                     if idx != position:
                         where = position if idx > position else idx

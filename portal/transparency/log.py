@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import json
 import os
 import unicodedata
 from datetime import UTC, datetime
@@ -63,8 +65,28 @@ def leaf_content(*, code: str, specialization: str, seq: int, kind: str, level: 
     }
 
 
+_SAFE_INT = 2**53  # RFC 8785 numbers are IEEE doubles: integers below this are exact
+
+
 def encode(content: dict) -> bytes:
-    return rfc8785.dumps(content)
+    """The RFC 8785 canonical JSON of ``content``.
+
+    A flat object with ASCII keys whose values are strings, null and integers below 2^53
+    (every leaf) comes out of Python's ``json`` byte for byte as RFC 8785 writes it (keys
+    in code-point order, which for ASCII is RFC 8785's UTF-16 order; the same short
+    escapes and lowercase ``\\u00xx`` for other control characters; everything else as
+    UTF-8), at a tenth of the cost; tests hold the two against each other. Anything else
+    goes through ``rfc8785``.
+    """
+    for key, value in content.items():
+        kind = type(value)
+        if not (key.isascii() and (kind is str or value is None
+                                   or (kind is int and -_SAFE_INT < value < _SAFE_INT))):
+            return rfc8785.dumps(content)
+    try:
+        return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it in its own words
+        return rfc8785.dumps(content)
 
 
 def size(session=None) -> int:
@@ -172,7 +194,13 @@ def newest_leaf_of(license_id: int) -> TransparencyLeaf | None:
 def backfill(session, batch: int = 5000, echo=None) -> int:
     """Append every history row that has no leaf yet, oldest first, in bulk; returns how
     many. For the migration that starts the log and for the bulk (scale) seeder, which
-    write history rows without the services. The caller holds the database to itself."""
+    write history rows without the services. The caller holds the database to itself.
+
+    The result is exactly what appending the rows one by one would give (tests compare);
+    only the way there differs: the leaves are written in batches as they are encoded,
+    then each level of new nodes is computed from the one below (joined to the old tree's
+    left edge) and written in batches, through the driver (COPY on PostgreSQL).
+    """
     lock_chain(session)
     e, lic, spec, user = (LicenseEvent.__table__, License.__table__, Specialization.__table__,
                           User.__table__)
@@ -186,35 +214,70 @@ def backfill(session, batch: int = 5000, echo=None) -> int:
         .where(_leaves.c.idx.is_(None))
         .order_by(e.c.at, e.c.id)
     ).all()
-    index = size(session)
-    nodes = dict(fetch(merkle.root_keys(index), session))  # the left edge new nodes join
-    now = datetime.now(UTC)
-    leaf_rows, node_rows = [], []
-    for row in rows:
+    if not rows:
+        return 0
+    first = size(session)
+    edge = fetch(merkle.root_keys(first), session)  # the old tree's left edge, which new nodes join
+    writer = _BulkWriter(session)
+    created_at = writer.bound(_leaves.c.created_at, datetime.now(UTC))
+    sha256, level0, leaf_rows = hashlib.sha256, [], []
+    for index, row in enumerate(rows, start=first):
         salt = os.urandom(32)
         leaf = encode(leaf_content(
             code=row.code, specialization=row.spec, seq=row.seq, kind=row.kind, level=row.level,
             status=row.status, reason=row.reason, expires_at=row.expires_at, at=row.at,
             prev_hash=row.prev_hash, hash=row.hash, holder=holder_commitment(salt, row.name)))
-        leaf_rows.append({"idx": index, "license_id": row.license_id, "event_seq": row.seq, "leaf": leaf,
-                          "holder_salt": salt, "created_at": now})
-        for level, idx, digest in merkle.append_nodes(index, leaf, nodes):
-            nodes[(level, idx)] = digest
-            node_rows.append({"level": level, "idx": idx, "hash": digest})
-        index += 1
+        leaf_rows.append((index, row.license_id, row.seq, leaf, salt, created_at))
+        level0.append(sha256(b"\x00" + leaf).digest())
         if len(leaf_rows) >= batch:
-            _flush(session, leaf_rows, node_rows)
-            frontier = set(merkle.root_keys(index))
-            nodes = {key: value for key, value in nodes.items() if key in frontier}
+            writer.write(_leaves, ("idx", "license_id", "event_seq", "leaf", "holder_salt", "created_at"),
+                         leaf_rows)
+            leaf_rows = []
             if echo:
-                echo(f"  transparency log: {index:,} leaves")
-    _flush(session, leaf_rows, node_rows)
-    return len(rows)
+                echo(f"  transparency log: {index + 1:,} leaves")
+    writer.write(_leaves, ("idx", "license_id", "event_seq", "leaf", "holder_salt", "created_at"), leaf_rows)
+    count, end = len(rows), first + len(rows)
+    del rows
+    level, below, below_start = 0, level0, first
+    while below:
+        writer.write(_nodes, ("level", "idx", "hash"),
+                     ((level, i, digest) for i, digest in enumerate(below, start=below_start)), batch)
+        # Level L+1's new nodes are [first >> (L+1), end >> (L+1)); the first one may take its
+        # left half from the old tree's edge.
+        if below_start & 1:
+            below, below_start = [edge[(level, below_start - 1)], *below], below_start - 1
+        above_start, above_end = first >> (level + 1), end >> (level + 1)
+        joined = b"".join(below[: 2 * (above_end - above_start)])
+        below = [sha256(b"\x01" + joined[j:j + 64]).digest() for j in range(0, len(joined), 64)]
+        below_start, level = above_start, level + 1
+    return count
 
 
-def _flush(session, leaf_rows: list, node_rows: list) -> None:
-    if leaf_rows:
-        session.execute(sa.insert(_leaves), leaf_rows)
-        session.execute(sa.insert(_nodes), node_rows)
-    leaf_rows.clear()
-    node_rows.clear()
+class _BulkWriter:
+    """Rows straight to the driver: executemany on SQLite, COPY on PostgreSQL. Values must
+    already be what the driver takes (``bound`` applies a column's type once)."""
+
+    def __init__(self, session):
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect
+        self.raw = self.connection.connection.driver_connection
+
+    def bound(self, column, value):
+        process = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+        return process(value) if process else value
+
+    def write(self, table, columns, rows, batch: int = 50_000) -> None:
+        names = ", ".join(columns)
+        if self.dialect.name == "postgresql":
+            with self.raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        cursor = self.raw.cursor()
+        try:
+            rows = iter(rows)
+            while part := list(itertools.islice(rows, batch)):
+                cursor.executemany(sql, part)
+        finally:
+            cursor.close()

@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 import flask_migrate
+import pytest
 import rfc8785
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -297,3 +298,71 @@ def test_the_migration_fills_the_log_of_an_existing_database(app, signed_license
     strip = [{k: v for k, v in json.loads(x).items() if k != "holder"} for x in leaves_before]
     assert [{k: v for k, v in json.loads(x).items() if k != "holder"} for x in leaves_after] == strip
     assert runner.invoke(args=["transparency", "verify"]).exit_code == 0
+
+
+def test_backfill_gives_the_tree_appends_give_from_any_size_on(app, signed_license):
+    """The bulk fill builds each level from the one below, joined to the old tree's left
+    edge: after every batch the stored nodes are exactly the appended tree's, whatever
+    the sizes (odd, even, powers of two)."""
+    made = signed_license()
+    events = LicenseEvent.__table__
+    seq = 100
+    for added in (1, 2, 3, 5, 8, 13, 1, 31):
+        with app.app_context():
+            start = log.size()
+            now = utcnow()
+            db.session.execute(sa.insert(events), [
+                {"license_id": made.id, "seq": seq + i, "kind": "renewed", "level": 1, "status": "active",
+                 "reason": 'a "quoted" reason\\ with ünïcode\n', "at": now + timedelta(seconds=i),
+                 "prev_hash": "0" * 64, "hash": hashlib.sha256(str(seq + i).encode()).hexdigest()}
+                for i in range(added)
+            ])
+            assert log.backfill(db.session, batch=4) == added
+            db.session.commit()
+            assert log.size() == start + added
+        seq += added
+        leaves, nodes = stored_tree(app)
+        tree = merkle.MemoryTree()
+        for leaf in leaves:
+            tree.append(leaf)
+        assert nodes == tree.nodes, f"after {start} + {added} leaves"
+        assert [json.loads(x)["seq"] for x in leaves[start:]] == list(range(seq - added, seq))
+    with app.app_context():
+        assert check.verify(db.session).ok
+
+
+TRICKY = ['plain', '', 'quote " and backslash \\ and slash /', 'controls \x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f',
+          'ünïcödé Zoë Ångström Kovács', 'line sep \u2028 para sep \u2029', 'emoji 🎉 astral 𝄞',
+          'bom \ufeff nbsp \xa0', '\\u0041 looks escaped', '</script>']
+
+
+def test_the_fast_encoder_writes_exactly_rfc8785(app):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    def content(text, number, nothing=None):
+        return {"format": log.FORMAT, "license": text, "seq": number, "reason": nothing, "z": text[::-1],
+                "A": number, "_": "x"}
+
+    for text in TRICKY:
+        for number in (0, 1, -1, 2**53 - 1, -(2**53) + 1):
+            assert log.encode(content(text, number)) == rfc8785.dumps(content(text, number))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.text(), st.integers(-(2**53) + 1, 2**53 - 1), st.none() | st.text())
+    def same(text, number, other):
+        try:
+            expected = rfc8785.dumps(content(text, number, other))
+        except Exception:  # noqa: BLE001 - a lone surrogate: both must refuse
+            try:
+                log.encode(content(text, number, other))
+            except Exception:  # noqa: BLE001
+                return
+            raise AssertionError("the fast encoder took what RFC 8785 refuses") from None
+        assert log.encode(content(text, number, other)) == expected
+
+    same()
+    # Outside the fast path's shape, rfc8785 itself answers.
+    with pytest.raises(rfc8785.IntegerDomainError):
+        log.encode({"n": 2**60})
+    assert log.encode({"f": 1.5, "b": True}) == rfc8785.dumps({"f": 1.5, "b": True})

@@ -244,3 +244,114 @@ def test_the_demo_has_a_complete_log_with_a_history_of_checkpoints(app, runner):
         )
         assert len(sizes) >= 4 and sizes == sorted(sizes) and sizes[-1] == log.size()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LicenseEvent)) == log.size()
+
+
+# --- the leaf check's fast path -------------------------------------------------------------
+# ``verify`` matches a leaf in log.encode's exact shape with one regular expression and
+# parses only the others. Each leaf below is put in the log with the whole tree re-hashed
+# around it (no checkpoint signed), so nothing but the leaf-to-row check can catch it.
+
+
+def put_leaf(app, index: int, leaf: bytes) -> None:
+    with app.app_context():
+        db.session.execute(sa.update(leaves_t).where(leaves_t.c.idx == index).values(leaf=leaf))
+        rows = [bytes(r) for r in db.session.scalars(sa.select(leaves_t.c.leaf).order_by(leaves_t.c.idx))]
+        tree = merkle.MemoryTree()
+        for row in rows:
+            tree.append(row)
+        db.session.execute(sa.delete(nodes_t))
+        db.session.execute(
+            sa.insert(nodes_t), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in tree.nodes.items()]
+        )
+        db.session.commit()
+
+
+def text_of(app, index: int) -> str:
+    return leaf_bytes(app, index).decode()
+
+
+def swap_field(text: str, key: str, new: str) -> str:
+    """Replace the raw JSON value of top-level ``key`` (a string or an integer) by ``new``."""
+    import re
+
+    return re.sub(rf'"{key}":("[^"]*"|-?[0-9]+)', lambda m: f'"{key}":{new}', text, count=1)
+
+
+def right_hash(text: str) -> str:
+    return json.loads(text)["hash"]
+
+
+FAST_PATH_TAMPERS = {
+    # The right `"hash":"…"` is in the leaf, but not as its top-level hash.
+    "the right hash inside another string": lambda t: swap_field(
+        swap_field(t, "reason", json.dumps(f'","hash":"{right_hash(t)}"')), "hash", '"' + "0" * 64 + '"'),
+    "the right hash in a nested object": lambda t: swap_field(
+        swap_field(t, "reason", '{"hash":"%s"}' % right_hash(t)), "hash", '"' + "0" * 64 + '"'),
+    "the right hash first, a wrong one as a later duplicate key": lambda t: t[:-1] + ',"hash":"' + "0" * 64 + '"}',
+    "the hash with an escape that decodes to another hash": lambda t: swap_field(
+        t, "hash", '"\\u%04x' % ord("1" if right_hash(t)[0] == "0" else "0") + right_hash(t)[1:] + '"'),
+    "the license in other case": lambda t: swap_field(t, "license", json.dumps(json.loads(t)["license"].lower())),
+    "the seq as a string": lambda t: swap_field(t, "seq", f'"{json.loads(t)["seq"]}"'),
+    "the seq off by one": lambda t: swap_field(t, "seq", str(json.loads(t)["seq"] + 1)),
+    "the seq with a leading zero": lambda t: swap_field(t, "seq", f'0{json.loads(t)["seq"]}'),
+    "a raw control character in a string": lambda t: swap_field(t, "kind", '"re\x01newed"'),
+    "invalid UTF-8": lambda t: t.replace('"kind":"', '"kind":"\udcff', 1),
+    "not an object": lambda t: "[" + t + "]",
+}
+
+
+@pytest.mark.parametrize("tamper", list(FAST_PATH_TAMPERS))
+def test_leaves_the_fast_path_must_not_accept_are_caught(app, history, runner, tamper):
+    text = FAST_PATH_TAMPERS[tamper](text_of(app, 3))
+    assert text != text_of(app, 3)
+    put_leaf(app, 3, text.encode("utf-8", "surrogateescape"))
+    code, output = verify(runner)
+    assert code == 1, output
+    assert "leaf #3 " in output and ("does not" in output or "is not" in output), output
+
+
+FAST_PATH_EQUIVALENTS = {
+    # Not log.encode's bytes, but JSON naming the same row: the parser's verdict (accepted),
+    # reached without the fast path.
+    "the license written with an escape": lambda t: swap_field(
+        t, "license", '"\\u%04x' % ord(json.loads(t)["license"][0]) + json.loads(t)["license"][1:] + '"'),
+    "the hash written with an escape": lambda t: swap_field(
+        t, "hash", '"\\u%04x' % ord(right_hash(t)[0]) + right_hash(t)[1:] + '"'),
+    "whitespace between the fields": lambda t: t.replace(",", ", "),
+    "the keys in another order": lambda t: json.dumps(dict(reversed(json.loads(t).items())), ensure_ascii=False),
+}
+
+
+@pytest.mark.parametrize("case", list(FAST_PATH_EQUIVALENTS))
+def test_leaves_off_the_fast_path_still_get_the_parsers_verdict(app, history, runner, case):
+    text = FAST_PATH_EQUIVALENTS[case](text_of(app, 3))
+    assert text != text_of(app, 3) and json.loads(text) == json.loads(text_of(app, 3))
+    put_leaf(app, 3, text.encode())
+    code, output = verify(runner)
+    assert code == 0, output
+
+
+def test_the_fast_path_never_accepts_what_the_parser_refuses(app, history):
+    """Every single-byte change, deletion and insertion near the fields the check reads:
+    wherever the fast path says yes, the parser says yes too."""
+    from portal.transparency.check import _leaf_matches, _leaf_problem
+
+    with app.app_context():
+        leaf = leaf_bytes(app, 2)
+        row = db.session.get(TransparencyLeaf, 2)
+        event = db.session.scalar(sa.select(LicenseEvent).where(
+            LicenseEvent.license_id == row.license_id, LicenseEvent.seq == row.event_seq))
+        code = event.license.code
+    assert _leaf_matches(leaf, code, event.seq, event.hash)
+    assert _leaf_problem(leaf, code, event.seq, row.license_id, event.hash) is None
+    interesting = [leaf.index(k) for k in (b'"hash"', b'"license"', b'"seq"', b'"reason"')]
+    positions = sorted({p for start in interesting for p in range(max(0, start - 2), start + 14)}
+                       | {0, 1, len(leaf) - 2, len(leaf) - 1})
+    fast = 0
+    for p in positions:
+        for byte in (b'"', b"\\", b",", b"}", b"{", b"0", b"a", b"\x00", b" ", b"\xff", b"-", b"."):
+            for variant in (leaf[:p] + byte + leaf[p + 1:], leaf[:p] + leaf[p + 1:], leaf[:p] + byte + leaf[p:]):
+                if _leaf_matches(variant, code, event.seq, event.hash):
+                    fast += 1
+                    assert _leaf_problem(variant, code, event.seq, row.license_id, event.hash) is None, variant
+    assert fast  # some variants (inside other strings) still match, and are fine
