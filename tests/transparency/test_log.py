@@ -15,6 +15,8 @@ import pytest
 import rfc8785
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.db import clock, utcnow
 from portal.extensions import db
@@ -337,9 +339,6 @@ TRICKY = ['plain', '', 'quote " and backslash \\ and slash /', 'controls \x00\x0
 
 
 def test_the_fast_encoder_writes_exactly_rfc8785(app):
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
     def content(text, number, nothing=None):
         return {"format": log.FORMAT, "license": text, "seq": number, "reason": nothing, "z": text[::-1],
                 "A": number, "_": "x"}

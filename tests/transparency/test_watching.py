@@ -5,6 +5,7 @@ of the log, a rewrite that re-hashes everything, a fork and a rollback."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from portal.extensions import db
 from portal.models import LicenseEvent
 from portal.models.transparency import TransparencyCheckpoint, TransparencyLeaf, TransparencyNode
 from portal.transparency import checkpoints, log, merkle
+from portal.transparency.check import _leaf_matches, _leaf_problem
 
 leaves_t, nodes_t = TransparencyLeaf.__table__, TransparencyNode.__table__
 
@@ -272,8 +274,6 @@ def text_of(app, index: int) -> str:
 
 def swap_field(text: str, key: str, new: str) -> str:
     """Replace the raw JSON value of top-level ``key`` (a string or an integer) by ``new``."""
-    import re
-
     return re.sub(rf'"{key}":("[^"]*"|-?[0-9]+)', lambda m: f'"{key}":{new}', text, count=1)
 
 
@@ -281,16 +281,25 @@ def right_hash(text: str) -> str:
     return json.loads(text)["hash"]
 
 
+def escaped(first: str, rest: str) -> str:
+    """A JSON string whose first character is written as a \\u escape."""
+    return f'"\\u{ord(first):04x}{rest}"'
+
+
+WRONG = '"' + "0" * 64 + '"'
+
+
 FAST_PATH_TAMPERS = {
     # The right `"hash":"…"` is in the leaf, but not as its top-level hash.
     "the right hash inside another string": lambda t: swap_field(
-        swap_field(t, "reason", json.dumps(f'","hash":"{right_hash(t)}"')), "hash", '"' + "0" * 64 + '"'),
+        swap_field(t, "reason", json.dumps(f'","hash":"{right_hash(t)}"')), "hash", WRONG),
     "the right hash in a nested object": lambda t: swap_field(
-        swap_field(t, "reason", '{"hash":"%s"}' % right_hash(t)), "hash", '"' + "0" * 64 + '"'),
-    "the right hash first, a wrong one as a later duplicate key": lambda t: t[:-1] + ',"hash":"' + "0" * 64 + '"}',
+        swap_field(t, "reason", f'{{"hash":"{right_hash(t)}"}}'), "hash", WRONG),
+    "the right hash first, a wrong one as a later duplicate key": lambda t: t[:-1] + ',"hash":' + WRONG + "}",
     "the hash with an escape that decodes to another hash": lambda t: swap_field(
-        t, "hash", '"\\u%04x' % ord("1" if right_hash(t)[0] == "0" else "0") + right_hash(t)[1:] + '"'),
-    "the license in other case": lambda t: swap_field(t, "license", json.dumps(json.loads(t)["license"].lower())),
+        t, "hash", escaped("1" if right_hash(t)[0] == "0" else "0", right_hash(t)[1:])),
+    "the license in other case": lambda t: swap_field(
+        t, "license", json.dumps(json.loads(t)["license"].lower())),
     "the seq as a string": lambda t: swap_field(t, "seq", f'"{json.loads(t)["seq"]}"'),
     "the seq off by one": lambda t: swap_field(t, "seq", str(json.loads(t)["seq"] + 1)),
     "the seq with a leading zero": lambda t: swap_field(t, "seq", f'0{json.loads(t)["seq"]}'),
@@ -314,11 +323,12 @@ FAST_PATH_EQUIVALENTS = {
     # Not log.encode's bytes, but JSON naming the same row: the parser's verdict (accepted),
     # reached without the fast path.
     "the license written with an escape": lambda t: swap_field(
-        t, "license", '"\\u%04x' % ord(json.loads(t)["license"][0]) + json.loads(t)["license"][1:] + '"'),
+        t, "license", escaped(json.loads(t)["license"][0], json.loads(t)["license"][1:])),
     "the hash written with an escape": lambda t: swap_field(
-        t, "hash", '"\\u%04x' % ord(right_hash(t)[0]) + right_hash(t)[1:] + '"'),
+        t, "hash", escaped(right_hash(t)[0], right_hash(t)[1:])),
     "whitespace between the fields": lambda t: t.replace(",", ", "),
-    "the keys in another order": lambda t: json.dumps(dict(reversed(json.loads(t).items())), ensure_ascii=False),
+    "the keys in another order": lambda t: json.dumps(
+        dict(reversed(json.loads(t).items())), ensure_ascii=False),
 }
 
 
@@ -334,8 +344,6 @@ def test_leaves_off_the_fast_path_still_get_the_parsers_verdict(app, history, ru
 def test_the_fast_path_never_accepts_what_the_parser_refuses(app, history):
     """Every single-byte change, deletion and insertion near the fields the check reads:
     wherever the fast path says yes, the parser says yes too."""
-    from portal.transparency.check import _leaf_matches, _leaf_problem
-
     with app.app_context():
         leaf = leaf_bytes(app, 2)
         row = db.session.get(TransparencyLeaf, 2)
@@ -350,8 +358,10 @@ def test_the_fast_path_never_accepts_what_the_parser_refuses(app, history):
     fast = 0
     for p in positions:
         for byte in (b'"', b"\\", b",", b"}", b"{", b"0", b"a", b"\x00", b" ", b"\xff", b"-", b"."):
-            for variant in (leaf[:p] + byte + leaf[p + 1:], leaf[:p] + leaf[p + 1:], leaf[:p] + byte + leaf[p:]):
+            before, after = leaf[:p], leaf[p + 1:]
+            for variant in (before + byte + after, before + after, before + byte + leaf[p:]):
                 if _leaf_matches(variant, code, event.seq, event.hash):
                     fast += 1
-                    assert _leaf_problem(variant, code, event.seq, row.license_id, event.hash) is None, variant
+                    problem = _leaf_problem(variant, code, event.seq, row.license_id, event.hash)
+                    assert problem is None, variant
     assert fast  # some variants (inside other strings) still match, and are fine
