@@ -182,7 +182,8 @@ def _cache_headers(response, result, *, personal: bool) -> None:
 def keys_page():
     """The signing keys explained for people; the machine-readable list stays in the JSON."""
     keys = sorted(signing.public_keys(), key=lambda k: k.get("created_at") or "", reverse=True)
-    return render_template("public/keys.html", keys=keys, algorithm=signing.ALGORITHM)
+    return render_template("public/keys.html", keys=keys, algorithm=signing.ALGORITHM,
+                           checkpoint_key=transparency_checkpoints.published())
 
 
 @bp.get("/.well-known/portal-keys.json")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from portal.models.license import License, RequestStatus, UpgradeRequest
 from portal.models.user import Role
+from portal.transparency import checkpoints
 from tests.support.http import login
 from tests.support.lookups import get
 
@@ -158,3 +159,20 @@ def test_dashboard_and_queue_decide_with_one_card_and_reject_asks_first(
     with app.app_context():
         decided = get(UpgradeRequest, request)
         assert decided.status == RequestStatus.REJECTED and decided.decision_note == "Line one\nLine two"
+
+
+def test_the_keys_page_names_the_transparency_logs_key(app, client):
+    """The checkpoint key, for people: its name (the log's origin), its C2SP vkey line and
+    what it signs; the same values as the JSON's, in English and in Spanish and Hungarian."""
+    published = client.get("/.well-known/portal-keys.json").get_json()["transparency_checkpoint_keys"][0]
+    html = client.get("/keys").get_data(as_text=True)
+    assert "The transparency log&#39;s key" in html or "The transparency log's key" in html
+    assert f"<code>{published['name']}</code>" in html
+    assert f"<code>{published['vkey']}</code>" in html and f"<code>{published['key_hash']}</code>" in html
+    assert "never signs certificates" in html and 'href="/transparency/checkpoint"' in html
+    with app.app_context():
+        assert published["vkey"] == checkpoints.vkey(checkpoints.origin(), checkpoints.public_key())
+    translated = {"es": "La clave del registro de transparencia", "hu": "Az átláthatósági napló kulcsa"}
+    for lang, words in translated.items():
+        page = client.get(f"/keys?lang={lang}").get_data(as_text=True)
+        assert words in page and published["vkey"] in page
