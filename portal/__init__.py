@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import portal.models  # noqa: F401  (every table is known to the metadata)
-from portal import cli, errors, i18n, jobs, security, templating
+from portal import cli, errors, i18n, jobs, search, security, templating
 from portal import config as config_module
 from portal.account import bp as account_bp
 from portal.achievements import bp as achievements_bp
@@ -93,7 +93,9 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    # The search indexes exist on one database each and are not in the models.
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     include_name=search.include_name)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

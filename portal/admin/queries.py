@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from portal import dates
+from portal import dates, search
 from portal.auth import lockout
 from portal.db import utcnow
 from portal.extensions import db
@@ -99,16 +99,25 @@ def _keyset(query, column, descending: bool, cursor: str | None, id_column, limi
     return query.order_by(*order).limit(limit + 1), after is None
 
 
+def _user_contains(text: str) -> list:
+    """Users whose name or e-mail contains ``text`` (only the e-mail when it has an @), in any
+    case; the trigram index narrows the rows first (portal.search)."""
+    if "@" in text:
+        conditions = [User.email.contains(text.lower(), autoescape=True),
+                      search.narrowing(text.lower(), "email")]
+    else:
+        conditions = [sa.or_(User.name.icontains(text, autoescape=True),
+                             User.email.contains(text.lower(), autoescape=True)),
+                      search.narrowing(text)]
+    return [c for c in conditions if c is not None]
+
+
 def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name",
                after: str | None = None, limit: int = PAGE_SIZE) -> Page:
     query = sa.select(User)
     q = (q or "").strip()
     if q:
-        if "@" in q:
-            query = query.where(User.email.contains(q.lower(), autoescape=True))
-        else:
-            query = query.where(sa.or_(User.name.icontains(q, autoescape=True),
-                                       User.email.contains(q.lower(), autoescape=True)))
+        query = query.where(*_user_contains(q))
     if role in Role.ALL:
         query = query.where(User.role == role)
     if status in UserStatus.ALL:
@@ -192,9 +201,11 @@ def licenses_page(*, spec_id: int | None = None, level: int | None = None, statu
                             License.expires_at <= now + timedelta(days=expiring_days))
     holder = (holder or "").strip()
     if holder:
+        hint = search.narrowing(holder)
         query = query.join(User, User.id == License.holder_id).where(
             sa.or_(User.name.icontains(holder, autoescape=True),
-                   User.email.contains(holder.lower(), autoescape=True))
+                   User.email.contains(holder.lower(), autoescape=True)),
+            *([hint] if hint is not None else []),
         )
     query, first = _keyset(query, License.id, True, after, License.id, limit)
     rows = list(db.session.scalars(query))

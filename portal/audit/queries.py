@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
-from portal import dates
+from portal import dates, search
 from portal.audit import actions
 from portal.extensions import db
 from portal.models.audit import AuditEvent, Outcome
@@ -136,13 +136,18 @@ def _addresses_in(bounds: list[tuple[str, str]]) -> list[str] | None:
 
 
 def actor_condition(text: str):
-    """Events by users whose e-mail or name contains ``text``, or with that label."""
+    """Events by users whose e-mail or name contains ``text``, or with that label.
+
+    The users come from the trigram index (portal.search), their events from the
+    (actor_id, at) index."""
     needle = text.strip().lower()
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    hint = search.narrowing(needle)
     ids = db.session.scalars(
         sa.select(User.id)
         .where(sa.or_(User.email.like(pattern, escape="\\"),
-                      sa.func.lower(User.name).like(pattern, escape="\\")))
+                      User.name.ilike(pattern, escape="\\")),
+               *([hint] if hint is not None else []))
         .limit(MAX_ACTORS + 1)
     ).all()
     if len(ids) > MAX_ACTORS:
