@@ -1,0 +1,165 @@
+"""Search at scale: the admin user search and the audit viewer's actor filters.
+
+    python -m bench.bench_search [--students 100000] [--audit-events 1000000] [--rounds 30]
+    python -m bench.bench_search --instance DIR --database-url URL   # an academy seeded before
+
+Seeds a throw-away academy with ``seed scale`` (SQLite in a temporary folder, or the empty
+PostgreSQL database in BENCH_DATABASE_URL), then prints, in-process, the median and 95th
+percentile of:
+
+- the user list's first page for searches by part of a name or an address (goal < 20 ms
+  at 100,000 users), with the query plan's lines that name an index or a scan;
+- the audit viewer's first page for the actor filters, last 30 days (goal < 20 ms of
+  database time on 1,000,000 events).
+
+Not part of the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.common import ROOT, Instance, timed
+
+
+def explain(stmt) -> str:
+    from portal.extensions import db
+
+    compiled = stmt.compile(dialect=db.engine.dialect)
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        rows = [r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)]
+        plan = [r.strip() for r in rows if "Index" in r or "Scan" in r]
+        return " | ".join(plan)[:150]
+    params = tuple(compiled.params[k] for k in compiled.positiontup)
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+    return " | ".join(r[-1] for r in rows)[:150]
+
+
+def user_search(app, rounds: int) -> None:
+    from portal.admin import queries
+    from portal.extensions import db
+    from portal.models.user import User
+    from portal.seed import scale
+
+    cases = {
+        "family name 'okafor'": "okafor",
+        "name part 'kafo'": "kafo",
+        "given + family 'a okafor'": "a okafor",
+        "whole e-mail": scale.email("student", 4242),
+        "e-mail part 'dent04242'": "dent04242",
+        "no match 'zzqx'": "zzqx",
+        "2 letters 'ok' (no index)": "ok",
+        "1 letter 'q' (no index)": "q",
+    }
+    with app.app_context():
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        print(f"\nuser search, first page ({queries.PAGE_SIZE} rows) of /admin/users?q=… "
+              f"over {total:,} users; median / p95 ms; goal < 20 ms")
+        for label, text in cases.items():
+            def run(text=text):
+                return queries.users_page(q=text).rows
+
+            run()
+            median, p95 = timed(run, rounds)
+            rows = len(run())
+            stmt = sa.select(User).where(*queries._user_contains(text)).order_by(User.name).limit(26)
+            verdict = "ok" if median < 20 else "SLOW"
+            print(f"  {label:<28} {median:7.2f} / {p95:7.2f} ms  {rows:3d} rows  {verdict:4}  "
+                  f"{explain(stmt)}")
+            db.session.rollback()
+
+
+def actor_filters(app, rounds: int) -> None:
+    from portal.audit import queries
+    from portal.audit.queries import AuditFilter
+    from portal.extensions import db
+    from portal.models.audit import AuditEvent
+    from portal.seed import scale
+
+    with app.app_context():
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        end = datetime.now(UTC)
+        since = end - timedelta(days=30)
+        cases = {
+            "no filter": AuditFilter(),
+            "actor (e-mail)": AuditFilter(actor=scale.email("student", 1)),
+            "actor (name part)": AuditFilter(actor="okafor"),
+            "actor (rare name part)": AuditFilter(actor="dent04242"),
+            "actor + action": AuditFilter(actor=scale.email("admin", 1), actions=["user.updated"]),
+            "actor (gone: label)": AuditFilter(actor="nobody@gone.test"),
+        }
+        print(f"\naudit viewer first page ({queries.PAGE_SIZE} rows) over {total:,} events, last 30 days; "
+              "median / p95 ms; goal < 20 ms")
+        for label, flt in cases.items():
+            flt.start, flt.end = since, end
+
+            def run(flt=flt):
+                return queries.page(queries.conditions(flt)).events
+
+            try:
+                run()
+            except queries.FilterError as exc:
+                print(f"  {label:<24} refused: {exc}")
+                db.session.rollback()
+                continue
+            median, p95 = timed(run, rounds)
+            rows = len(run())
+            stmt = (sa.select(AuditEvent).where(*queries.conditions(flt))
+                    .order_by(*queries.NEWEST_FIRST).limit(queries.PAGE_SIZE + 1))
+            verdict = "ok" if median < 20 else "SLOW"
+            print(f"  {label:<24} {median:7.2f} / {p95:7.2f} ms  {rows:3d} rows  {verdict:4}  "
+                  f"{explain(stmt)}")
+            db.session.rollback()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--audit-events", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database-url", help="an academy seeded before (kept as it is)")
+    parser.add_argument("--instance", help="the instance folder of that academy")
+    args = parser.parse_args()
+
+    with open("/proc/loadavg") as fh:
+        print(f"load average at the start: {' '.join(fh.read().split()[:3])}")
+    if args.database_url:
+        instance = Instance.__new__(Instance)
+        instance.path = Path(args.instance)
+        instance.database_url = args.database_url
+        instance.env = {"DATABASE_URL": args.database_url, "SECRET_KEY": "bench-secret-key",
+                        "PORTAL_INSTANCE_PATH": args.instance}
+        fresh = False
+    else:
+        instance = Instance(os.environ.get("BENCH_DATABASE_URL") or None)
+        fresh = True
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "seed", "scale",
+             "--students", str(args.students), "--audit-events", str(args.audit_events)],
+            cwd=ROOT, env={**os.environ, **instance.env}, check=True, capture_output=True, timeout=7200,
+        )
+        print(f"seed scale: {args.students:,} students, {args.audit_events:,} events in "
+              f"{time.perf_counter() - start:.0f} s")
+    try:
+        app = instance.app()
+        user_search(app, args.rounds)
+        actor_filters(app, args.rounds)
+    finally:
+        if fresh:
+            instance.cleanup()
+    with open("/proc/loadavg") as fh:
+        print(f"load average at the end: {' '.join(fh.read().split()[:3])}")
+
+
+if __name__ == "__main__":
+    main()
