@@ -49,7 +49,7 @@ def timed(fn, n: int) -> tuple[float, float, float]:
 def explain(stmt) -> str:
     from portal.extensions import db
 
-    compiled = stmt.compile(dialect=db.engine.dialect)
+    compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
     connection = db.session.connection()
     if db.engine.dialect.name == "postgresql":
         rows = [r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)]
@@ -120,7 +120,7 @@ def actor_filters(app, rounds: int) -> None:
             flt.start, flt.end = since, end
 
             def run(flt=flt):
-                return queries.page(queries.conditions(flt)).events
+                return queries.page(queries.conditions(flt)).rows
 
             try:
                 run()
