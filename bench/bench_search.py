@@ -104,7 +104,10 @@ def actor_filters(app, rounds: int) -> None:
 
     with app.test_request_context("/audit/"):
         total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
-        end = datetime.now(UTC)
+        # The last 30 days of the events there are (the viewer's default range on a live
+        # trail; also right for an academy whose seeding was stopped part way).
+        newest = db.session.scalar(sa.select(sa.func.max(AuditEvent.at)))
+        end = (newest or datetime.now(UTC)) + timedelta(seconds=1)
         since = end - timedelta(days=30)
         cases = {
             "no filter": AuditFilter(),
@@ -114,8 +117,8 @@ def actor_filters(app, rounds: int) -> None:
             "actor + action": AuditFilter(actor=scale.email("admin", 1), actions=["user.updated"]),
             "actor (gone: label)": AuditFilter(actor="nobody@gone.test"),
         }
-        print(f"\naudit viewer first page ({queries.PAGE_SIZE} rows) over {total:,} events, last 30 days; "
-              "median / p95 ms; goal < 20 ms")
+        print(f"\naudit viewer first page ({queries.PAGE_SIZE} rows) over {total:,} events, "
+              "their last 30 days; median / p95 ms; goal < 20 ms")
         for label, flt in cases.items():
             flt.start, flt.end = since, end
 

@@ -1,9 +1,10 @@
-"""user search index: trigram indexes on users' names and e-mail addresses
+"""user search index: trigram indexes on users' names and e-mail addresses, audit events by actor label
 
 PostgreSQL: the pg_trgm extension and GIN indexes on name and email, which serve
-``name ILIKE '%text%'`` and ``email LIKE '%text%'`` (portal.search). SQLite: the FTS5 table users_search (trigram tokenizer,
-external content over users) and the triggers that keep it in step with users in the
-same transaction.
+``name ILIKE '%text%'`` and ``email LIKE '%text%'`` (portal.search). SQLite: the FTS5
+table users_search (trigram tokenizer, external content over users) and the triggers that
+keep it in step with users in the same transaction. Both: an index on audit_events (actor_label, at), for the actor filter
+of an account that is gone (the e-mail kept on its events).
 
 A later migration that rebuilds the users table on SQLite (batch mode: copy, drop,
 rename) drops these triggers with the old table: it must create them again
@@ -45,6 +46,7 @@ def create_sqlite_triggers():
 
 
 def upgrade():
+    op.create_index("ix_audit_events_actor_label_at", "audit_events", ["actor_label", "at"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_users_name_trgm ON users USING gin (name gin_trgm_ops)")
@@ -57,6 +59,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_audit_events_actor_label_at", table_name="audit_events")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_users_email_trgm")
         op.execute("DROP INDEX IF EXISTS ix_users_name_trgm")

@@ -50,6 +50,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         sa.Index("ix_audit_events_at", "at"),
         sa.Index("ix_audit_events_actor_at", "actor_id", "at"),
+        # The actor filter for an account that is gone: the e-mail kept on its events.
+        sa.Index("ix_audit_events_actor_label_at", "actor_label", "at"),
         sa.Index("ix_audit_events_action_at", "action", "at"),
         sa.Index("ix_audit_events_resource", "resource_type", "resource_id", "at"),
         sa.Index("ix_audit_events_ip_at", "ip", "at"),
