@@ -11,13 +11,13 @@ rename) drops these triggers with the old table: it must create them again
 (``create_sqlite_triggers`` below) and rebuild the index.
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0025
 Create Date: 2026-11-30 17:00:00
 """
 from alembic import op
 
 revision = "0024"
-down_revision = "0017"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
