@@ -276,6 +276,23 @@ def cache_path(license: License) -> Path:
     return cache_dir() / f"{license.id}-{cache_key(license)}.pdf"
 
 
+def cached_path(license: License) -> tuple[Path, str, bool]:
+    """The certificate as a file in the cache (rendered first when it is not there), its
+    cache key (the HTTP ETag: it changes with everything the PDF shows) and whether it was
+    there already. Checks the history chain and the signature first, as ``pdf`` does."""
+    check_integrity(license)
+    credential_status.ensure(license)  # a license older than credentials gets one (the route commits)
+    with force_locale(language_of(license)):  # the holder's language, whoever asks
+        key = cache_key(license)
+        path = cache_dir() / f"{license.id}-{key}.pdf"
+        if path.is_file():
+            return path, key, True
+        data = render(license)
+    _write_atomically(path, data)
+    _drop_older(license, keep=path)
+    return path, key, False
+
+
 def pdf(license: License) -> tuple[bytes, bool]:
     """The certificate's bytes and whether they came from the cache.
 

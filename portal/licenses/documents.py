@@ -1,9 +1,10 @@
 """A license's documents: the certificate PDF and the QR code."""
 from __future__ import annotations
 
+import io
 import logging
 
-from flask import Response
+from flask import Response, request, send_file
 from flask_babel import lazy_gettext
 from flask_login import current_user
 
@@ -27,20 +28,26 @@ CERTIFICATE_FAILED = lazy_gettext(
 def certificate(license_id: int):
     license = owned_license_or_404(license_id, current_user)
     try:
-        data, cached = certificates.pdf(license)
-    except certificates.CertificateError:
+        path, key, cached = certificates.cached_path(license)
+        # Read now, whole (tens of kilobytes): another process may replace the file with a
+        # newer state's at any time, and nothing stays open after the answer.
+        data = path.read_bytes()
+    except (certificates.CertificateError, FileNotFoundError):
         log.exception("certificate of license %s not produced", license_id)
         db.session.rollback()
         return error_response(503, str(CERTIFICATE_FAILED))
+    response = send_file(io.BytesIO(data), mimetype="application/pdf",
+                         download_name=f"license-{license.code}.pdf", as_attachment=False,
+                         etag=key, conditional=True, max_age=None)
     begin_write(db.session)
     record(
         current_user, actions.LICENSE_CERTIFICATE_DOWNLOADED, license,
         code=license.code, level=license.level, status=license.status, cached=cached,
+        not_modified=response.status_code == 304,
     )
     db.session.commit()
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="license-{license.code}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
+    # Kept by the holder's browser only, and asked again each time (a 304 while unchanged).
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -48,5 +55,6 @@ def certificate(license_id: int):
 def qr_svg(license_id: int):
     license = owned_license_or_404(license_id, current_user)
     response = Response(qr.svg(license), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)

@@ -33,7 +33,7 @@ from portal.extensions import db
 from portal.licenses import chain, codes, state, visibility
 from portal.models.achievement import CertificateVerification
 from portal.models.license import License, LicenseStatus
-from portal.models.user import User, UserSession
+from portal.models.user import User
 
 EXPIRING_SOON = timedelta(days=30)
 
@@ -87,7 +87,7 @@ class Verification:
     # True when that signature vouches for the license's current state.
     presented: str | None = None
     presented_current: bool | None = None
-    checked_at: datetime = field(default_factory=utcnow)
+    checked_at: datetime = field(default_factory=lambda: utcnow())
 
     @property
     def valid(self) -> bool:
@@ -199,14 +199,22 @@ def _state(license: License, result: Verification, now: datetime) -> str:
 # --- counting checks by others (the "certificate verified" achievements) ---------------
 
 
+# One round trip: from an address the holder signs in from, or counted before?
+_SEEN = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM user_sessions WHERE user_id = :holder AND ip = :ip), "
+    "EXISTS (SELECT 1 FROM certificate_verifications WHERE license_id = :license AND checker = :checker)"
+)
+
+
 def checker_key(ip: str, secret: str) -> str:
     """Who checked, as a keyed hash of the network address: counts distinct checkers
     without keeping the address."""
     return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()
 
 
-def count_check(license: License | None, viewer, ip: str | None, secret: str) -> bool:
-    """Count a check of ``license`` at /verify by someone other than its holder: once per
+def count_check(license, viewer, ip: str | None, secret: str) -> bool:
+    """Count a check of ``license`` (a License, or anything with its ``id`` and
+    ``holder_id``) at /verify by someone other than its holder: once per
     license and network address, never the holder's own (signed in, or from an address
     the holder has signed in from). Awards what the count earns. Returns whether it counted;
     the caller commits."""
@@ -214,12 +222,10 @@ def count_check(license: License | None, viewer, ip: str | None, secret: str) ->
         return False
     if getattr(viewer, "is_authenticated", False) and viewer.id == license.holder_id:
         return False
-    holders_own = sa.select(UserSession.id).where(UserSession.user_id == license.holder_id,
-                                                  UserSession.ip == ip)
     key = checker_key(ip, secret)
-    counted = sa.select(CertificateVerification.id).where(CertificateVerification.license_id == license.id,
-                                                          CertificateVerification.checker == key)
-    if db.session.scalar(holders_own.limit(1)) is not None or db.session.scalar(counted) is not None:
+    seen = db.session.execute(_SEEN, {"holder": license.holder_id, "ip": ip, "license": license.id,
+                                      "checker": key}).one()
+    if seen[0] or seen[1]:
         return False
     holder_id = license.holder_id
     if has_request_context():

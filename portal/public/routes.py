@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import signing
+from portal import dates, signing
 from portal.audit import checkpoints
 from portal.dates import calendar_date
 from portal.db import utcnow
 from portal.extensions import db, limiter
-from portal.licenses import codes, qr, state, verification
+from portal.licenses import answers, codes, qr, state, verification
 from portal.models.catalogue import Specialization
 from portal.public import bp
 from portal.public.forms import VerifyForm
@@ -90,40 +90,78 @@ def _presented() -> tuple[str | None, str | None]:
 @bp.get("/verify/<code>.json")
 @verify_limit
 def verify_json(code: str):
-    result = verification.verify(code, *_presented())
-    _count(result)
-    body = result.as_json()
-    if result.found:
-        # Keys and values stay as software reads them; the message is for a person, in the
-        # visitor's language. (An unknown code's answer is exactly SPEC's two keys.)
-        body["message"] = verdict(result)
-        body["transparency"] = transparency_checkpoints.entry_for(result.license.id)
-    response = jsonify(body)
-    if not result.found:
-        response.status_code = 404
-    _cache_headers(response, result, personal=False)
-    return response
+    def build(result):
+        body = result.as_json()
+        if result.found:
+            # Keys and values stay as software reads them; the message is for a person, in the
+            # visitor's language. (An unknown code's answer is exactly SPEC's two keys.)
+            body["message"] = verdict(result)
+            body["transparency"] = transparency_checkpoints.entry_for(result.license.id)
+        return jsonify(body)
+
+    return _answer("json", code, build)
 
 
 @bp.get("/verify/<code>")
 @verify_limit
 def verify(code: str):
-    result = verification.verify(code, *_presented())
-    _count(result)
-    log_entry = transparency_checkpoints.entry_for(result.license.id) if result.found else None
-    response = make_response(
-        render_template("public/verification.html", result=result, typed=code,
-                        form=_form_for(code, result), log_entry=log_entry),
-        200 if result.found else 404,
-    )
-    _cache_headers(response, result, personal=current_user.is_authenticated)
+    def build(result):
+        log_entry = transparency_checkpoints.entry_for(result.license.id) if result.found else None
+        return make_response(
+            render_template("public/verification.html", result=result, typed=code,
+                            form=_form_for(code, result), log_entry=log_entry),
+        )
+
+    return _answer("page", code, build)
+
+
+def _answer(kind: str, code: str, build):
+    """The answer about ``code``: from this process's cache when the database still holds
+    the license as it was when the answer was made (``portal.licenses.answers``), else
+    checked in full. Every request counts a check by someone else."""
+    personal = current_user.is_authenticated
+    normal = codes.normalise(code)
+    version = answers.lookup(normal) if normal else None
+    if version is None:  # unknown, or mistyped: nothing to cache or count
+        result = verification.verify(code, *_presented())
+        response = build(result)
+        response.status_code = 404
+        _cache_headers(response, result, personal=personal)
+        return response
+    _count(version)
+    if personal:  # the layout is the viewer's own
+        result = verification.verify(code, *_presented())
+        response = build(result)
+        _cache_headers(response, result, personal=True)
+        response.add_etag()
+        return response.make_conditional(request)
+    cache_key = answers.key(kind, request.full_path, version, str(get_locale()), dates.zone_name())
+    etag = answers.etag_for(cache_key)
+    if request.if_none_match.contains(etag):  # the visitor holds this very answer
+        response = make_response("", 304)
+        response.set_etag(etag)
+        response.vary.update(("Accept-Language", "Cookie"))
+        cached = answers.get(cache_key)
+        response.headers["Cache-Control"] = cached.cache_control if cached else "no-cache"
+        return response
+    answer = answers.get(cache_key)
+    if answer is None:
+        result = verification.verify(code, *_presented())
+        response = build(result)
+        _cache_headers(response, result, personal=False)
+        answer = answers.put(cache_key, version, response.get_data(), response.status_code,
+                             response.headers["Cache-Control"])
+    response = current_app.response_class(answer.body, status=answer.status_code,
+                                          mimetype="application/json" if kind == "json" else "text/html")
+    response.headers["Cache-Control"] = answer.cache_control
+    response.vary.update(("Accept-Language", "Cookie"))
+    response.set_etag(answer.etag)
     return response
 
 
-def _count(result) -> None:
+def _count(version) -> None:
     """A check by someone else counts toward the holder's achievements (once per checker)."""
-    if result.found and verification.count_check(result.license, current_user, request.remote_addr,
-                                                 current_app.config["SECRET_KEY"]):
+    if verification.count_check(version, current_user, request.remote_addr, current_app.config["SECRET_KEY"]):
         db.session.commit()
 
 

@@ -5,6 +5,8 @@ out of range gets a 400 whose ``message`` says which and why.
 """
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app, jsonify, make_response, request
 from flask_babel import gettext as _
 
@@ -66,10 +68,14 @@ def _json(body: dict):
 
 @bp.get("/checkpoint")
 def checkpoint():
-    response = make_response(checkpoints.served().note)
+    served = checkpoints.served()
+    response = make_response(served.note)
     response.mimetype = "text/plain"
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    # A checkpoint's bytes are fixed by its origin and size: a watcher asking again gets a 304
+    # until the log has grown and a newer one is signed.
+    response.set_etag(f"{served.size}-{hashlib.sha256(served.note.encode()).hexdigest()[:16]}")
+    return response.make_conditional(request)
 
 
 @bp.get("/proof/inclusion")

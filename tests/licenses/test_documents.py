@@ -62,7 +62,8 @@ def test_holder_downloads_a_certificate_with_everything_on_it(app, client, signe
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert f"license-{license.code}.pdf" in response.headers["Content-Disposition"]
-    assert "no-store" in response.headers["Cache-Control"]
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["ETag"]
     reader = pypdf.PdfReader(io.BytesIO(response.data))
     width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
     assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
