@@ -88,6 +88,9 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": os.environ.get("PORTAL_RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_VERIFY": os.environ.get("PORTAL_RATELIMIT_VERIFY", "120 per minute"),
+        # How long one process may serve a verification answer it made (0: never cached).
+        "VERIFY_CACHE_SECONDS": _int("PORTAL_VERIFY_CACHE_SECONDS", 60),
+        "VERIFY_CACHE_SIZE": _int("PORTAL_VERIFY_CACHE_SIZE", 4096),
         # Registrations taken per IP (form errors do not count).
         "RATELIMIT_REGISTER": os.environ.get("PORTAL_RATELIMIT_REGISTER", "3 per hour"),
         # Reset and confirmation-link requests taken per IP, for each of the two forms.

@@ -17,10 +17,10 @@ license is *now*, read by one indexed lookup on every request (``lookup``):
   from a certificate's QR link.
 
 An answer is served for at most ``VERIFY_CACHE_SECONDS`` (its "Checked" time is when the
-full check ran). Because the key is made only of values held in the database, a second
-server process (with its own cache) never serves an answer the database has moved past.
-What a cached answer does not notice: a history row changed by hand *without* the
-license's row changing; ``flask licenses verify`` and the integrity job check every chain.
+full check ran); then the next request checks in full again. Because the key is made only of
+values held in the database, a second server process (with its own cache) never serves an
+answer the database has moved past. What a cached answer does not notice, for those seconds
+only: a history row changed by hand *without* the license's row changing.
 
 Answers for a signed-in viewer are personal (the page's layout) and are never cached.
 """
@@ -136,11 +136,6 @@ def key(kind: str, typed: str, version: Version, *context) -> tuple:
     return (kind, typed, version.digest, phase(version.expires_at, utcnow()), *context)
 
 
-def etag_for(cache_key: tuple) -> str:
-    """The same on every server: made of the key, which is made of database values."""
-    return hashlib.sha256(repr(cache_key).encode()).hexdigest()[:32]
-
-
 class _Store:
     """A small LRU, safe for threaded workers."""
 
@@ -194,7 +189,9 @@ def put(cache_key: tuple, version: Version, body: bytes, status_code: int, cache
     ends = phase_ends(version.expires_at, now)
     if ends is not None:
         until = min(until, ends)
-    answer = Answer(body, etag_for(cache_key), status_code, cache_control, until)
+    # The ETag is the answer's own digest: a full check that finds something new (a history
+    # row changed by hand, which the key cannot see) gives a new one.
+    answer = Answer(body, hashlib.sha256(body).hexdigest()[:32], status_code, cache_control, until)
     if seconds > 0:
         store().put(cache_key, answer, current_app.config.get("VERIFY_CACHE_SIZE", DEFAULT_SIZE))
     return answer

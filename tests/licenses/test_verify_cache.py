@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import answers, services, verification
-from portal.models import License, User
+from portal.models import License, LicenseEvent, User
 from portal.models.user import Role
 from portal.privacy import erasure
 from tests.support.http import login
@@ -87,6 +87,23 @@ def test_a_suspension_and_a_change_by_hand_are_seen_at_once(app, client, make_us
         db.session.commit()
     html, body = both(client, license.code)
     assert "failed its integrity check" in html and body["state"] == "invalid"
+
+
+def test_a_history_row_changed_by_hand_is_caught_when_the_answer_is_due(app, client, signed_license,
+                                                                         monkeypatch):
+    license = signed_license(status="suspended")
+    html, _ = both(client, license.code)
+    assert "Not valid: suspended" in html
+    with app.app_context():  # the license's row stays as it was: the key cannot see this
+        db.session.execute(sa.update(LicenseEvent).where(LicenseEvent.license_id == license.id,
+                                                         LicenseEvent.seq == 2).values(note="nothing"))
+        db.session.commit()
+
+    later = utcnow() + timedelta(seconds=app.config["VERIFY_CACHE_SECONDS"] + 1)
+    monkeypatch.setattr(answers, "utcnow", lambda: later)
+    html, body = both(client, license.code)
+
+    assert "history failed its check" in html and body["state"] == "invalid"
 
 
 def test_an_answer_cached_before_expiry_is_not_served_after_it(app, client, signed_license, monkeypatch):
