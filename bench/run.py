@@ -223,6 +223,7 @@ def targets(app) -> dict:
 # (name, path, who logs in, ratio goal)
 PAGES = [
     ("/verify/<code>", "/verify/{code}", None, 0.5),
+    ("/verify/<code>.json", "/verify/{code}.json", None, 0.5),
     ("student dashboard", "/dashboard", "student", 0.3),
     ("license page", "/licenses/{license_id}", "student", 0.3),
     ("instructor dashboard (queue)", "/dashboard", "instructor", 0.3),
