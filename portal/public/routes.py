@@ -4,7 +4,7 @@ import logging
 
 import sqlalchemy as sa
 from babel.lists import format_list
-from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import current_app, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -119,7 +119,8 @@ def _answer(kind: str, code: str, build):
     """The answer about ``code``: from this process's cache when the database still holds
     the license as it was when the answer was made (``portal.licenses.answers``), else
     checked in full. Every request counts a check by someone else."""
-    personal = current_user.is_authenticated
+    # The layout is the viewer's own when they are signed in or have a message waiting.
+    personal = current_user.is_authenticated or "_flashes" in session
     normal = codes.normalise(code)
     version = answers.lookup(normal) if normal else None
     if version is None:  # unknown, or mistyped: nothing to cache or count
@@ -129,7 +130,7 @@ def _answer(kind: str, code: str, build):
         _cache_headers(response, result, personal=personal)
         return response
     _count(version)
-    if personal:  # the layout is the viewer's own
+    if personal:
         result = verification.verify(code, *_presented())
         response = build(result)
         _cache_headers(response, result, personal=True)

@@ -187,6 +187,17 @@ def test_a_signed_in_viewer_gets_a_page_of_their_own(app, client, make_user, sig
     client.get("/auth/logout")
 
 
+def test_a_visitors_waiting_message_is_theirs_alone(app, client, signed_license):
+    license = signed_license()
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for one visitor")]
+    assert "A message for one visitor" in client.get(f"/verify/{license.code}").get_data(as_text=True)
+
+    other = app.test_client().get(f"/verify/{license.code}").get_data(as_text=True)
+
+    assert "A message for one visitor" not in other
+
+
 # --- 304 Not Modified ----------------------------------------------------------------------
 
 
