@@ -46,8 +46,8 @@ def certificate(license_id: int):
         not_modified=response.status_code == 304,
     )
     db.session.commit()
-    # Kept by the holder's browser only, and asked again each time (a 304 while unchanged).
-    response.headers["Cache-Control"] = "private, no-cache"
+    # A signed-in page is never stored (a client that kept it may still ask If-None-Match).
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -55,6 +55,6 @@ def certificate(license_id: int):
 def qr_svg(license_id: int):
     license = owned_license_or_404(license_id, current_user)
     response = Response(qr.svg(license), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-store"
     response.add_etag()
     return response.make_conditional(request)

@@ -62,7 +62,7 @@ def test_holder_downloads_a_certificate_with_everything_on_it(app, client, signe
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert f"license-{license.code}.pdf" in response.headers["Content-Disposition"]
-    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["ETag"]
     reader = pypdf.PdfReader(io.BytesIO(response.data))
     width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
