@@ -63,7 +63,7 @@ def main() -> int:
         results = {run.backend: run.wait() for run in runs}
     for run in runs:
         print(f"\n=== {run.backend}: exit {results[run.backend]} in {run.seconds:.0f}s ===")
-        print("".join(run.tail[-6:]), end="", flush=True)
+        print("".join(list(run.tail)[-6:]), end="", flush=True)
     failed = [name for name, code in results.items() if code != 0]
     if failed:
         print(f"FAILED on: {', '.join(failed)}")
