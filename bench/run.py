@@ -373,7 +373,7 @@ def audit_figures(app, report: Report) -> None:
             flt.start, flt.end = since, end
 
             def run(flt=flt):
-                return queries.page(queries.conditions(flt)).events
+                return queries.page(queries.conditions(flt)).rows
 
             try:
                 run()
