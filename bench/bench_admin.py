@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bench.common import Instance, timed
 from tests.support.http import login
@@ -46,7 +46,8 @@ def bulk_issue(app, students: int, certificates: bool) -> dict:
         klass = classes.create_class(coach, "Bench intake", spec, actor=coach)
         db.session.flush()
         rows = [{"email": f"pupil{i:05d}@bench.test", "name": f"Pupil {i:05d}", "role": "student",
-                 "status": "active", "date_of_birth": date(2000, 1, 1)} for i in range(students)]
+                 "status": "active", "date_of_birth": date(2000, 1, 1),
+                 "email_confirmed_at": datetime.now(UTC)} for i in range(students)]
         db.session.execute(db.insert(User), rows)
         ids = db.session.scalars(db.select(User.id).where(User.email.like("pupil%"))).all()
         db.session.execute(db.insert(ClassMembership), [{"class_id": klass.id, "user_id": i} for i in ids])
