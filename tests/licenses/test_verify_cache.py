@@ -2,7 +2,6 @@
 repeated request with 304 Not Modified (``portal.licenses.answers``)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -15,24 +14,9 @@ from portal.models import License, LicenseEvent, User
 from portal.models.user import Role
 from portal.privacy import erasure
 from tests.support.http import login
+from tests.support.queries import statements
 
 URLS = ("/verify/{code}", "/verify/{code}.json")
-
-
-@contextmanager
-def statements(app):
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
 
 
 def both(client, code: str) -> tuple[str, dict]:
