@@ -7,7 +7,6 @@ of statements. Statements about the login session are left out: the session's
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -20,33 +19,13 @@ from portal.models import ClassMembership, Klass, User
 from portal.models.catalogue import Level, Requirement, Specialization
 from tests.support.factories.classes import assigned_row
 from tests.support.http import login
+from tests.support.queries import of_request
 
 _codes = itertools.count(100)
 
 
-@contextmanager
-def statements(app):
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if "user_sessions" not in statement:
-            seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
-
-
 def measure(app, client, url: str) -> list[str]:
-    client.get(url)  # warm up: anything loaded once per process
-    with statements(app) as seen:
-        response = client.get(url)
-        assert response.status_code == 200
-    return seen
+    return of_request(app, client, url, leave_out=("user_sessions",))
 
 
 def assert_same(small: list[str], large: list[str]):
