@@ -41,19 +41,6 @@ def assert_partial(response):
 
 
 @pytest.fixture
-def spec(make_specialization):
-    return make_specialization("PLY", "Player", max_level=3, requirements_per_level=2)
-
-
-@pytest.fixture
-def teacher(make_user, assign, spec):
-    """An instructor an admin assigned Player."""
-    user = make_user("instructor", name="Carla Rivera")
-    assign(user, spec)
-    return user
-
-
-@pytest.fixture
 def klass(make_class, teacher, spec):
     return make_class(teacher, spec, "Player autumn")
 

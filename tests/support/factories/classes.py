@@ -155,3 +155,18 @@ def class_of_students(app, make_user, make_specialization, make_class):
         return klass, spec, ids
 
     return make
+
+
+# The shared cast of the class and dashboard tests: the Player specialization and Carla,
+# who an admin assigned to teach it. A module may define its own ``spec`` or ``teacher``.
+@pytest.fixture
+def spec(make_specialization):
+    return make_specialization("PLY", "Player", max_level=3, requirements_per_level=2)
+
+
+@pytest.fixture
+def teacher(make_user, assign, spec):
+    """An instructor an admin assigned Player."""
+    user = make_user("instructor", name="Carla Rivera")
+    assign(user, spec)
+    return user
