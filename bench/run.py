@@ -8,6 +8,8 @@ Settings come from the environment:
     BENCH_DATABASE_URL=postgresql+psycopg://…/empty_db  PostgreSQL instead of a temporary SQLite file
     BENCH_SECONDS=5  BENCH_ROUNDS=3  BENCH_CONNECTIONS=50  BENCH_WORKERS=<cores>
     BENCH_BULK=500                                       students in the bulk issuance job (0: skip)
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/15            where the served Portal counts rate limits, as in
+                                                         production (``none``: in each worker's memory)
     BENCH_NOTIFICATIONS=25                               notifications per account for the list page
                                                          (0: skip; the full-scale figure, 50 per account,
                                                          is ``python -m bench.bench_notifications``)
@@ -58,6 +60,7 @@ SETTINGS = {
     "workers": workers_default(),
     "bulk": env_int("BENCH_BULK", 500),
     "notifications": env_int("BENCH_NOTIFICATIONS", 25),
+    "redis_url": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
 }
 
 
@@ -242,6 +245,8 @@ def http_figures(instance: Instance, ids: dict, report: Report) -> None:
     seconds, rounds, conns = SETTINGS["seconds"], SETTINGS["rounds"], SETTINGS["connections"]
     workers = SETTINGS["workers"]
     env = {**instance.env, "PORTAL_BASE_URL": "http://127.0.0.1"}
+    if SETTINGS["redis_url"] != "none":  # rate limits shared by the workers, as in production
+        env["REDIS_URL"] = SETTINGS["redis_url"]
     with Server("wsgi:app", env, workers=workers) as portal, \
             Server("bench.hello_app:app", {}, workers=workers) as hello:
         cookies = {}
@@ -551,6 +556,7 @@ def markdown(data: dict) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
         f"- Database: {data['database']}; {s['students']:,} students, {s['audit_events']:,} audit events",
         f"- gunicorn: {' '.join(gunicorn_args(s['workers']))} (Portal and the hello app alike)",
+        f"- Rate limits counted in: {'each worker' if s.get('redis_url', 'none') == 'none' else s['redis_url']}",
         f"- wrk: {s['connections']} connections, 2 threads, {s['rounds']} alternating rounds of "
         f"{s['seconds']} s per page (Portal, hello, Portal, hello …); figures are medians of the rounds, "
         "p99 the worst round",

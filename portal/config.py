@@ -85,7 +85,9 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("PORTAL_RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers on every answer (each costs the limit's storage a read);
+        # a 429 carries Retry-After (portal.errors).
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_LOGIN": os.environ.get("PORTAL_RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_VERIFY": os.environ.get("PORTAL_RATELIMIT_VERIFY", "120 per minute"),
         # How long one process may serve a verification answer it made (0: never cached).

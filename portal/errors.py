@@ -215,13 +215,18 @@ def register(app: Flask) -> None:
         # A route's own words (abort(409, _("..."))), not Werkzeug's English default.
         said = exc.description if exc.description != type(exc).description else None
         message = said if code in (409, 422) else None
+        wait = _seconds_to_wait() if code == 429 else None
         if code == 429:
-            message = wait_message(_seconds_to_wait())
+            message = wait_message(wait)
         response = error_response(code, message)
         # Keep what the exception says about itself (Allow on 405, Retry-After on 429).
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        if wait is not None:
+            # The limiter's own headers are off (they cost two reads of its storage on every
+            # answer); a refusal says when to come back, as the page's words do.
+            response.headers["Retry-After"] = str(wait)
         return response
 
     @app.errorhandler(OperationalError)
