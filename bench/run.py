@@ -556,7 +556,8 @@ def markdown(data: dict) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
         f"- Database: {data['database']}; {s['students']:,} students, {s['audit_events']:,} audit events",
         f"- gunicorn: {' '.join(gunicorn_args(s['workers']))} (Portal and the hello app alike)",
-        f"- Rate limits counted in: {'each worker' if s.get('redis_url', 'none') == 'none' else s['redis_url']}",
+        "- Rate limits counted in: "
+        + ("each worker" if s.get("redis_url", "none") == "none" else s["redis_url"]),
         f"- wrk: {s['connections']} connections, 2 threads, {s['rounds']} alternating rounds of "
         f"{s['seconds']} s per page (Portal, hello, Portal, hello …); figures are medians of the rounds, "
         "p99 the worst round",

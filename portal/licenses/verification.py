@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import has_request_context
+from flask import current_app, has_request_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -206,6 +208,36 @@ _SEEN = sa.text(
 )
 
 
+class _Seen:
+    """(license id, checker) pairs whose checks no longer count, remembered by this process
+    so that a repeated check (a page reloaded, a scraper) costs no query. What is here
+    stays true: a checker counted once is never counted again, and an address the holder
+    signed in from stays one. Bounded; the oldest go first."""
+
+    def __init__(self, size: int = 65536) -> None:
+        self._pairs: OrderedDict[tuple[int, str], None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __contains__(self, pair: tuple[int, str]) -> bool:
+        with self._lock:
+            return pair in self._pairs
+
+    def add(self, pair: tuple[int, str]) -> None:
+        with self._lock:
+            self._pairs[pair] = None
+            if len(self._pairs) > self._size:
+                self._pairs.popitem(last=False)
+
+
+def _not_counted() -> _Seen:
+    """This application's memory of checks that will not count (one per app)."""
+    found = current_app.extensions.get("portal_verify_not_counted")
+    if found is None:
+        found = current_app.extensions.setdefault("portal_verify_not_counted", _Seen())
+    return found
+
+
 def checker_key(ip: str, secret: str) -> str:
     """Who checked, as a keyed hash of the network address: counts distinct checkers
     without keeping the address."""
@@ -223,9 +255,13 @@ def count_check(license, viewer, ip: str | None, secret: str) -> bool:
     if getattr(viewer, "is_authenticated", False) and viewer.id == license.holder_id:
         return False
     key = checker_key(ip, secret)
+    known = _not_counted()
+    if (license.id, key) in known:  # this checker's checks of it never count again
+        return False
     seen = db.session.execute(_SEEN, {"holder": license.holder_id, "ip": ip, "license": license.id,
                                       "checker": key}).one()
     if seen[0] or seen[1]:
+        known.add((license.id, key))
         return False
     holder_id = license.holder_id
     if has_request_context():

@@ -17,6 +17,7 @@ from portal.db import clock
 from portal.extensions import db
 from portal.licenses import services as licenses
 from portal.models import Achievement, Award, Level, License, Requirement, User
+from tests.support.queries import statements
 from tests.support.http import login
 from tests.support.mail import link_in, wait_for_mail
 
@@ -157,6 +158,11 @@ def test_certificate_checked_by_others(
         assert awards_of(student) == set()
         assert client.get(f"/verify/{lic.code}", environ_base={"REMOTE_ADDR": ip}).status_code == 200
     assert awards_of(student) == {"Trusted"}
+    # A checker found already counted (10.0.0.1, on its second check) costs no further
+    # query: only the license's lookup runs.
+    with statements(app) as seen:
+        assert client.get(f"/verify/{lic.code}", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+    assert not [s for s in seen if "certificate_verifications" in s], seen
     assert client.get(f"/verify/{lic.code}.json", environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 200
     with app.app_context():
         assert rules.measure(rules.VERIFIED, [student.id]) == {student.id: 3}
