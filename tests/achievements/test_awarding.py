@@ -17,9 +17,9 @@ from portal.db import clock
 from portal.extensions import db
 from portal.licenses import services as licenses
 from portal.models import Achievement, Award, Level, License, Requirement, User
-from tests.support.queries import statements
 from tests.support.http import login
 from tests.support.mail import link_in, wait_for_mail
+from tests.support.queries import statements
 
 
 def consistent(app) -> None:
