@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
@@ -222,8 +222,14 @@ def instant(value: datetime | None, seconds: bool = False, zone: str | None = No
     ``30 Nov 2026, 14:05 CET``, ``30 nov 2026, 7:05 CST``, ``2026. nov. 30. 14:05 CET``."""
     if value is None:
         return "—"
-    local = value.astimezone(_zone(zone))
-    locale = formats_locale()
+    return _instant(value, seconds, zone if valid_zone(zone) else zone_name(), formats_locale())
+
+
+# A page shows the same moments to the same readers again and again (a list's rows, on
+# every visit); their text depends on nothing else, so it is made once.
+@lru_cache(maxsize=8192)
+def _instant(value: datetime, seconds: bool, zone: str, locale: Locale) -> str:
+    local = value.astimezone(ZoneInfo(zone))
     day = babel_dates.format_date(local, "medium", locale=locale)
     clock = babel_dates.format_time(local, "medium" if seconds else "short", locale=locale)
     joined = babel_dates.get_datetime_format("medium", locale=locale).format(clock, day)
@@ -236,9 +242,14 @@ _WIDTHS = ("short", "medium", "long", "full")
 def _format_day(value: date, format: str) -> str:
     """``format`` is a width (``medium``: 30 Nov 2026) or a CLDR skeleton whose order the
     language decides (``MMMd``: 30 Nov, 30 nov, nov. 30.)."""
+    return _day_text(value, format, formats_locale())
+
+
+@lru_cache(maxsize=8192)
+def _day_text(value: date, format: str, locale: Locale) -> str:
     if format in _WIDTHS:
-        return babel_dates.format_date(value, format, locale=formats_locale())
-    return babel_dates.format_skeleton(format, value, locale=formats_locale())
+        return babel_dates.format_date(value, format, locale=locale)
+    return babel_dates.format_skeleton(format, value, locale=locale)
 
 
 def day_of(value: datetime | date | None, format: str = "medium", zone: str | None = None) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, Domain
 from flask_login import current_user
 
 from portal.extensions import db
@@ -124,21 +124,33 @@ def init_app(app: Flask) -> None:
         return {"languages": supported(), "current_language": select_locale()}
 
 
+class _RequestDomain(Domain):
+    """Flask-Babel's message domain, keeping the request's catalog beside the locale it
+    was found for: Python code's ``gettext`` and every lazy string ask for it once per
+    string (Flask-Babel looks up the locale and its cache each time); a changed or
+    refreshed locale (``force_locale``) finds its own catalog again."""
+
+    def get_translations(self):
+        ctx = g.get("_flask_babel") if has_app_context() else None
+        if ctx is not None:
+            kept = getattr(ctx, "portal_translations", None)
+            if kept is not None and kept[0] is getattr(ctx, "babel_locale", None) is not None:
+                return kept[1]
+        translations = super().get_translations()
+        ctx = g.get("_flask_babel") if has_app_context() else None
+        if ctx is not None:
+            ctx.portal_translations = (getattr(ctx, "babel_locale", None), translations)
+        return translations
+
+
+# Flask-Babel builds its domain once (a cached property of the extension); this one instead.
+babel.__dict__["domain_instance"] = _RequestDomain(domain="messages")
+
+
 def page_translations():
-    """Flask-Babel's catalog for this request (``get_translations()``), kept beside the
-    locale it was found for: a changed or refreshed locale finds its own catalog again."""
-    if not has_app_context():
-        return get_translations()
-    ctx = g.get("_flask_babel")
-    if ctx is not None:
-        kept = getattr(ctx, "portal_translations", None)
-        if kept is not None and kept[0] is getattr(ctx, "babel_locale", None) is not None:
-            return kept[1]
-    translations = get_translations()
-    ctx = g.get("_flask_babel")
-    if ctx is not None:
-        ctx.portal_translations = (getattr(ctx, "babel_locale", None), translations)
-    return translations
+    """Flask-Babel's catalog for this request (``get_translations()``), found once per
+    request and locale."""
+    return babel.domain_instance.get_translations()
 
 
 def select_timezone() -> str:
