@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -9,7 +10,12 @@ from portal.audit import actions, chain
 from portal.audit.services import record
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.support.audit import append_events, tamper
+from tests.support.audit import BASE, append_events, tamper
+
+
+def db_is_postgresql(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "postgresql"
 
 
 def _verify(app, checkpoint=None):
@@ -64,6 +70,21 @@ def test_detects_changed_details(app):
     tamper(app, "UPDATE audit_events SET ip = '10.0.0.1' WHERE seq = 2")
     result = _verify(app)
     assert not result.ok and result.first_bad_seq == 2
+
+
+def test_detects_a_time_moved_by_one_microsecond(add_events, app):
+    add_events({"at": BASE}, {"at": BASE + timedelta(seconds=1)}, {"at": BASE + timedelta(seconds=2)})
+    tamper(app, "UPDATE audit_events SET at = at + interval '1 microsecond' WHERE seq = 2"
+           if db_is_postgresql(app)  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff"
+           else "UPDATE audit_events SET at = substr(at, 1, 20) || '000001' WHERE seq = 2")
+    result = _verify(app)
+    assert not result.ok and result.first_bad_seq == 2 and "changed" in result.problem
+
+
+def test_times_on_a_whole_second_verify(add_events, app):
+    # The walk reads each time as text (PostgreSQL writes it): no microseconds must still be ".000000".
+    add_events({"at": BASE}, {"at": BASE + timedelta(seconds=1, microseconds=7)})
+    assert _verify(app).ok
 
 
 def test_detects_deleted_event(app):
