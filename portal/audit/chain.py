@@ -151,26 +151,12 @@ def seal(session, event: AuditEvent) -> None:
 # Read by the walk, by position: the hashed fields, then id and hash, then the personal fields.
 _COLUMNS = (*_FIELDS, "id", "hash", "actor_label", "details", "ip", "user_agent")
 _KEY_AT = _FIELDS.index("key_id")
-
-
-class _Row:
-    """One row of the walk: the hashed values, and the few fields the walk reads."""
-
-    __slots__ = ("hash", "id", "personal", "prev_hash", "seq", "values")
-
-    def __init__(self, row, width: int):
-        self.values = tuple(row[:width])
-        self.seq = row[0]
-        self.prev_hash = row[width - 1]
-        self.id, self.hash = row[width], row[width + 1]
-        label, details, ip, agent = row[width + 2:width + 6]
-        self.personal = {"actor_label": label, "details": details, "ip": ip, "user_agent": agent,
-                         "identity_digest": row[width - 3], "network_digest": row[width - 2]}
+_IDENTITY_AT, _NETWORK_AT = _FIELDS.index("identity_digest"), _FIELDS.index("network_digest")
 
 
 def verify(session, checkpoint: dict | None = None, batch: int = 5000, progress=None) -> ChainResult:
     """Walk the whole chain. ``checkpoint`` ({"seq", "hash"}) also proves no tail was cut."""
-    keys = privacy.live_secrets(session)
+    keys = privacy.live_keys(session)
     if session.get_bind().dialect.name == "sqlite":
         result, rows = _raw_sqlite_rows(session, batch)
     else:
@@ -185,33 +171,37 @@ def _walk(rows, checkpoint, batch, progress, keys) -> ChainResult:
     expected_seq, prev = 1, GENESIS
     count = 0
     width = len(_FIELDS)
+    personal_problem = privacy.personal_problem
     for row in rows:
-        row = _Row(row, width)
-        if row.seq != expected_seq:
+        # The values by position (see _COLUMNS): no object or dict per row beyond the hashed content.
+        seq, prev_hash = row[0], row[width - 1]
+        event_id, event_hash, label, details, ip, agent = row[width:]
+        if seq != expected_seq:
             problem = (
-                f"expected sequence {expected_seq} but found {row.seq}: "
-                + ("events are missing (deleted)" if row.seq > expected_seq else "duplicate or reordered")
+                f"expected sequence {expected_seq} but found {seq}: "
+                + ("events are missing (deleted)" if seq > expected_seq else "duplicate or reordered")
             )
-            return _result(False, count, prev, row.seq, row.id, problem)
-        if row.prev_hash != prev:
+            return _result(False, count, prev, seq, event_id, problem)
+        if prev_hash != prev:
             return _result(
-                False, count, prev, row.seq, row.id,
+                False, count, prev, seq, event_id,
                 "does not link to the previous event (inserted, deleted or reordered)",
             )
-        if _hash_values(row.values) != row.hash:
+        if _hash_values(row[:width]) != event_hash:
             return _result(
-                False, count, prev, row.seq, row.id,
+                False, count, prev, seq, event_id,
                 "content does not match its hash (changed)",
             )
-        problem = privacy.personal_problem(keys.get(row.values[_KEY_AT]), row.personal)
+        problem = personal_problem(keys.get(row[_KEY_AT]), label, details, ip, agent,
+                                   row[_IDENTITY_AT], row[_NETWORK_AT])
         if problem:
-            return _result(False, count, prev, row.seq, row.id, problem)
-        if checkpoint and row.seq == checkpoint["seq"] and row.hash != checkpoint["hash"]:
+            return _result(False, count, prev, seq, event_id, problem)
+        if checkpoint and seq == checkpoint["seq"] and event_hash != checkpoint["hash"]:
             return _result(
-                False, count, prev, row.seq, row.id,
+                False, count, prev, seq, event_id,
                 "differs from the signed checkpoint",
             )
-        prev = row.hash
+        prev = event_hash
         expected_seq += 1
         count += 1
         if progress and count % batch == 0:

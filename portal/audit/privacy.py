@@ -113,21 +113,51 @@ def seal_personal(cache: KeyCache, event) -> None:
     event.network_digest = network_digest(secret, event.ip, event.user_agent)
 
 
-def live_secrets(session) -> dict[int, str]:
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class VerifyKey:
+    """One key's secret made ready for the digests of many events (``audit verify``).
+
+    The same HMAC-SHA256 as :func:`_digest` (RFC 2104, as ``hmac`` computes it), with the
+    hash states of the padded key made once instead of for every digest: a third of the cost.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: str):
+        key = bytes.fromhex(secret)
+        if len(key) > 64:  # SHA-256's block size
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def digest(self, content: dict) -> str:
+        inner = self._inner.copy()
+        inner.update(canonical_json(content))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def live_keys(session) -> dict[int, VerifyKey]:
     """Every key that still has its secret, by id (for ``audit verify``)."""
-    return dict(session.execute(
-        sa.select(AuditKey.id, AuditKey.secret).where(AuditKey.secret.is_not(None))).all())
+    return {key_id: VerifyKey(secret) for key_id, secret in session.execute(
+        sa.select(AuditKey.id, AuditKey.secret).where(AuditKey.secret.is_not(None)))}
 
 
-def personal_problem(secret: str | None, row: dict) -> str | None:
-    """Why a row's personal fields do not match its digests, or None when they do (or can no
-    longer be checked: key destroyed)."""
-    if secret is None:
+def personal_problem(key: VerifyKey | None, actor_label: str | None, details: Any, ip: str | None,
+                     user_agent: str | None, identity: str | None, network: str | None) -> str | None:
+    """Why an event's personal fields do not match its digests (``identity``, ``network``),
+    or None when they do (or can no longer be checked: key destroyed)."""
+    if key is None:
         return None
-    if identity_digest(secret, row["actor_label"], row["details"]) != row["identity_digest"]:
+    if key.digest({"actor_label": actor_label, "details": details or {}}) != identity:
         return "its actor label or details do not match their digest (changed)"
-    if (row["ip"] is not None or row["user_agent"] is not None) and \
-            network_digest(secret, row["ip"], row["user_agent"]) != row["network_digest"]:
+    if (ip is not None or user_agent is not None) and \
+            key.digest({"ip": ip, "user_agent": user_agent}) != network:
         return "its IP address or user agent do not match their digest (changed)"
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from portal.audit import chain
+from portal.audit import chain, privacy
 from portal.extensions import db
 from portal.models.audit import AuditEvent
 from tests.support.http import login
@@ -55,3 +55,13 @@ def test_postgresql_still_refuses_changes_to_hashed_columns(app, client, make_us
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id == event_id))
         db.session.rollback()
+
+
+@pytest.mark.parametrize("secret", ["00" * 32, "ab" * 32, "5c36" * 40])  # the last: longer than a block
+@pytest.mark.parametrize("content", [
+    {"actor_label": "ana@example.com", "details": {"field": "name", "n": 3}},
+    {"actor_label": None, "details": {}},
+    {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (Ünïcode)"},
+])
+def test_the_verify_key_gives_the_digest_sealing_gave(secret, content):
+    assert privacy.VerifyKey(secret).digest(content) == privacy._digest(secret, content)
