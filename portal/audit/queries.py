@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql
 
 from portal import dates, search
 from portal.audit import actions
@@ -158,7 +159,14 @@ def actor_condition(text: str):
     if not ids:
         # Someone whose account is gone: the e-mail kept on the event.
         return AuditEvent.actor_label == needle
-    return AuditEvent.actor_id == ids[0] if len(ids) == 1 else AuditEvent.actor_id.in_(ids)
+    if len(ids) == 1:
+        return AuditEvent.actor_id == ids[0]
+    if _dialect() == "postgresql":
+        # One array parameter instead of one parameter per person: a common family name
+        # matches a thousand or more, and building, sending and parsing that many
+        # parameters cost more than the page's own reading. The plan is the same.
+        return AuditEvent.actor_id == sa.any_(sa.literal(ids, postgresql.ARRAY(sa.Integer)))
+    return AuditEvent.actor_id.in_(ids)
 
 
 def conditions(flt: AuditFilter) -> list:

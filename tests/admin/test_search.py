@@ -25,7 +25,8 @@ def _actor_ids(text: str) -> set[int]:
     condition = audit_queries.actor_condition(text)
     if condition.left.key != "actor_id":
         return set()  # the label of a gone account
-    value = condition.right.value
+    right = condition.right  # a list (IN), or on PostgreSQL one array parameter (= ANY)
+    value = getattr(right, "element", right).value
     return set(value) if isinstance(value, list | tuple) else {value}
 
 
