@@ -19,7 +19,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.licenses import rules, visibility
 from portal.models.audit import AuditEvent
-from portal.models.catalogue import Specialization
+from portal.models.catalogue import Specialization, current_locale, title_in
 from portal.models.klass import Klass
 from portal.models.license import License, LicenseStatus, RequestStatus, UpgradeRequest
 from portal.models.user import Role, User, UserStatus
@@ -162,9 +162,55 @@ def student_overview(student: User) -> StudentOverview:
 # -- instructor ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpecializationName:
+    local_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseCode:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCard:
+    """A pending request as its card shows it (licenses/_request_row.html): its own columns
+    and the names of its student, specialization and license, read as plain rows."""
+
+    id: int
+    user_id: int
+    specialization_id: int
+    from_level: int
+    to_level: int
+    reason: str
+    status: str
+    created_at: datetime
+    user: Person
+    specialization: SpecializationName
+    license: LicenseCode | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One of the instructor's recent decisions, as the dashboard's table shows it."""
+
+    id: int
+    user_name: str
+    specialization: str  # its name in the reader's language
+    to_level: int
+    status: str
+    decision_note: str | None
+    decided_at: datetime
+
+
 @dataclass
 class QueueItem:
-    request: UpgradeRequest
+    request: RequestCard
     progress: rules.Progress
 
 
@@ -173,7 +219,7 @@ class InstructorOverview:
     classes: list[ClassSummary]
     queue: list[QueueItem]
     queue_total: int
-    decisions: list[UpgradeRequest]
+    decisions: list[Decision]
     specializations: list[Specialization]  # those an admin assigned (the ones they teach)
 
     @property
@@ -182,36 +228,56 @@ class InstructorOverview:
 
 
 def instructor_overview(instructor: User) -> InstructorOverview:
+    """What an instructor's dashboard shows. The queue and the decisions are read as plain
+    rows of the columns they show (no objects built, none tracked by the session)."""
+    locale = current_locale()
     pending = sa.and_(
         UpgradeRequest.status == RequestStatus.PENDING, rules.reviewable_by_clause(instructor, pending=True)
     )
     queue_total = db.session.scalar(sa.select(sa.func.count(UpgradeRequest.id)).where(pending))
-    requests = list(
-        db.session.scalars(
-            sa.select(UpgradeRequest)
-            .options(
-                joinedload(UpgradeRequest.user),
-                joinedload(UpgradeRequest.specialization),
-                joinedload(UpgradeRequest.license),
-            )
-            .where(pending)
-            .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
-            .limit(QUEUE_SIZE)
+    rows = db.session.execute(
+        sa.select(
+            UpgradeRequest.id, UpgradeRequest.user_id, UpgradeRequest.specialization_id,
+            UpgradeRequest.from_level, UpgradeRequest.to_level, UpgradeRequest.reason,
+            UpgradeRequest.status, UpgradeRequest.created_at, User.name.label("user_name"),
+            Specialization.name.label("specialization_name"), Specialization.titles, License.code,
         )
-    )
+        .join(User, User.id == UpgradeRequest.user_id)
+        .join(Specialization, Specialization.id == UpgradeRequest.specialization_id)
+        .outerjoin(License, License.id == UpgradeRequest.license_id)
+        .where(pending)
+        .order_by(UpgradeRequest.created_at, UpgradeRequest.id)
+        .limit(QUEUE_SIZE)
+    ).all()
+    requests = [
+        RequestCard(
+            r.id, r.user_id, r.specialization_id, r.from_level, r.to_level, r.reason, r.status,
+            r.created_at, Person(r.user_name),
+            SpecializationName(title_in(r.titles, r.specialization_name, locale)),
+            LicenseCode(r.code) if r.code is not None else None,
+        )
+        for r in rows
+    ]
     progress = rules.progress_toward(
-        [(r.user_id, r.specialization_id, rules.requirements_gate(r)) for r in requests]
+        [(r.user_id, r.specialization_id, rules.requirements_gate(r)) for r in requests], plain=True
     )
     queue = [QueueItem(r, found) for r, found in zip(requests, progress, strict=True)]
-    decisions = list(
-        db.session.scalars(
-            sa.select(UpgradeRequest)
-            .options(joinedload(UpgradeRequest.user), joinedload(UpgradeRequest.specialization))
+    decisions = [
+        Decision(r.id, r.user_name, title_in(r.titles, r.name, locale), r.to_level, r.status,
+                 r.decision_note, r.decided_at)
+        for r in db.session.execute(
+            sa.select(
+                UpgradeRequest.id, User.name.label("user_name"), Specialization.name, Specialization.titles,
+                UpgradeRequest.to_level, UpgradeRequest.status, UpgradeRequest.decision_note,
+                UpgradeRequest.decided_at,
+            )
+            .join(User, User.id == UpgradeRequest.user_id)
+            .join(Specialization, Specialization.id == UpgradeRequest.specialization_id)
             .where(UpgradeRequest.decided_by_id == instructor.id)
             .order_by(UpgradeRequest.decided_at.desc(), UpgradeRequest.id.desc())
             .limit(10)
         )
-    )
+    ]
     return InstructorOverview(
         classes_of(instructor), queue, queue_total, decisions, rules.specializations_of(instructor)
     )

@@ -280,34 +280,39 @@ RequirementRows = list[tuple[Requirement, RequirementCompletion | None]]
 
 
 def requirement_rows(
-    wanted: Iterable[tuple[int, int, int]],
+    wanted: Iterable[tuple[int, int, int]], *, plain: bool = False
 ) -> dict[tuple[int, int, int], RequirementRows]:
     """(user id, specialization id, level) -> that level's requirements in order, each
-    with the user's confirmed completion or None. Two queries, however many are wanted."""
+    with the user's confirmed completion or None. Two queries, however many are wanted.
+
+    ``plain``: the requirements and completions as plain rows of what a checklist shows
+    (``id``, ``title``; ``confirmed_at``), not objects, for pages that only show them."""
     wanted = set(wanted)
     levels = {(spec_id, number) for _, spec_id, number in wanted}
     if not levels:
         return {}
+    requirement = sa.select(Requirement.id, Requirement.title) if plain else sa.select(Requirement)
     by_level: dict[tuple[int, int], list[Requirement]] = defaultdict(list)
-    for requirement, spec_id, number in db.session.execute(
-        sa.select(Requirement, Level.specialization_id, Level.number)
+    for row in db.session.execute(
+        requirement.add_columns(Level.specialization_id, Level.number)
         .join(Level, Level.id == Requirement.level_id)
         .where(sa.tuple_(Level.specialization_id, Level.number).in_(list(levels)))
         .order_by(Requirement.position, Requirement.id)
     ):
-        by_level[(spec_id, number)].append(requirement)
+        by_level[(row.specialization_id, row.number)].append(row if plain else row[0])
     requirement_ids = [r.id for reqs in by_level.values() for r in reqs]
     done = {}
     if requirement_ids:
-        done = {
-            (c.user_id, c.requirement_id): c
-            for c in db.session.scalars(
-                sa.select(RequirementCompletion).where(
-                    RequirementCompletion.user_id.in_({user_id for user_id, _, _ in wanted}),
-                    RequirementCompletion.requirement_id.in_(requirement_ids),
-                )
-            )
-        }
+        completion = (
+            sa.select(RequirementCompletion.user_id, RequirementCompletion.requirement_id,
+                      RequirementCompletion.confirmed_at)
+            if plain else sa.select(RequirementCompletion)
+        ).where(
+            RequirementCompletion.user_id.in_({user_id for user_id, _, _ in wanted}),
+            RequirementCompletion.requirement_id.in_(requirement_ids),
+        )
+        found = db.session.execute(completion) if plain else db.session.scalars(completion)
+        done = {(c.user_id, c.requirement_id): c for c in found}
     return {
         (user_id, spec_id, number): [
             (r, done.get((user_id, r.id))) for r in by_level.get((spec_id, number), [])
@@ -351,10 +356,10 @@ class Progress:
         return 100 if not self.total else round(100 * self.done / self.total)
 
 
-def progress_toward(wanted: list[tuple[int, int, int | None]]) -> list[Progress]:
+def progress_toward(wanted: list[tuple[int, int, int | None]], *, plain: bool = False) -> list[Progress]:
     """The progress of each (user id, specialization id, level or None at the top) in
-    ``wanted``, in order; two queries in all."""
-    rows = requirement_rows((u, s, level) for u, s, level in wanted if level is not None)
+    ``wanted``, in order; two queries in all. ``plain`` as in ``requirement_rows``."""
+    rows = requirement_rows([(u, s, level) for u, s, level in wanted if level is not None], plain=plain)
     return [
         Progress(level, rows[(u, s, level)]) if level is not None else Progress(None)
         for u, s, level in wanted

@@ -24,6 +24,12 @@ def current_locale() -> str:
     return str(locale) if locale is not None else "en"
 
 
+def title_in(titles: dict[str, str] | None, english: str, locale: str | None) -> str:
+    """A catalogue title in ``locale`` from its ``titles``; the English one when it has none
+    (for pages that read the columns as plain rows)."""
+    return (titles or {}).get(locale or "en") or english
+
+
 def _titles_column():
     # Each language's title, keyed by its code; English is the model's own column. The
     # dict is replaced, never changed in place, so the ORM sees every change.
@@ -59,7 +65,7 @@ class Specialization(db.Model):
 
     def name_in(self, locale: str | None) -> str:
         """The name in ``locale``; the English name when it has none."""
-        return (self.titles or {}).get(locale or "en") or self.name
+        return title_in(self.titles, self.name, locale)
 
     @property
     def local_name(self) -> str:
