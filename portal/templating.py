@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Flask, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal import dates
 from portal.audit.describe import describe, job_title
@@ -33,6 +35,25 @@ def iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
 
 
+def translated_once(words: dict) -> dict[str, Markup]:
+    """``words`` (lazy strings) in the reader's language, each translated now, as a page's
+    ``_()`` gives them; one with a placeholder is filled in with ``|format`` (which escapes
+    the values, as ``_()`` does)."""
+    return {key: Markup(str(word)) for key, word in words.items()}
+
+
+# The words of a checklist (_macros/ui.html), for a page that shows many checklists.
+CHECKLIST_WORDS = {
+    "met": lazy_gettext("(met)"),
+    "open": lazy_gettext("(not yet met)"),
+    "confirmed": lazy_gettext("confirmed %(date)s"),
+    "tally": lazy_gettext("Requirements confirmed"),
+    "of": lazy_gettext("%(done)d of %(total)d"),
+    "of_confirmed": lazy_gettext("%(done)d of %(total)d confirmed"),
+    "empty": lazy_gettext("No requirements are listed for this level."),
+}
+
+
 def register(app: Flask) -> None:
     static_urls: dict[tuple[str, str], str] = {}
 
@@ -52,6 +73,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["number"] = dates.number
     app.jinja_env.filters["percent"] = dates.percent
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.globals["checklist_words"] = lambda: translated_once(CHECKLIST_WORDS)
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["display_name"] = display_name
     app.jinja_env.globals["describe_event"] = lambda event: describe(

@@ -6,6 +6,7 @@ from flask import current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.exceptions import commit_or_show, form_status
 from portal.htmx import is_htmx, redirect, render_page
@@ -232,6 +233,33 @@ def request_levels(request) -> str:
     if not request.from_level:
         return _("Start: level %(level)d", level=request.to_level)
     return _("Level %(from_level)d → %(to_level)d", from_level=request.from_level, to_level=request.to_level)
+
+
+# The words every request card repeats (licenses/_request_card.html), translated once per
+# page; those with a placeholder are filled in on each card.
+REQUEST_CARD_WORDS = {
+    "asked": lazy_gettext("Asked %(when)s"),
+    "license": lazy_gettext("license %(code)s"),
+    "starting": lazy_gettext(
+        "Starting %(specialization)s: decided on eligibility; level 1's requirements come after."),
+    "no_requirements": lazy_gettext("No requirements are listed for level %(level)d."),
+    "all_met": lazy_gettext("All requirements met for level %(level)d."),
+    "needs_note": lazy_gettext("approving needs a note."),
+    "note": lazy_gettext("Note"),
+    "note_missing": lazy_gettext(
+        "(the student sees it; required to reject and to approve, as requirements are missing)"),
+    "note_reject": lazy_gettext("(the student sees it; required to reject)"),
+    "approve": lazy_gettext("Approve"),
+    "reject": lazy_gettext("Reject"),
+    "reject_confirm": lazy_gettext("Reject this request? %(name)s will see your note."),
+}
+
+
+@bp.app_template_global()
+def request_card_words() -> dict[str, Markup]:
+    """The card's words in the reader's language, as a page's ``_()`` gives them (filled in
+    with ``|format``, which escapes the values as ``_()`` does)."""
+    return {key: Markup(str(word)) for key, word in REQUEST_CARD_WORDS.items()}
 
 
 # What a pending request waits for: as a label (tables), and as the end of a sentence
