@@ -149,6 +149,7 @@ def zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@lru_cache(maxsize=1024)  # a page asks for every time it shows
 def valid_zone(name: str | None) -> bool:
     """Whether ``name`` is an IANA zone this system knows (``Europe/Budapest``)."""
     if not name or name not in zone_names():
