@@ -114,6 +114,15 @@ def word(value: Any) -> str:
     return str(found) if found is not None else str(value)
 
 
+class PageWords(dict):
+    """``word`` for the many rows of one page: each stored value translated once
+    (``words[event.outcome]``)."""
+
+    def __missing__(self, value):
+        found = self[value] = word(value)
+        return found
+
+
 def device(user_agent: str | None) -> str:
     """A browser and system in words ("Firefox 128 on Linux"), from a User-Agent header."""
     found = describe_device(user_agent)

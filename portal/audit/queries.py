@@ -197,6 +197,10 @@ def conditions(flt: AuditFilter) -> list:
 
 
 NEWEST_FIRST = (AuditEvent.at.desc(), AuditEvent.id.desc())
+# What the event list shows of an event: plain rows, no details to decode, no objects to track.
+LIST_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_label,
+                AuditEvent.action, AuditEvent.resource_type, AuditEvent.resource_id, AuditEvent.outcome,
+                AuditEvent.ip)
 
 
 def _cursor(event_id: int | None):
@@ -209,10 +213,12 @@ def _cursor(event_id: int | None):
 
 
 def page(where: list, before: int | None = None, after: int | None = None,
-         size: int | None = None) -> Page:
-    """One page of events matching ``where``, newest first, continuing from a cursor."""
+         size: int | None = None, columns: tuple | None = None) -> Page:
+    """One page of events matching ``where``, newest first, continuing from a cursor: the
+    events, or rows of ``columns`` only (``LIST_COLUMNS``)."""
     size = size or PAGE_SIZE
-    stmt = sa.select(AuditEvent).where(*where)
+    stmt = (sa.select(*columns) if columns else sa.select(AuditEvent)).where(*where)
+    read = db.session.execute if columns else db.session.scalars
     if after and (cursor := _cursor(after)):
         # Walk up (oldest first) from the cursor, then show the rows newest first.
         at, eid = cursor
@@ -220,7 +226,7 @@ def page(where: list, before: int | None = None, after: int | None = None,
             AuditEvent.at >= at,
             sa.or_(AuditEvent.at > at, sa.and_(AuditEvent.at == at, AuditEvent.id > eid)),
         ).order_by(AuditEvent.at, AuditEvent.id).limit(size + 1)
-        rows = list(db.session.scalars(stmt))
+        rows = list(read(stmt))
         has_newer = len(rows) > size
         events = list(reversed(rows[:size]))
         return Page(
@@ -232,7 +238,7 @@ def page(where: list, before: int | None = None, after: int | None = None,
     cursor = _cursor(before)
     if cursor:
         stmt = stmt.where(after_cursor(cursor))
-    rows = list(db.session.scalars(stmt.order_by(*NEWEST_FIRST).limit(size + 1)))
+    rows = list(read(stmt.order_by(*NEWEST_FIRST).limit(size + 1)))
     events = rows[:size]
     return Page(
         rows=events,

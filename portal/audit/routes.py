@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal import dates, jobs
 from portal.audit import bp, chain, export, integrity, queries
-from portal.audit.describe import device, word
+from portal.audit.describe import PageWords, device, word
 from portal.audit.forms import AuditFilterForm
 from portal.audit.queries import AuditFilter, FilterError
 from portal.db import begin_write, utcnow
@@ -61,10 +61,12 @@ def index():
     form, flt, where = _filter_form()
     page = None
     if where is not None:
-        page = queries.page(where, before=_cursor_arg("before"), after=_cursor_arg("after"))
+        page = queries.page(where, before=_cursor_arg("before"), after=_cursor_arg("after"),
+                            columns=queries.LIST_COLUMNS)
     return render_page(
         "audit/index.html", "audit/_results.html", status=200 if page else 422,
         form=form, results=page, args=_filter_args(form), endpoint="audit.index", zone=user_zone(),
+        when=dates.instants(seconds=True), words=PageWords(),
     )
 
 
