@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from portal import dates, jobs
@@ -67,6 +68,8 @@ def index():
         "audit/index.html", "audit/_results.html", status=200 if page else 422,
         form=form, results=page, args=_filter_args(form), endpoint="audit.index", zone=user_zone(),
         when=dates.instants(seconds=True), words=PageWords(),
+        # Translated once, filled in for each row (as the template's own _() fills it in).
+        event_details=Markup(_("Event %(seq)s details")),
     )
 
 
