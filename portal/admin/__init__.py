@@ -1,4 +1,6 @@
 """Administration (admins only, guarded once here)."""
+from __future__ import annotations
+
 from flask import Blueprint
 
 from portal.permissions import Role, blueprint_guard
@@ -15,6 +17,10 @@ class Words(dict):
 
     def __missing__(self, key):
         return key
+
+    def now(self) -> Words:
+        """These words in the reader's language, each translated once (for a list's rows)."""
+        return Words({key: str(word) for key, word in self.items()})
 
 
 _named: dict[str, Words] = {}

@@ -112,9 +112,14 @@ def _user_contains(text: str) -> list:
     return [c for c in conditions if c is not None]
 
 
+# What the user list shows of each account: plain rows, no objects to load and track.
+USER_LIST_COLUMNS = (User.id, User.name, User.email, User.role, User.status, User.created_at)
+
+
 def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name",
                after: str | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = sa.select(User)
+    """Accounts matching the filters, one keyset page of rows of ``USER_LIST_COLUMNS``."""
+    query = sa.select(*USER_LIST_COLUMNS)
     q = (q or "").strip()
     if q:
         query = query.where(*_user_contains(q))
@@ -126,7 +131,7 @@ def users_page(q: str = "", role: str = "", status: str = "", sort: str = "name"
         query = query.where(User.status != UserStatus.ARCHIVED)
     column, descending = USER_SORTS.get(sort, USER_SORTS["name"])
     query, first = _keyset(query, column, descending, after, User.id, limit)
-    rows = list(db.session.scalars(query))
+    rows = list(db.session.execute(query))
     next_args = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from portal import jobs, refused
+from portal import dates, jobs, refused
 from portal.account import services as account_services
 from portal.admin import bp, forms, queries, services
 from portal.auth import passkeys, tokens, two_factor
@@ -49,7 +49,7 @@ def users():
         "admin/users.html", "admin/_user_results.html", status=422 if errors else 200,
         results=page, filters=filters, active=active, errors=errors,
         roles=forms.ROLE_CHOICES, statuses=forms.STATUS_CHOICES, sorts=queries.USER_SORT_LABELS,
-        archived_count=0 if filters["status"] else queries.archived_count(),
+        archived_count=0 if filters["status"] else queries.archived_count(), created=dates.days_of(),
     )
 
 
