@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
+from portal import dates
 from portal.audit import actions
 from portal.classes.queries import ClassSummary, classes_of, classes_of_student
 from portal.db import utcnow
@@ -321,6 +323,27 @@ class AdminOverview:
     @property
     def max_level(self) -> int:
         return max((s.max_level for s in self.specializations), default=0)
+
+    def words(self) -> dict:
+        """The matrices' headings and words in the reader's language, each translated once
+        (they repeat in every cell), and the cells' labels to fill in (``|format``), as
+        the template's own ``_()`` gives them."""
+        def now(table):
+            return {key: Markup(word) for key, word in table.items()}
+
+        level = Markup(gettext("Level %(level)d"))
+        return {
+            "role_headings": now(self.role_headings),
+            "status_headings": now(self.status_headings),
+            "status_words": now(self.status_words),
+            "levels": [level % {"level": n} for n in range(1, self.max_level + 1)],
+            "user_cell": Markup(gettext("%(role)s, %(status)s: %(num)d")),
+            "license_cell": Markup(gettext("%(specialization)s level %(level)d: %(num)d")),
+            # The two charts count the same weeks: each week's day is written once for both.
+            "days": [dates.calendar_date(w.start) for w in self.registrations],
+            "short_days": [dates.calendar_date(w.start, "MMMd") for w in self.registrations],
+            "week_of": Markup(gettext("Week of %(date)s: %(num)d")),
+        }
 
 
 def weeks_start(now: datetime | None = None) -> datetime:
