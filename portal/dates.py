@@ -300,41 +300,25 @@ def percent(value: float | None, digits: int = 0) -> str:
 
 
 def instants(seconds: bool = False, zone: str | None = None):
-    """``instant`` for the many times of one list (the audit trail's fifty rows): the zone
-    and the language's patterns are looked up once, each day is written once."""
-    tz, locale = _zone(zone), formats_locale()
-    day_pattern = babel_dates.get_date_format("medium", locale=locale)
-    clock_pattern = babel_dates.get_time_format("medium" if seconds else "short", locale=locale)
-    joined = babel_dates.get_datetime_format("medium", locale=locale)
-    days: dict[date, str] = {}
+    """``instant`` for the many times of one list (the audit trail's fifty rows): the
+    reader's zone and language are looked up once, not for every row."""
+    name, locale = (zone if valid_zone(zone) else zone_name()), formats_locale()
 
     def show(value: datetime | None) -> str:
-        if value is None:
-            return "—"
-        local = value.astimezone(tz)
-        day = local.date()
-        written = days.get(day)
-        if written is None:
-            written = days[day] = day_pattern.apply(day, locale)
-        clock = clock_pattern.apply(local.timetz(), locale, reference_date=day)
-        return f"{joined.format(clock, written)} {local.tzname()}"
+        return "—" if value is None else _instant(value, seconds, name, locale)
 
     return show
 
 
 def days_of(format: str = "medium", zone: str | None = None):
-    """``day_of`` for the many days of one list: the zone found once, each day written once."""
-    tz = _zone(zone)
-    written: dict[date, str] = {}
+    """``day_of`` for the many days of one list: the zone and language looked up once."""
+    tz, locale = _zone(zone), formats_locale()
 
     def show(value: datetime | date | None) -> str:
         if value is None:
             return "—"
         if isinstance(value, datetime):
             value = value.astimezone(tz).date()
-        found = written.get(value)
-        if found is None:
-            found = written[value] = _format_day(value, format)
-        return found
+        return _day_text(value, format, locale)
 
     return show
