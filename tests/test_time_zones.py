@@ -348,3 +348,20 @@ def test_the_certificate_names_a_hungarian_holder_family_name_first_and_keeps_it
     # expiry is the day it was set to.
     assert "2026. július 2." in hungarian and "2 de julio de 2026" in spanish
     assert "2028. július 1." in hungarian and "1 de julio de 2028" in spanish
+
+
+@pytest.mark.parametrize("language", ["en", "es", "hu"])
+@pytest.mark.parametrize("zone", [None, BUDAPEST, MEXICO])
+def test_a_lists_formatters_write_what_the_filters_write(app, language, zone):
+    # The audit trail and the user list format their rows with dates.instants/days_of
+    # (the zone and language found once per page): the same text as instant/day_of.
+    moments = [datetime(2022, 10, 30, 0, 30, tzinfo=UTC), datetime(2022, 10, 30, 1, 30, tzinfo=UTC),
+               datetime(2026, 3, 29, 23, 59, 59, tzinfo=UTC), None]
+    with app.test_request_context(), force_locale(language):
+        for seconds in (False, True):
+            show = dates.instants(seconds=seconds, zone=zone)
+            assert [show(m) for m in moments] == [dates.instant(m, seconds, zone) for m in moments]
+        for format in ("medium", "MMMd"):
+            show = dates.days_of(format, zone)
+            values = [*moments, date(2004, 5, 17)]
+            assert [show(v) for v in values] == [dates.day_of(v, format, zone) for v in values]
