@@ -14,6 +14,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.models.user import LoginThrottle, Role, User, UserSession
 from tests.support.http import login
+from tests.support.queries import of_request
 
 
 def _user(app, user_id) -> User:
@@ -354,3 +355,13 @@ def test_user_page_shows_licenses_and_activity(
     # Recent activity in sentences (portal.audit.describe), not action names.
     said = html.unescape(body)
     assert "the account of Maya Example" in said or "Maya Example's" in said
+
+
+def test_the_user_list_reads_a_fuller_page_with_the_same_statements(app, client, logged_admin):
+    # The list reads plain rows: 3 accounts or 25, the same statements (no per-row query).
+    _add_users(app, 2)
+    small = of_request(app, client, "/admin/users", leave_out=("user_sessions",))
+    _add_users(app, 30, prefix="more")
+    large = of_request(app, client, "/admin/users", leave_out=("user_sessions",))
+    assert client.get("/admin/users").get_data(as_text=True).count('<td data-label="E-mail">') == 25
+    assert large == small

@@ -15,6 +15,7 @@ from portal.models.audit import AuditEvent
 from portal.models.user import Role
 from tests.support.audit import BASE
 from tests.support.http import login
+from tests.support.queries import of_request
 
 
 def shown_ids(html: str) -> list[int]:
@@ -264,3 +265,21 @@ def test_changes_of_understands_both_shapes():
     assert changes_of({"changes": {"role": ["student", "admin"], "name": {"from": "A", "to": "B"}}}) == [
         ("name", "A", "B"), ("role", "student", "admin")]
     assert changes_of({"reason": "x"}) == []
+
+
+def test_the_event_list_reads_a_fuller_page_with_the_same_statements(app, client, make_user, add_events):
+    # The list reads plain rows: 5 events or 50, the same statements (no per-row query).
+    user = make_user(Role.STUDENT)
+    login(client, make_user(Role.ADMIN))
+
+    def failed(n):
+        add_events(*[{"action": actions.LOGIN_FAILED, "outcome": "failure", "actor": user,
+                      "ip": f"10.0.0.{i}", "resource": ("user", user.id)} for i in range(n)])
+
+    url = "/audit/?action=auth.login_failed"
+    failed(5)
+    small = of_request(app, client, url, leave_out=("user_sessions",))
+    failed(45)
+    large = of_request(app, client, url, leave_out=("user_sessions",))
+    assert len(shown_ids(client.get(url).get_data(as_text=True))) == 50
+    assert large == small
