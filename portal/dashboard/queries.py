@@ -37,12 +37,14 @@ USER_STATUS_HEADINGS = {
     UserStatus.ACTIVE: lazy_gettext("Active accounts"),
     UserStatus.SUSPENDED: lazy_gettext("Suspended accounts"),
     UserStatus.PENDING: lazy_gettext("Pending accounts"),
+    UserStatus.ARCHIVED: lazy_gettext("Archived accounts"),
 }
 # The same as they are read out in a cell's label ("Students, active: 3").
 USER_STATUS_WORDS = {
     UserStatus.ACTIVE: lazy_gettext("active"),
     UserStatus.SUSPENDED: lazy_gettext("suspended"),
     UserStatus.PENDING: lazy_gettext("pending"),
+    UserStatus.ARCHIVED: lazy_gettext("archived"),
 }
 
 QUEUE_SIZE = 25

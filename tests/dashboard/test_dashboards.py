@@ -184,6 +184,7 @@ def test_admin_sees_counts_links_and_charts(
     admin = make_user("admin")
     students = [make_user("student") for _ in range(3)]
     make_user("student", status="suspended")
+    make_user("student", status="archived")
     for s in students[:2]:
         make_license(s, spec, 1)
     make_request(make_license(students[2], spec, 2))
@@ -194,6 +195,9 @@ def test_admin_sees_counts_links_and_charts(
     assert page.count("<h1") == 1
     assert 'href="/admin/users?role=student&amp;status=active" aria-label="Students, active: 3">3</a>' in page
     assert 'aria-label="Students, suspended: 1">1</a>' in page
+    # Every status has its column heading and its word in the cells' labels.
+    assert '<th scope="col">Archived accounts</th>' in page
+    assert 'aria-label="Students, archived: 1">1</a>' in page
     assert f'href="/admin/licenses?specialization={spec.id}&amp;level=1&amp;status=active"' in page
     assert 'aria-label="Player level 1: 2"' in page and 'aria-label="Player level 2: 1"' in page
     assert '<a href="/licenses/requests/">1</a>' in page
@@ -202,7 +206,7 @@ def test_admin_sees_counts_links_and_charts(
     assert page.count('<svg class="bar-chart"') == 2
     assert page.count("as a table</summary>") == 2
     assert "Licenses issued per week</strong> · 3 in the last 12 weeks" in page
-    assert "New students per week</strong> · 4 in the last 12 weeks" in page
+    assert "New students per week</strong> · 5 in the last 12 weeks" in page
 
 
 def test_dashboard_needs_login(client):
