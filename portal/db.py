@@ -5,7 +5,7 @@ transactions start with ``BEGIN IMMEDIATE`` so that concurrent writers queue on
 the busy timeout instead of failing with "database is locked" when a read lock
 would have to be upgraded. Read-only requests (GET, HEAD, OPTIONS) start a
 deferred transaction so readers never wait for each other; a GET that must write
-calls :func:`begin_write` first.
+calls :func:`begin_write` first, or, when it always writes, is marked :func:`writes`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -103,7 +103,22 @@ def write_intended() -> bool:
         return True
     if g.get("portal_write_intent"):
         return True
-    return request.method not in _READ_METHODS
+    if request.method not in _READ_METHODS:
+        return True
+    return getattr(current_app.view_functions.get(request.endpoint), "portal_writes", False)
+
+
+def writes(view):
+    """Mark a GET view that always writes (e.g. it records an audit event): on SQLite its
+    request is one write transaction from the first statement on, the user's load included.
+
+    A write inside a read transaction must upgrade it, and SQLite refuses that at once
+    ("database is locked", whatever the busy timeout) when another connection has committed
+    since the read began (a mail job, another worker). A writer from the start also saves
+    :func:`begin_write`'s commit in the middle, and the reloading of every object it expires.
+    """
+    view.portal_writes = True
+    return view
 
 
 def begin_write(session) -> None:

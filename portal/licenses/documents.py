@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal.audit import actions
 from portal.audit.services import record
-from portal.db import begin_write
+from portal.db import writes
 from portal.errors import error_response
 from portal.extensions import db
 from portal.licenses import bp, certificates, qr
@@ -25,6 +25,7 @@ CERTIFICATE_FAILED = lazy_gettext(
 
 
 @bp.get("/<int:license_id>/certificate.pdf")
+@writes  # its audit event, and the credential of a license older than credentials
 def certificate(license_id: int):
     license = owned_license_or_404(license_id, current_user)
     try:
@@ -39,7 +40,6 @@ def certificate(license_id: int):
     response = send_file(io.BytesIO(data), mimetype="application/pdf",
                          download_name=f"license-{license.code}.pdf", as_attachment=False,
                          etag=key, conditional=True, max_age=None)
-    begin_write(db.session)
     record(
         current_user, actions.LICENSE_CERTIFICATE_DOWNLOADED, license,
         code=license.code, level=license.level, status=license.status, cached=cached,

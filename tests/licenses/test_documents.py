@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import shutil
 import socket
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -15,9 +16,10 @@ from jinja2 import ChoiceLoader, DictLoader
 from PIL import Image
 from weasyprint import HTML
 
+from portal.credentials import status as credential_status
 from portal.extensions import db
 from portal.licenses import certificates, qr, services
-from portal.models import License, LicenseEvent, User
+from portal.models import Credential, License, LicenseEvent, User
 from portal.models.klass import ClassMembership, Klass
 from portal.models.user import Role
 from tests.support.documents import pdf_text
@@ -311,6 +313,43 @@ def test_a_license_failing_its_integrity_check_gets_no_certificate(app, client, 
     assert response.status_code == 503
     assert cache_files(app) == []
     assert audit_events("license.certificate_downloaded") == []
+
+
+def test_a_first_download_succeeds_while_another_connection_writes(app, client, login_as, signed_license,
+                                                                 make_user, audit_events, monkeypatch):
+    """SQLite: the download makes the credential of a license older than credentials. Were
+    the request a reader until then, a commit by another connection in between (a mail job,
+    another worker) would make SQLite refuse the write at once ("database is locked")."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's read-to-write upgrade")
+        path = db.engine.url.database
+    license = signed_license()
+    bystander = make_user(Role.STUDENT)
+    with app.app_context():
+        db.session.execute(sa.delete(Credential).where(Credential.license_id == license.id))
+        db.session.commit()
+    login_as(Role.ADMIN)
+    ensure = credential_status.ensure
+
+    def ensure_while_another_writes(license):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("UPDATE users SET name = 'Someone Else' WHERE id = ?", (bystander.id,))
+        except sqlite3.OperationalError:
+            pass  # the download holds the write lock already: the other writer waits its turn
+        finally:
+            other.close()
+        return ensure(license)
+
+    monkeypatch.setattr(credential_status, "ensure", ensure_while_another_writes)
+
+    response = client.get(f"/licenses/{license.id}/certificate.pdf")
+
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(Credential.license_id == license.id)) == 1
+    assert len(audit_events("license.certificate_downloaded")) == 1
 
 
 # --- who may download ---------------------------------------------------------------------
