@@ -67,23 +67,35 @@ def _sync(credential: Credential, license: License) -> None:
         credential.status_changed_at = utcnow()
 
 
+# Built once: a license's credentials not superseded, newest first.
+_IN_FORCE = (
+    sa.select(Credential)
+    .where(Credential.license_id == sa.bindparam("license_id"), Credential.superseded_at.is_(None))
+    .order_by(Credential.id.desc())
+)
+
+
 def ensure(license: License) -> Credential:
     """The license's credential in force, made now for a license issued before credentials
     existed, or superseded by a new one when its level or expiry no longer match."""
-    credential = current(license)
+    # Every one in force, newest first (normally one): the newest is the credential, any
+    # other is superseded below. (Read first: a GET that finds nothing to change must not
+    # take SQLite's write lock.)
+    in_force = list(db.session.scalars(_IN_FORCE, {"license_id": license.id}))
+    credential, others = (in_force[0], in_force[1:]) if in_force else (None, [])
     if credential is not None and (credential.level != license.level
                                    or credential.valid_until != license.expires_at):
         credential.superseded_at = credential.status_changed_at = utcnow()
         credential = None
     if credential is None:
         credential = _new(license)
+        # Two first downloads at once can each have made one: only the newest stays in force,
+        # so no credential of a license is left out of its status changes. (Read again after
+        # the insert: one another transaction committed meanwhile is seen.)
+        others = db.session.scalars(sa.select(Credential).where(
+            Credential.license_id == license.id, Credential.superseded_at.is_(None),
+            Credential.id != credential.id)).all()
     _sync(credential, license)
-    # Two first downloads at once can each have made one: only the newest stays in force, so
-    # no credential of a license is left out of its status changes.
-    # (Read first: a GET that finds nothing to change must not take SQLite's write lock.)
-    others = db.session.scalars(sa.select(Credential).where(
-        Credential.license_id == license.id, Credential.superseded_at.is_(None),
-        Credential.id != credential.id)).all()
     for other in others:
         other.superseded_at = other.status_changed_at = utcnow()
     return credential

@@ -84,14 +84,17 @@ def language_of(license: License) -> str:
     return code if code in LANGUAGES else DEFAULT
 
 
+# Built once (a statement's cache key is computed once, not per download).
+_LEVEL = sa.select(Level).where(Level.specialization_id == sa.bindparam("specialization_id"),
+                                Level.number == sa.bindparam("number"))
+
+
 def catalogue_titles(license: License) -> tuple[str, str | None]:
     """The specialization's name and the level's own title (None for a level that is only
     numbered) in the holder's language."""
     language = language_of(license)
-    level = db.session.scalar(
-        sa.select(Level).where(Level.specialization_id == license.specialization_id,
-                               Level.number == license.level)
-    )
+    level = db.session.scalar(_LEVEL, {"specialization_id": license.specialization_id,
+                                       "number": license.level})
     level_title = level.title_in(language) if level is not None else None
     if level_title == Level.numbered_in(license.level, language):
         level_title = None  # "Level 2" is said already
@@ -243,7 +246,8 @@ def effective_status(license: License) -> str:
     return license.status
 
 
-def cache_key(license: License) -> str:
+def cache_key(license: License, credential_id: str | None = None) -> str:
+    """``credential_id``: the uuid of the credential in force, when the caller has it."""
     parts = [
         TEMPLATE_VERSION,
         # What is shown (the specialization's current name too) and what is signed.
@@ -261,7 +265,7 @@ def cache_key(license: License) -> str:
         # Dates in the academy's zone; the holder named as the certificate's language does.
         current_app.config["PORTAL_TIMEZONE"], display_name(license.holder, language_of(license)),
         # The attached credential: a new one (level change, renewal) gives a new file.
-        _credential_id(license),
+        _credential_id(license) if credential_id is None else credential_id,
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -281,9 +285,10 @@ def cached_path(license: License) -> tuple[Path, str, bool]:
     cache key (the HTTP ETag: it changes with everything the PDF shows) and whether it was
     there already. Checks the history chain and the signature first, as ``pdf`` does."""
     check_integrity(license)
-    credential_status.ensure(license)  # a license older than credentials gets one (the route commits)
+    # A license older than credentials gets one (the route commits).
+    credential = credential_status.ensure(license)
     with force_locale(language_of(license)):  # the holder's language, whoever asks
-        key = cache_key(license)
+        key = cache_key(license, credential.uuid)
         path = cache_dir() / f"{license.id}-{key}.pdf"
         if path.is_file():
             return path, key, True
@@ -301,9 +306,10 @@ def pdf(license: License) -> tuple[bytes, bool]:
     written.
     """
     check_integrity(license)
-    credential_status.ensure(license)  # a license older than credentials gets one (the route commits)
+    # A license older than credentials gets one (the route commits).
+    credential = credential_status.ensure(license)
     with force_locale(language_of(license)):  # the holder's language, whoever asks
-        path = cache_path(license)
+        path = cache_dir() / f"{license.id}-{cache_key(license, credential.uuid)}.pdf"
         try:
             return path.read_bytes(), True
         except FileNotFoundError:
