@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 
 import sqlalchemy as sa
 
@@ -111,6 +111,9 @@ class _PostgresRows:
         self.cursor.close()
 
 
+_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY))
+
+
 def lock_chain(session) -> None:
     """Serialise appends until the end of the transaction (``session``: a Session or a
     Connection in one).
@@ -120,20 +123,39 @@ def lock_chain(session) -> None:
     """
     bind = session if isinstance(session, sa.engine.Connection) else session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        session.execute(_LOCK)
+
+
+_events = AuditEvent.__table__
+_HEAD = sa.select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
 
 
 def head(session) -> tuple[int, str]:
-    row = session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    row = session.execute(_HEAD).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
 
 
+@cache
+def _head_and_key(key_stmt: sa.Select) -> sa.Select:
+    """The chain's head and a key (``privacy.key_lookup``) in one statement: one row, its
+    columns None where there is none. Two statements only, so built once each."""
+    key_id, secret = key_stmt.selected_columns
+    return sa.select(
+        _HEAD.with_only_columns(_events.c.seq).scalar_subquery().label("seq"),
+        _HEAD.with_only_columns(_events.c.hash).scalar_subquery().label("hash"),
+        key_stmt.with_only_columns(key_id).scalar_subquery().label("key_id"),
+        key_stmt.with_only_columns(secret).scalar_subquery().label("secret"),
+    )
+
+
 def seal(session, event: AuditEvent) -> None:
-    """Give the event its place in the chain (sequence, predecessor, digests, own hash)."""
+    """Give the event its place in the chain (sequence, predecessor, digests, own hash).
+
+    The head is read after the lock is taken (on PostgreSQL each statement sees what was
+    committed before it began, so not in the lock's statement), and with the event's key in
+    one statement: an event recorded alone costs the lock, that read and its insert."""
     lock_chain(session)
-    privacy.seal_personal(privacy.KeyCache(session), event)
+    keys = privacy.KeyCache(session)
     with session.no_autoflush:
         pending = [
             obj for obj in session.new if isinstance(obj, AuditEvent) and obj is not event
@@ -141,8 +163,12 @@ def seal(session, event: AuditEvent) -> None:
     if pending:
         last = max(pending, key=lambda e: e.seq)
         seq, prev = last.seq, last.hash
+        privacy.seal_personal(keys, event)
     else:
-        seq, prev = head(session)
+        key_stmt, params = privacy.key_lookup(privacy.owner_of(event), event.at)
+        row = session.connection().execute(_head_and_key(key_stmt), params).one()
+        seq, prev = (row.seq, row.hash) if row.seq is not None else (0, GENESIS)
+        privacy.seal_personal(keys, event, found=(row.key_id, row.secret))
     event.seq = seq + 1
     event.prev_hash = prev
     event.hash = compute_hash(event)

@@ -77,6 +77,38 @@ def network_digest(secret: str, ip: str | None, user_agent: str | None) -> str:
     return _digest(secret, {"ip": ip, "user_agent": user_agent})
 
 
+_keys = AuditKey.__table__
+# Built once (a statement's cache key is computed once): the newest live key of a person,
+# or of a month for events about nobody in particular.
+_KEY_OF_USER = (
+    sa.select(_keys.c.id, _keys.c.secret)
+    .where(_keys.c.secret.is_not(None), _keys.c.user_id == sa.bindparam("key_user"))
+    .order_by(_keys.c.id.desc()).limit(1)
+)
+_KEY_OF_PERIOD = (
+    sa.select(_keys.c.id, _keys.c.secret)
+    .where(_keys.c.secret.is_not(None), _keys.c.user_id.is_(None),
+           _keys.c.period == sa.bindparam("key_period"))
+    .order_by(_keys.c.id.desc()).limit(1)
+)
+# ``KeyCache.key_for(found=...)``: nothing looked up yet.
+LOOK_UP = object()
+
+
+def owner_of(event) -> int | None:
+    """Whose key seals ``event`` (see :func:`subject_id`)."""
+    return subject_id(event.actor_id, event.resource_type, event.resource_id, event.details)
+
+
+def key_lookup(owner: int | None, at) -> tuple[sa.Select, dict]:
+    """The statement that finds the live key sealing an event of ``owner`` at ``at`` (its
+    columns: id, secret), and its parameters; a caller may run it inside a statement of its
+    own and hand the row to :meth:`KeyCache.key_for`."""
+    if owner is not None:
+        return _KEY_OF_USER, {"key_user": owner}
+    return _KEY_OF_PERIOD, {"key_period": period_of(at)}
+
+
 class KeyCache:
     """The live key for each subject, looked up or made once per transaction (or bulk run)."""
 
@@ -84,31 +116,30 @@ class KeyCache:
         self.session = session
         self.by_owner: dict[tuple, tuple[int, str]] = {}
 
-    def key_for(self, owner: int | None, at) -> tuple[int, str]:
+    def key_for(self, owner: int | None, at, found=LOOK_UP) -> tuple[int, str]:
+        """(id, secret) of the key; ``found``: the row of :func:`key_lookup` when the caller
+        ran it already (None or an empty row: there is no live key; one is made)."""
         marker = (owner, None) if owner is not None else (None, period_of(at))
-        found = self.by_owner.get(marker)
-        if found:
-            return found
-        stmt = sa.select(AuditKey.id, AuditKey.secret).where(AuditKey.secret.is_not(None))
-        if owner is not None:
-            stmt = stmt.where(AuditKey.user_id == owner)
-        else:
-            stmt = stmt.where(AuditKey.user_id.is_(None), AuditKey.period == marker[1])
-        row = self.session.execute(stmt.order_by(AuditKey.id.desc()).limit(1)).first()
-        if row is None:
+        known = self.by_owner.get(marker)
+        if known:
+            return known
+        if found is LOOK_UP:
+            stmt, params = key_lookup(owner, at)
+            found = self.session.execute(stmt, params).first()
+        if found is None or found[0] is None:
             key = AuditKey(user_id=owner, period=marker[1], secret=secrets.token_hex(32),
                            created_at=utcnow())
             self.session.add(key)
             self.session.flush()
-            row = (key.id, key.secret)
-        self.by_owner[marker] = (row[0], row[1])
+            found = (key.id, key.secret)
+        self.by_owner[marker] = (found[0], found[1])
         return self.by_owner[marker]
 
 
-def seal_personal(cache: KeyCache, event) -> None:
-    """Set ``key_id`` and both digests on ``event`` (an AuditEvent or a namespace of values)."""
-    owner = subject_id(event.actor_id, event.resource_type, event.resource_id, event.details)
-    event.key_id, secret = cache.key_for(owner, event.at)
+def seal_personal(cache: KeyCache, event, found=LOOK_UP) -> None:
+    """Set ``key_id`` and both digests on ``event`` (an AuditEvent or a namespace of values);
+    ``found`` as in :meth:`KeyCache.key_for`."""
+    event.key_id, secret = cache.key_for(owner_of(event), event.at, found)
     event.identity_digest = identity_digest(secret, event.actor_label, event.details)
     event.network_digest = network_digest(secret, event.ip, event.user_agent)
 
