@@ -45,12 +45,17 @@ def compute_hash(event: LicenseEvent) -> str:
     return link_hash(_content(event))
 
 
-def _rows(license_id: int) -> list[LicenseEvent]:
-    return list(
-        db.session.scalars(
-            sa.select(LicenseEvent).where(LicenseEvent.license_id == license_id).order_by(LicenseEvent.seq)
-        )
-    )
+# Plain rows (with the attributes ``_content`` reads), built once: no history objects are
+# made to check a chain.
+_HISTORY = (
+    sa.select(*LicenseEvent.__table__.c)
+    .where(LicenseEvent.__table__.c.license_id == sa.bindparam("license_id"))
+    .order_by(LicenseEvent.__table__.c.seq)
+)
+
+
+def _rows(license_id: int) -> list[sa.Row]:
+    return list(db.session.execute(_HISTORY, {"license_id": license_id}))
 
 
 def append(

@@ -17,15 +17,18 @@ from portal.models.user import Role, User
 from portal.params import parse_int
 from portal.permissions import not_yours
 
+# Built once (a statement's cache key is computed once, not per request).
+_LICENSE_WITH_HOLDER = (
+    sa.select(License)
+    .options(joinedload(License.holder), joinedload(License.specialization))
+    .where(License.id == sa.bindparam("license_id"))
+)
+
 
 def owned_license_or_404(license_id: int, user: User) -> License:
     """The license if ``user`` may see it (holder, admin, or an instructor of the holder);
     anyone else gets the same 404 as for a missing license, recorded as a denial."""
-    license = db.session.scalar(
-        sa.select(License)
-        .options(joinedload(License.holder), joinedload(License.specialization))
-        .where(License.id == license_id)
-    )
+    license = db.session.scalar(_LICENSE_WITH_HOLDER, {"license_id": license_id})
     if license is None:
         abort(404)
     if visibility.reader_of(user, license) == visibility.PUBLIC:
