@@ -21,6 +21,7 @@ import os
 import secrets
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -146,11 +147,16 @@ def sign_standard(data: bytes) -> tuple[str, bytes]:
     return kid, private[kid].sign(data)
 
 
-def public_key(kid: str) -> Ed25519PublicKey | None:
+def _public_text(kid: str) -> str | None:
     for entry in _ring()[0]["keys"]:
         if entry["kid"] == kid:
-            return Ed25519PublicKey.from_public_bytes(unb64url(entry["public_key"]))
+            return entry["public_key"]
     return None
+
+
+def public_key(kid: str) -> Ed25519PublicKey | None:
+    text = _public_text(kid)
+    return None if text is None else Ed25519PublicKey.from_public_bytes(unb64url(text))
 
 
 def verify(context: str, payload: bytes, signature: str, kid: str) -> bool:
@@ -166,11 +172,19 @@ def verify_legacy(payload: bytes, signature: str, kid: str) -> bool:
 
 
 def _verify_bytes(data: bytes, signature: str, kid: str) -> bool:
-    key = public_key(kid)
-    if key is None or not signature:
+    public = _public_text(kid)
+    if public is None or not signature:
         return False
+    return _signature_holds(public, signature, data)
+
+
+@lru_cache(maxsize=1024)
+def _signature_holds(public: str, signature: str, data: bytes) -> bool:
+    """Ed25519 verification, remembered: its answer depends on these three values only (the
+    public key itself, not its id), so a license checked on every download is verified once
+    per process; any changed byte is a new question."""
     try:
-        key.verify(unb64url(signature), data)
+        Ed25519PublicKey.from_public_bytes(unb64url(public)).verify(unb64url(signature), data)
     except (InvalidSignature, ValueError):
         return False
     return True
