@@ -26,6 +26,7 @@ from tests.support.documents import pdf_text
 from tests.support.factories.classes import assigned_row
 from tests.support.factories.licenses import change
 from tests.support.http import login
+from tests.support.queries import of_request
 
 needs_pdftoppm = pytest.mark.skipif(
     shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed"
@@ -280,6 +281,23 @@ def test_a_certificate_is_rendered_once_per_license_state(app, client, login_as,
     [new_file] = cache_files(app)
     assert new_file != cached_file and not cached_file.exists()
     assert not list(Path(app.config["CERTIFICATE_CACHE_DIR"]).glob(".tmp-*"))
+
+
+def test_a_cached_certificate_is_a_few_reads_and_one_insert(app, client, login_as, signed_license):
+    """Served from the cache: the user, the license with its holder, its history (checked),
+    its credentials, its level, the audit chain's head with the privacy key, and the audit
+    event (its one write). PostgreSQL also takes the chain's advisory lock."""
+    license = signed_license()
+    login_as(Role.ADMIN)
+
+    seen = of_request(app, client, f"/licenses/{license.id}/certificate.pdf")
+
+    words = [statement.split(None, 1)[0].upper() for statement in seen
+             if "pg_advisory_xact_lock" not in statement and not statement.startswith("BEGIN")]
+    assert words.count("SELECT") == 6, seen
+    writes = [statement for statement in seen if statement.split(None, 1)[0].upper() != "SELECT"
+              and not statement.startswith("BEGIN")]
+    assert len(writes) == 1 and writes[0].startswith("INSERT INTO audit_events"), writes
 
 
 def test_renaming_the_holder_gives_a_new_certificate(app, client, login_as, signed_license):
