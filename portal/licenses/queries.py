@@ -113,25 +113,38 @@ def requests_of(user: User, limit: int = 20) -> list[UpgradeRequest]:
     )
 
 
+_PENDING_OF_LICENSE = sa.select(UpgradeRequest).where(
+    UpgradeRequest.user_id == sa.bindparam("holder_id"),
+    UpgradeRequest.specialization_id == sa.bindparam("specialization_id"),
+    UpgradeRequest.status == RequestStatus.PENDING,
+)
+
+
 def pending_request_of_license(license: License) -> UpgradeRequest | None:
     return db.session.scalar(
-        sa.select(UpgradeRequest).where(
-            UpgradeRequest.user_id == license.holder_id,
-            UpgradeRequest.specialization_id == license.specialization_id,
-            UpgradeRequest.status == RequestStatus.PENDING,
-        )
+        _PENDING_OF_LICENSE,
+        {"holder_id": license.holder_id, "specialization_id": license.specialization_id},
     )
 
 
-def history_of(license: License) -> list[LicenseEvent]:
-    return list(
-        db.session.scalars(
-            sa.select(LicenseEvent)
-            .options(joinedload(LicenseEvent.actor))
-            .where(LicenseEvent.license_id == license.id)
-            .order_by(LicenseEvent.seq.desc())
-        )
+# A license's history as plain rows, newest first: every column (the chain check hashes
+# them) and the actor's name. Built once: the license page reads it on every view.
+_HISTORY = (
+    sa.select(
+        LicenseEvent.id, LicenseEvent.license_id, LicenseEvent.seq, LicenseEvent.kind,
+        LicenseEvent.level, LicenseEvent.status, LicenseEvent.expires_at, LicenseEvent.actor_id,
+        LicenseEvent.at, LicenseEvent.note, LicenseEvent.reason, LicenseEvent.prev_hash,
+        LicenseEvent.hash, User.name.label("actor_name"),
     )
+    .outerjoin(User, User.id == LicenseEvent.actor_id)
+    .where(LicenseEvent.license_id == sa.bindparam("license_id"))
+    .order_by(LicenseEvent.seq.desc())
+)
+
+
+def history_of(license: License) -> list[sa.Row]:
+    """The license's history rows, newest first, each with ``actor_name``."""
+    return list(db.session.execute(_HISTORY, {"license_id": license.id}))
 
 
 @dataclass(frozen=True)

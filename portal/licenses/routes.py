@@ -80,11 +80,12 @@ def _detail_context(license):
     )
     reader = visibility.reader_of(current_user, license)
     pending = queries.pending_request_of_license(license)
+    rows = queries.history_of(license)  # newest first; read once for the list and the check
     return {
         "license": license,
         "spec": spec,
         "status_view": visibility.status_for(license, reader),
-        "history": visibility.history_for(queries.history_of(license), reader),
+        "history": visibility.history_for(rows, reader),
         "current_requirements": current.items,
         "next_level": next_level,
         "next_requirements": following.items,
@@ -93,8 +94,9 @@ def _detail_context(license):
         "upgrade_problem": rules.upgrade_problem(license, pending),
         "verification_url": verification_url(license),
         "signature_ok": state.check(license),
-        "chain": chain.verify_history(license),
-        "note_form": NoteForm(formdata=None),  # the admin's reinstate or renew note
+        "chain": chain.verify_history(license, rows[::-1]),
+        # the admin's reinstate or renew note (only admins get the form)
+        "note_form": NoteForm(formdata=None) if current_user.role == Role.ADMIN else None,
     }
 
 

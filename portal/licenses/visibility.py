@@ -167,8 +167,16 @@ def status_for(license: License, reader: str) -> StatusView:
     )
 
 
+def _actor_name(row) -> str | None:
+    # A row of queries.history_of carries the name; a LicenseEvent has the actor.
+    if hasattr(row, "actor_name"):
+        return row.actor_name
+    return row.actor.name if row.actor else None
+
+
 def history_for(rows: list[LicenseEvent], reader: str) -> list[HistoryEntry]:
-    """The rows (actors loaded) as ``reader`` may see them, in the order given."""
+    """The rows (LicenseEvents with their actors, or queries.history_of rows) as ``reader``
+    may see them, in the order given."""
     entries = []
     for row in rows:
         reason = _only(reader, "reason", row.reason)
@@ -178,7 +186,7 @@ def history_for(rows: list[LicenseEvent], reader: str) -> list[HistoryEntry]:
                 level=_only(reader, "level", row.level),
                 status=_only(reader, "status", row.status),
                 at=_only(reader, "at", row.at),
-                actor_name=_only(reader, "actor", row.actor.name if row.actor else None),
+                actor_name=_only(reader, "actor", _actor_name(row)),
                 reason=reason,
                 reason_label=reason_label(reason),
                 note=_only(reader, "note", row.note),
