@@ -48,16 +48,18 @@ def classes_of(instructor: User | None) -> list[ClassSummary]:
     return [ClassSummary(k, n) for k, n in db.session.execute(stmt).all()]
 
 
+# Built once: the student dashboard asks for it on every view.
+_CLASSES_OF_STUDENT = (
+    sa.select(Klass)
+    .join(ClassMembership, ClassMembership.class_id == Klass.id)
+    .options(joinedload(Klass.specialization), joinedload(Klass.instructor))
+    .where(ClassMembership.user_id == sa.bindparam("student_id"))
+    .order_by(Klass.archived_at.is_not(None), Klass.name)
+)
+
+
 def classes_of_student(student: User) -> list[Klass]:
-    return list(
-        db.session.scalars(
-            sa.select(Klass)
-            .join(ClassMembership, ClassMembership.class_id == Klass.id)
-            .options(joinedload(Klass.specialization), joinedload(Klass.instructor))
-            .where(ClassMembership.user_id == student.id)
-            .order_by(Klass.archived_at.is_not(None), Klass.name)
-        )
-    )
+    return list(db.session.scalars(_CLASSES_OF_STUDENT, {"student_id": student.id}))
 
 
 # -- one class ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from flask_babel import gettext, lazy_gettext
@@ -60,16 +61,17 @@ class LicenseCard:
     progress: rules.Progress
     pending: UpgradeRequest | None
 
-    @property
+    # Each is asked for several times while a card is drawn: worked out once.
+    @cached_property
     def status(self) -> visibility.StatusView:
         return visibility.status_for(self.license, visibility.HOLDER)  # the holder's own cards
 
-    @property
+    @cached_property
     def upgrade_problem(self) -> str | None:
         """Why the holder may not ask for the next level now (None: they may)."""
         return rules.upgrade_problem(self.license, self.pending)
 
-    @property
+    @cached_property
     def may_request_upgrade(self) -> bool:
         """Suggested as a next step once every requirement is confirmed."""
         return self.upgrade_problem is None and self.progress.complete
@@ -81,13 +83,13 @@ class StudentOverview:
     requests: list[UpgradeRequest]
     classes: list[Klass]
     activity: list[AuditEvent]
-    open_specializations: list[Specialization]
+    open_specializations: list[Specialization]  # read only when offered (student_overview)
 
-    @property
+    @cached_property
     def pending_requests(self) -> list[UpgradeRequest]:
         return [r for r in self.requests if r.status == RequestStatus.PENDING]
 
-    @property
+    @cached_property
     def next_actions(self) -> list[tuple[str, LicenseCard | None]]:
         """What the student should do next, most useful first."""
         found: list[tuple[str, LicenseCard | None]] = []
@@ -111,24 +113,36 @@ class StudentOverview:
         return found
 
 
+# The student dashboard's statements, built once (the page is the one every student opens):
+# only the student's id changes from one request to the next.
+_STUDENT_LICENSES = (
+    sa.select(License)
+    .options(joinedload(License.specialization))
+    .where(License.holder_id == sa.bindparam("student_id"))
+    .order_by(License.issued_at)
+)
+_STUDENT_REQUESTS = (
+    sa.select(UpgradeRequest)
+    .options(joinedload(UpgradeRequest.specialization))
+    .where(UpgradeRequest.user_id == sa.bindparam("student_id"))
+    .order_by(UpgradeRequest.created_at.desc(), UpgradeRequest.id.desc())
+    .limit(10)
+)
+_OPEN_SPECIALIZATIONS = (
+    sa.select(Specialization).where(Specialization.archived_at.is_(None)).order_by(Specialization.name)
+)
+_STUDENT_ACTIVITY = (
+    sa.select(AuditEvent)
+    .where(AuditEvent.actor_id == sa.bindparam("student_id"))
+    .order_by(AuditEvent.at.desc())
+    .limit(10)
+)
+
+
 def student_overview(student: User) -> StudentOverview:
-    licenses = list(
-        db.session.scalars(
-            sa.select(License)
-            .options(joinedload(License.specialization))
-            .where(License.holder_id == student.id)
-            .order_by(License.issued_at)
-        )
-    )
-    requests = list(
-        db.session.scalars(
-            sa.select(UpgradeRequest)
-            .options(joinedload(UpgradeRequest.specialization))
-            .where(UpgradeRequest.user_id == student.id)
-            .order_by(UpgradeRequest.created_at.desc(), UpgradeRequest.id.desc())
-            .limit(10)
-        )
-    )
+    mine = {"student_id": student.id}
+    licenses = list(db.session.scalars(_STUDENT_LICENSES, mine))
+    requests = list(db.session.scalars(_STUDENT_REQUESTS, mine))
     progress = rules.progress_toward(
         [
             (student.id, lic.specialization_id, rules.next_level(lic, lic.specialization))
@@ -142,24 +156,16 @@ def student_overview(student: User) -> StudentOverview:
         LicenseCard(lic, found, pending_by_spec.get(lic.specialization_id))
         for lic, found in zip(licenses, progress, strict=True)
     ]
-    held = {lic.specialization_id for lic in licenses}
-    open_specs = [
-        s
-        for s in db.session.scalars(
-            sa.select(Specialization)
-            .where(Specialization.archived_at.is_(None))
-            .order_by(Specialization.name)
-        )
-        if s.id not in held and rules.eligibility_problem(student, s, consent=False) is None
-    ]
-    activity = list(
-        db.session.scalars(
-            sa.select(AuditEvent)
-            .where(AuditEvent.actor_id == student.id)
-            .order_by(AuditEvent.at.desc())
-            .limit(10)
-        )
-    )
+    # Offered only to a student with no license and no pending request (next_actions'
+    # "select"): anyone else is not shown the list, so it is not read.
+    open_specs = []
+    if not licenses and not pending_by_spec:
+        open_specs = [
+            s
+            for s in db.session.scalars(_OPEN_SPECIALIZATIONS)
+            if rules.eligibility_problem(student, s, consent=False) is None
+        ]
+    activity = list(db.session.scalars(_STUDENT_ACTIVITY, mine))
     return StudentOverview(cards, requests, classes_of_student(student), activity, open_specs)
 
 
