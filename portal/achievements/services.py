@@ -278,22 +278,25 @@ def overview(user: User) -> Overview:
     return Overview(earned, progress, xp, level, next_xp)
 
 
+# The newest award with the XP of all the student's awards beside it (a window sum, taken
+# before the limit): one statement, built once, for the dashboard.
+_NEWEST_AWARD = (
+    sa.select(Award, Achievement, sa.func.sum(Achievement.xp).over().label("xp"))
+    .join(Achievement, Achievement.id == Award.achievement_id)
+    .where(Award.user_id == sa.bindparam("user_id"))
+    .order_by(Award.earned_at.desc(), Award.id.desc())
+    .limit(1)
+)
+
+
 def newest_award(user: User) -> tuple[int, int, Progress | None]:
-    """(XP, XP level, the newest award) for the dashboard, in two small queries."""
-    xp = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Achievement.xp), 0))
-        .join(Award, Award.achievement_id == Achievement.id)
-        .where(Award.user_id == user.id)
-    )
-    row = db.session.execute(
-        sa.select(Award, Achievement)
-        .join(Achievement, Achievement.id == Award.achievement_id)
-        .where(Award.user_id == user.id)
-        .order_by(Award.earned_at.desc(), Award.id.desc())
-        .limit(1)
-    ).first()
-    newest = Progress(row[1], row[1].count, row[0].earned_at) if row else None
-    return int(xp), xp_level(int(xp))[0], newest
+    """(XP, XP level, the newest award) for the dashboard, in one small query."""
+    row = db.session.execute(_NEWEST_AWARD, {"user_id": user.id}).first()
+    if row is None:
+        return 0, xp_level(0)[0], None
+    award, achievement, xp = row
+    xp = int(xp or 0)
+    return xp, xp_level(xp)[0], Progress(achievement, achievement.count, award.earned_at)
 
 
 # -- a class's summary (counts only) ----------------------------------------------------------
