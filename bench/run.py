@@ -10,7 +10,7 @@ Settings come from the environment:
     BENCH_BULK=500                                       students in the bulk issuance job (0: skip)
     BENCH_REDIS_URL=redis://127.0.0.1:6379/15            where the served Portal counts rate limits, as in
                                                          production (``none``: in each worker's memory)
-    BENCH_NOTIFICATIONS=25                               notifications per account for the list page
+    BENCH_NOTIFICATIONS=50                               notifications per account for the list page
                                                          (0: skip; the full-scale figure, 50 per account,
                                                          is ``python -m bench.bench_notifications``)
 
@@ -59,7 +59,7 @@ SETTINGS = {
     "connections": env_int("BENCH_CONNECTIONS", 50),
     "workers": workers_default(),
     "bulk": env_int("BENCH_BULK", 500),
-    "notifications": env_int("BENCH_NOTIFICATIONS", 25),
+    "notifications": env_int("BENCH_NOTIFICATIONS", 50),
     "redis_url": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
 }
 
