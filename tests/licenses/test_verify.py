@@ -125,7 +125,7 @@ def test_a_revoked_license_shows_the_date_and_reason(app, client, make_user, sig
 
     assert response.status_code == 200
     assert "Not valid: revoked" in html and "Reason: Fraud" in html
-    assert changed_at.strftime("%d %b %Y") in html
+    assert f"{changed_at.day} {changed_at:%b %Y}" in html  # a day without a leading zero
     assert "Forged attendance sheets" not in html  # the internal note stays internal
     body = client.get(f"/verify/{license.code}.json").get_json()
     assert body["valid"] is False and body["status"] == "revoked" and body["state"] == "revoked"
