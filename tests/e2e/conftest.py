@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from tests.support.journeys import README_SCREENSHOTS
+from tests.support.live import BROWSER_THREADS
 from tests.support.two_factor import code_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,7 +266,7 @@ def browse(browser, axe_source):
 def portal(live_server, browse, app):
     """The live portal (gunicorn, one worker: quick to start) on this test's database,
     with ``browse`` aimed at it."""
-    server = live_server(workers=1)
+    server = live_server(workers=1, threads=BROWSER_THREADS)
     browse.base_url = server.url
     browse.code_for = lambda email: code_for(app, email)
     return server
@@ -274,7 +275,7 @@ def portal(live_server, browse, app):
 @pytest.fixture
 def busy_portal(live_server, browse, app):
     """The live portal with two worker processes, for journeys that span them."""
-    server = live_server(workers=2)
+    server = live_server(workers=2, threads=BROWSER_THREADS)
     browse.base_url = server.url
     browse.code_for = lambda email: code_for(app, email)
     return server

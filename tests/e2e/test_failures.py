@@ -15,7 +15,7 @@ from portal.models.klass import Klass
 from portal.models.user import User
 from portal.permissions import SESSION_ENDED
 from tests.support.journeys import JOURNEY_PASSWORD, log_in
-from tests.support.live import HttpClient
+from tests.support.live import BROWSER_THREADS, HttpClient
 
 UNREACHABLE = "Portal could not be reached. Check your connection and try again."
 # What Chromium and htmx log when a request never gets an answer.
@@ -96,7 +96,8 @@ def test_a_failed_tick_says_why_beside_the_checkbox(portal, browse, app, squad):
 
 
 def test_a_rate_limited_login_click_says_how_long_to_wait(live_server, browse, make_user):
-    server = live_server(workers=1, PORTAL_RATELIMIT_ENABLED="1", PORTAL_RATELIMIT_LOGIN="2 per minute")
+    server = live_server(workers=1, threads=BROWSER_THREADS, PORTAL_RATELIMIT_ENABLED="1",
+                         PORTAL_RATELIMIT_LOGIN="2 per minute")
     browse.base_url = server.url
     make_user("student", email="alex@example.org", password=JOURNEY_PASSWORD)
     tab = browse("student")
@@ -123,7 +124,8 @@ def test_a_rate_limited_login_click_says_how_long_to_wait(live_server, browse, m
 
 
 def test_a_server_error_shows_its_incident(live_server, browse, make_user, app):
-    server = live_server(workers=1, app="tests.support.faults:app", PORTAL_TEST_FAULT="/audit/")
+    server = live_server(workers=1, threads=BROWSER_THREADS, app="tests.support.faults:app",
+                         PORTAL_TEST_FAULT="/audit/")
     browse.base_url = server.url
     make_user("admin", email="ada@example.org", password=JOURNEY_PASSWORD)
     tab = browse("admin")

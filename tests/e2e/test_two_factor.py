@@ -10,11 +10,12 @@ import pyotp
 import pytest
 
 from tests.support.journeys import JOURNEY_PASSWORD, log_in
+from tests.support.live import BROWSER_THREADS
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_an_admin_sets_up_two_factor_and_logs_in_with_it(live_server, browse, app, make_user, js):
-    server = live_server(workers=1, PORTAL_ADMIN_2FA_REQUIRED="1")
+    server = live_server(workers=1, threads=BROWSER_THREADS, PORTAL_ADMIN_2FA_REQUIRED="1")
     browse.base_url = server.url
     make_user("admin", name="Ada Lovelace", email="ada@example.org", password=JOURNEY_PASSWORD)
     tab = browse("admin", js=js)

@@ -2,8 +2,11 @@
 
 ``live_server`` starts gunicorn (several worker processes) or, for one process, the
 same command with one worker, on a free loopback port against the test's database,
-and stops it afterwards. The server shares the test's instance folder, so keys, the
-outbox and the certificate cache are the same files the test can read.
+and stops it afterwards. A server a browser talks to has threads (``threads=``): a sync
+worker waits, up to its timeout, on a connection that sends nothing, and Chromium opens
+such connections ahead of need (preconnect), so a click could hang for a minute. The
+server shares the test's instance folder, so keys, the outbox and the certificate cache
+are the same files the test can read.
 
 ``HttpClient`` is a small cookie-keeping HTTP client (stdlib only) with CSRF handling
 and a real login through the form; ``together`` fires calls at the same instant.
@@ -43,6 +46,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Threads of each worker of a server a browser talks to (see the module's docstring).
+BROWSER_THREADS = 4
+
 # The live server's secret key: a link signed for it (an invitation's) is made with it.
 LIVE_SECRET_KEY = "live-test-secret-key"
 
@@ -52,6 +58,7 @@ class LiveServer:
     database_url: str
     instance_path: Path
     workers: int = 2
+    threads: int = 1  # more than one: gunicorn's gthread worker, which parks idle connections
     env: dict[str, str] = field(default_factory=dict)
     app: str = "wsgi:app"  # or a test module's app, e.g. tests.support.faults:app
     port: int = 0
@@ -86,7 +93,8 @@ class LiveServer:
             sys.executable, "-m", "gunicorn",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers),
-            "--worker-class", "sync",
+            *(("--worker-class", "gthread", "--threads", str(self.threads)) if self.threads > 1
+              else ("--worker-class", "sync")),
             "--timeout", "60",
             "--graceful-timeout", "5",
             "--log-level", "warning",
@@ -137,8 +145,9 @@ def live_server(db_url, tmp_path):
     """Start a real gunicorn server on this test's database: ``live_server(workers=4)``."""
     started = []
 
-    def start(workers: int = 2, app: str = "wsgi:app", **env: str) -> LiveServer:
-        server = LiveServer(db_url, tmp_path / "instance", workers=workers, env=env, app=app).start()
+    def start(workers: int = 2, app: str = "wsgi:app", threads: int = 1, **env: str) -> LiveServer:
+        server = LiveServer(db_url, tmp_path / "instance", workers=workers, threads=threads, env=env,
+                            app=app).start()
         started.append(server)
         return server
 
