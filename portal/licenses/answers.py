@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -38,6 +36,7 @@ from flask import current_app
 
 from portal.db import utcnow
 from portal.extensions import db
+from portal.memory import LRU, of_app
 from portal.models.license import License
 
 EXPIRING_SOON = timedelta(days=30)
@@ -136,50 +135,19 @@ def key(kind: str, typed: str, version: Version, *context) -> tuple:
     return (kind, typed, version.digest, phase(version.expires_at, utcnow()), *context)
 
 
-class _Store:
-    """A small LRU, safe for threaded workers."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[tuple, Answer] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, cache_key: tuple, now: datetime) -> Answer | None:
-        with self._lock:
-            answer = self._items.get(cache_key)
-            if answer is None:
-                return None
-            if answer.until <= now:
-                del self._items[cache_key]
-                return None
-            self._items.move_to_end(cache_key)
-            return answer
-
-    def put(self, cache_key: tuple, answer: Answer, size: int) -> None:
-        with self._lock:
-            self._items[cache_key] = answer
-            self._items.move_to_end(cache_key)
-            while len(self._items) > size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def store() -> _Store:
+def store() -> LRU[Answer]:
     """This application's answers (one store per app, so two apps in one process never
     share one)."""
-    found = current_app.extensions.get("portal_verify_answers")
-    if found is None:
-        found = current_app.extensions.setdefault("portal_verify_answers", _Store())
-    return found
+    return of_app("portal_verify_answers", lambda: LRU(DEFAULT_SIZE))
 
 
 def get(cache_key: tuple) -> Answer | None:
-    return store().get(cache_key, utcnow())
+    answers = store()
+    answer = answers.get(cache_key)
+    if answer is not None and answer.until <= utcnow():
+        answers.discard(cache_key)  # past its time: the next request checks in full
+        return None
+    return answer
 
 
 def put(cache_key: tuple, version: Version, body: bytes, status_code: int, cache_control: str) -> Answer:

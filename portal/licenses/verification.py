@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context
+from flask import has_request_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -33,6 +31,7 @@ from portal.achievements import rules as achievement_rules
 from portal.db import begin_write, utcnow
 from portal.extensions import db
 from portal.licenses import chain, codes, state, visibility
+from portal.memory import LRU, of_app
 from portal.models.achievement import CertificateVerification
 from portal.models.license import License, LicenseStatus
 from portal.models.user import User
@@ -208,34 +207,12 @@ _SEEN = sa.text(
 )
 
 
-class _Seen:
+def _not_counted() -> LRU[None]:
     """(license id, checker) pairs whose checks no longer count, remembered by this process
     so that a repeated check (a page reloaded, a scraper) costs no query. What is here
     stays true: a checker counted once is never counted again, and an address the holder
     signed in from stays one. Bounded; the oldest go first."""
-
-    def __init__(self, size: int = 65536) -> None:
-        self._pairs: OrderedDict[tuple[int, str], None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def __contains__(self, pair: tuple[int, str]) -> bool:
-        with self._lock:
-            return pair in self._pairs
-
-    def add(self, pair: tuple[int, str]) -> None:
-        with self._lock:
-            self._pairs[pair] = None
-            if len(self._pairs) > self._size:
-                self._pairs.popitem(last=False)
-
-
-def _not_counted() -> _Seen:
-    """This application's memory of checks that will not count (one per app)."""
-    found = current_app.extensions.get("portal_verify_not_counted")
-    if found is None:
-        found = current_app.extensions.setdefault("portal_verify_not_counted", _Seen())
-    return found
+    return of_app("portal_verify_not_counted", lambda: LRU(65536))
 
 
 def checker_key(ip: str, secret: str) -> str:
@@ -261,7 +238,7 @@ def count_check(license, viewer, ip: str | None, secret: str) -> bool:
     seen = db.session.execute(_SEEN, {"holder": license.holder_id, "ip": ip, "license": license.id,
                                       "checker": key}).one()
     if seen[0] or seen[1]:
-        known.add((license.id, key))
+        known.put((license.id, key), None)
         return False
     holder_id = license.holder_id
     if has_request_context():
